@@ -1,0 +1,1 @@
+//! `explain`: AWS and Kubernetes authorization error text, parsed and diagnosed.

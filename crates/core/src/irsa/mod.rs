@@ -1,0 +1,1 @@
+//! `lint irsa`: IAM roles for service accounts, trust policy against the pod's token.

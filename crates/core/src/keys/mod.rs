@@ -1,0 +1,1 @@
+//! `keys`: access-key hygiene and a rotation plan that respects the two-key limit.

@@ -1,0 +1,229 @@
+//! Secret masking: the one mechanism every output passes through.
+//!
+//! eksdoctor never prints, logs or stores a secret access key or a session
+//! token, whatever the input held. The binary and the dashboard hand every
+//! string they are about to show to [`Redactor::redact`]. Detection is by
+//! shape, so it needs no knowledge of where the text came from:
+//!
+//! * a 40-character run of the base64 alphabet with the character mix of a
+//!   real secret (see [`looks_like_secret`]) becomes `****`;
+//! * a base64 run of 100 characters or more that carries `/` or `+` (session
+//!   tokens, `IQoJb3JpZ2lu...`, `FwoGZXIvYXdz...`) becomes
+//!   `<session-token redacted>`;
+//! * access key ids that arrived paired with a secret ([`Redactor::taint`])
+//!   are masked everywhere, commands included.
+//!
+//! Key ids on their own are not secrets; tables show them through
+//! [`mask_key_id`] (`AKIA************MPLE`).
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+/// What replaces a secret access key.
+pub const SECRET_MASK: &str = "****";
+/// What replaces a session token.
+pub const TOKEN_MASK: &str = "<session-token redacted>";
+
+/// `AKIAIOSFODNN7EXAMPLE` → `AKIA************MPLE`.
+#[must_use]
+pub fn mask_key_id(id: &str) -> String {
+    let n = id.chars().count();
+    if n <= 8 {
+        return "*".repeat(n);
+    }
+    let head: String = id.chars().take(4).collect();
+    let tail: String = id.chars().skip(n - 4).collect();
+    format!("{head}{}{tail}", "*".repeat(n - 8))
+}
+
+/// Whether `s` is shaped like an access key id (`AKIA`/`ASIA`/... + 16).
+#[must_use]
+pub fn is_access_key_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && matches!(
+            &b[..4],
+            b"AKIA" | b"ASIA" | b"AIDA" | b"AROA" | b"ABIA" | b"ACCA"
+        )
+        && b[4..]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+fn is_b64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'/' || b == b'+'
+}
+
+/// Whether a 40-character base64 run looks like a secret access key rather
+/// than, say, a hex digest or a path: it must mix cases and digits or carry
+/// `/` or `+`, and not be all hex.
+#[must_use]
+pub fn looks_like_secret(run: &[u8]) -> bool {
+    if run.len() != 40 || !run.iter().all(|&b| is_b64(b)) {
+        return false;
+    }
+    if run.iter().all(u8::is_ascii_hexdigit) {
+        return false;
+    }
+    let upper = run.iter().any(u8::is_ascii_uppercase);
+    let lower = run.iter().any(u8::is_ascii_lowercase);
+    let digit = run.iter().any(u8::is_ascii_digit);
+    let symbol = run.iter().any(|&b| b == b'/' || b == b'+');
+    let slashes = run.iter().filter(|&&b| b == b'/').count();
+    // A path such as `docs/rules/authz/...` is mostly letters and slashes
+    // between words; a secret has at most a few slashes.
+    if slashes > 6 {
+        return false;
+    }
+    lower && ((upper && (digit || symbol)) || (symbol && digit))
+}
+
+/// A run of base64 characters (`=` padding excluded) long enough to be a session token.
+fn is_token_run(run: &[u8]) -> bool {
+    run.len() >= 100 && run.iter().any(|&b| b == b'/' || b == b'+')
+}
+
+/// Masks secrets in text about to be shown. Cheap to clone; shared by all outputs.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    tainted: BTreeSet<String>,
+}
+
+impl Redactor {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Mask this key id everywhere from now on (it arrived with its secret).
+    pub fn taint(&mut self, key_id: &str) {
+        self.tainted.insert(key_id.to_owned());
+    }
+
+    /// Key ids tainted so far.
+    pub fn tainted(&self) -> impl Iterator<Item = &str> {
+        self.tainted.iter().map(String::as_str)
+    }
+
+    /// The text with every secret, session token and tainted key id masked.
+    #[must_use]
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let bytes = text.as_bytes();
+        let mut out = String::new();
+        let mut copied = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            if !is_b64(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && is_b64(bytes[i]) {
+                i += 1;
+            }
+            let run = &bytes[start..i];
+            if is_token_run(run) {
+                out.push_str(&text[copied..start]);
+                out.push_str(TOKEN_MASK);
+                copied = i;
+                continue;
+            }
+            let (a, b) = (start, i);
+            let core = &text[a..b];
+            let masked = if looks_like_secret(core.as_bytes()) {
+                Some(SECRET_MASK.to_owned())
+            } else if self.tainted.contains(core) {
+                Some(mask_key_id(core))
+            } else {
+                None
+            };
+            if let Some(m) = masked {
+                out.push_str(&text[copied..a]);
+                out.push_str(&m);
+                copied = b;
+            }
+        }
+        if copied == 0 {
+            Cow::Borrowed(text)
+        } else {
+            out.push_str(&text[copied..]);
+            Cow::Owned(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    #[test]
+    fn masks_key_ids() {
+        assert_eq!(mask_key_id("AKIAIOSFODNN7EXAMPLE"), "AKIA************MPLE");
+        assert!(is_access_key_id("AKIAIOSFODNN7EXAMPLE"));
+        assert!(!is_access_key_id("AKIAIOSFODNN7EXAMPL"));
+    }
+
+    #[test]
+    fn redacts_secret_in_ini_and_json() {
+        let r = Redactor::new();
+        let ini = format!("aws_secret_access_key={SECRET}\n");
+        assert_eq!(r.redact(&ini), "aws_secret_access_key=****\n");
+        let json = format!("{{\"SecretAccessKey\": \"{SECRET}\"}}");
+        assert_eq!(r.redact(&json), "{\"SecretAccessKey\": \"****\"}");
+    }
+
+    #[test]
+    fn leaves_ordinary_text_alone() {
+        let r = Redactor::new();
+        for s in [
+            "arn:aws:iam::111122223333:role/team/developers/eks-admin",
+            "0123456789abcdef0123456789abcdef01234567",
+            "docs/rules/authz/no-identity-policy/docs/rules/x",
+            "AKIAIOSFODNN7EXAMPLE",
+        ] {
+            assert_eq!(r.redact(s), s);
+        }
+    }
+
+    #[test]
+    fn redacts_session_tokens_and_tainted_ids() {
+        let token = format!(
+            "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH{}",
+            "A1b+".repeat(30)
+        );
+        let mut r = Redactor::new();
+        assert_eq!(
+            r.redact(&format!("token={token} end")),
+            format!("token={TOKEN_MASK} end")
+        );
+        r.taint("AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(
+            r.redact("aws iam delete-access-key --access-key-id AKIAIOSFODNN7EXAMPLE"),
+            "aws iam delete-access-key --access-key-id AKIA************MPLE"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn never_lets_a_generated_secret_through(
+            secret in "[A-Za-z0-9/+]{40}",
+            before in "[ -~]{0,30}",
+            after in "[ -~]{0,30}",
+        ) {
+            prop_assume!(looks_like_secret(secret.as_bytes()));
+            let sep_before = if before.bytes().last().is_some_and(is_b64) { " " } else { "" };
+            let sep_after = if after.bytes().next().is_some_and(is_b64) { " " } else { "" };
+            let text = format!("{before}{sep_before}{secret}{sep_after}{after}");
+            let red = Redactor::new().redact(&text).into_owned();
+            prop_assert!(!red.contains(&secret));
+        }
+
+        #[test]
+        fn redact_never_panics(s in "\\PC{0,300}") {
+            let _ = Redactor::new().redact(&s);
+        }
+    }
+}

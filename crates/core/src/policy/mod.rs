@@ -1,0 +1,1 @@
+//! `policy eval`: offline IAM policy evaluation that explains its decision.

@@ -1,0 +1,286 @@
+//! What eksdoctor knows about an account and its clusters, whether it came
+//! from live probes (`crates/aws`) or from saved AWS CLI output. The rules
+//! take these types, so live and saved data give the same findings.
+
+use serde::{Deserialize, Serialize};
+
+use crate::arn::{Principal, PrincipalKind};
+
+/// The state of one probe's answer, for panels that fill in as probes finish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "value", rename_all = "kebab-case")]
+pub enum Probe<T> {
+    Pending,
+    Ready(T),
+    /// eksdoctor itself was denied this permission (e.g. `eks:DescribeCluster`).
+    Denied {
+        permission: String,
+    },
+    TimedOut,
+    Failed {
+        message: String,
+    },
+}
+
+impl<T> Probe<T> {
+    #[must_use]
+    pub fn ready(&self) -> Option<&T> {
+        match self {
+            Self::Ready(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// Long-term access keys (AKIA...) or temporary credentials (ASIA...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialKind {
+    LongTerm,
+    Temporary,
+}
+
+impl CredentialKind {
+    /// From an access key id's prefix.
+    #[must_use]
+    pub fn from_key_id(id: &str) -> Option<Self> {
+        if id.starts_with("AKIA") {
+            Some(Self::LongTerm)
+        } else if id.starts_with("ASIA") {
+            Some(Self::Temporary)
+        } else {
+            None
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LongTerm => "long-term",
+            Self::Temporary => "temporary",
+        }
+    }
+}
+
+/// The caller as STS reports it (GetCallerIdentity) and as EKS matches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallerIdentity {
+    pub arn: String,
+    pub account: String,
+    pub user_id: String,
+    pub kind: PrincipalKind,
+    /// The ARN the EKS authenticator matches: assumed-role → role ARN, no path.
+    pub canonical_arn: String,
+    pub credential_kind: CredentialKind,
+    /// Where the credentials came from: "profile dev", "environment", "sso", "web identity", "imds"...
+    pub credential_source: Option<String>,
+    pub region: Option<String>,
+}
+
+impl CallerIdentity {
+    /// Build from GetCallerIdentity's three fields.
+    ///
+    /// # Errors
+    /// When the ARN is not a principal ARN.
+    pub fn from_sts(
+        arn: &str,
+        account: &str,
+        user_id: &str,
+        access_key_id: Option<&str>,
+    ) -> Result<Self, crate::arn::PrincipalError> {
+        let p = Principal::parse(arn)?;
+        let credential_kind = access_key_id
+            .and_then(CredentialKind::from_key_id)
+            .unwrap_or(match p.kind {
+                PrincipalKind::AssumedRole | PrincipalKind::FederatedUser => {
+                    CredentialKind::Temporary
+                }
+                _ => CredentialKind::LongTerm,
+            });
+        Ok(Self {
+            arn: arn.to_owned(),
+            account: account.to_owned(),
+            user_id: user_id.to_owned(),
+            kind: p.kind,
+            canonical_arn: p.canonical_arn().unwrap_or_else(|| arn.to_owned()),
+            credential_kind,
+            credential_source: None,
+            region: None,
+        })
+    }
+}
+
+/// EKS cluster authentication mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuthenticationMode {
+    Api,
+    ApiAndConfigMap,
+    ConfigMap,
+}
+
+impl AuthenticationMode {
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "API" => Some(Self::Api),
+            "API_AND_CONFIG_MAP" => Some(Self::ApiAndConfigMap),
+            "CONFIG_MAP" => Some(Self::ConfigMap),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "API",
+            Self::ApiAndConfigMap => "API_AND_CONFIG_MAP",
+            Self::ConfigMap => "CONFIG_MAP",
+        }
+    }
+
+    /// Whether EKS consults access entries in this mode.
+    #[must_use]
+    pub fn uses_access_entries(self) -> bool {
+        !matches!(self, Self::ConfigMap)
+    }
+
+    /// Whether EKS consults the aws-auth ConfigMap in this mode.
+    #[must_use]
+    pub fn uses_config_map(self) -> bool {
+        !matches!(self, Self::Api)
+    }
+}
+
+/// An EKS access policy associated with an access entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessPolicyAssociation {
+    pub policy_arn: String,
+    /// `cluster` or `namespace`.
+    pub scope: String,
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+}
+
+/// An EKS access entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessEntry {
+    pub principal_arn: String,
+    pub username: Option<String>,
+    #[serde(default)]
+    pub kubernetes_groups: Vec<String>,
+    /// STANDARD, EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, HYBRID_LINUX ...
+    pub entry_type: Option<String>,
+    #[serde(default)]
+    pub access_policies: Vec<AccessPolicyAssociation>,
+}
+
+/// How the caller is mapped into Kubernetes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mapping {
+    /// `aws-auth` or `access-entry`.
+    pub source: &'static str,
+    pub username: String,
+    pub groups: Vec<String>,
+    /// Access policies, for access entries.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access_policies: Vec<String>,
+}
+
+/// One EKS cluster as DescribeCluster reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cluster {
+    pub name: String,
+    pub region: String,
+    pub arn: Option<String>,
+    pub status: Option<String>,
+    /// `1.29`.
+    pub version: Option<String>,
+    pub endpoint_public_access: Option<bool>,
+    pub endpoint_private_access: Option<bool>,
+    pub authentication_mode: Option<AuthenticationMode>,
+    /// `https://oidc.eks.REGION.amazonaws.com/id/XXXX`.
+    pub oidc_issuer: Option<String>,
+    pub role_arn: Option<String>,
+}
+
+impl Cluster {
+    /// (major, minor) of the Kubernetes version.
+    #[must_use]
+    pub fn version_tuple(&self) -> Option<(u32, u32)> {
+        parse_k8s_version(self.version.as_deref()?)
+    }
+}
+
+/// `1.29` / `v1.29.3` → (1, 29).
+#[must_use]
+pub fn parse_k8s_version(v: &str) -> Option<(u32, u32)> {
+    let v = v.trim().trim_start_matches('v');
+    let mut it = v.split('.');
+    let major = it.next()?.parse().ok()?;
+    let minor_text = it.next()?;
+    let digits: String = minor_text
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some((major, digits.parse().ok()?))
+}
+
+/// Active or inactive access key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyStatus {
+    Active,
+    Inactive,
+}
+
+/// When and where a key was last used (GetAccessKeyLastUsed / credential report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyLastUsed {
+    pub date: jiff::Timestamp,
+    pub service: Option<String>,
+    pub region: Option<String>,
+}
+
+/// One IAM access key. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessKey {
+    pub user_name: String,
+    /// Full id; render through `mask::mask_key_id` in tables.
+    pub access_key_id: String,
+    pub status: KeyStatus,
+    pub created: jiff::Timestamp,
+    /// `None`: never used, or not known (see `last_used_known`).
+    pub last_used: Option<KeyLastUsed>,
+    /// Whether last-use data was available at all.
+    pub last_used_known: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_from_assumed_role() {
+        let id = CallerIdentity::from_sts(
+            "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_abc/alice",
+            "111122223333",
+            "AROAEXAMPLE:alice",
+            Some("ASIAIOSFODNN7EXAMPLE"),
+        )
+        .unwrap();
+        assert_eq!(
+            id.canonical_arn,
+            "arn:aws:iam::111122223333:role/AWSReservedSSO_Admin_abc"
+        );
+        assert_eq!(id.credential_kind, CredentialKind::Temporary);
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_k8s_version("1.29"), Some((1, 29)));
+        assert_eq!(parse_k8s_version("v1.21.14-eks-1"), Some((1, 21)));
+        assert_eq!(parse_k8s_version("x"), None);
+        assert!(AuthenticationMode::ConfigMap.uses_config_map());
+        assert!(!AuthenticationMode::Api.uses_config_map());
+    }
+}

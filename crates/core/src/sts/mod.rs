@@ -1,0 +1,1 @@
+//! `lint sts`: which STS endpoint each workload resolves to.

@@ -1,0 +1,245 @@
+//! The command line, as `../shared/spec/cli.md` specifies it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Why can't I reach my EKS cluster or this AWS API, and what do I paste to fix it.
+///
+/// Without a command, opens the dashboard on live AWS (`--demo` for the
+/// built-in scenario). Offline commands (explain, lint, policy eval, keys
+/// --input, rules) need no credentials.
+#[derive(Debug, Parser)]
+#[command(
+    name = "eksdoctor",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags every command takes; they follow the AWS CLI.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// AWS profile (else AWS_PROFILE, else the default chain).
+    #[arg(long, global = true, env = "AWS_PROFILE", hide_env_values = true)]
+    pub profile: Option<String>,
+    /// AWS region (else AWS_REGION / AWS_DEFAULT_REGION / the profile's region).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (else AWS_ENDPOINT_URL).
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// No colour (NO_COLOR is honoured too).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// The dashboard on the built-in scenario: no AWS, no network.
+    #[arg(long)]
+    pub demo: bool,
+    /// ASCII-only borders in the dashboard, for poor terminals.
+    #[arg(long, global = true)]
+    pub ascii: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Diagnose pasted AWS or kubectl error text, a log, or CloudTrail JSON.
+    Explain(ExplainArgs),
+    /// Lint an aws-auth ConfigMap, STS endpoint settings, or an IRSA trust policy.
+    Lint(LintArgs),
+    /// Offline IAM policy evaluation.
+    Policy(PolicyArgs),
+    /// Access-key hygiene, live or from saved `aws iam list-access-keys` / credential report.
+    Keys(KeysArgs),
+    /// The caller as AWS and as the EKS authenticator see it.
+    Whoami,
+    /// Every live probe, as a report.
+    Check(CheckArgs),
+    /// List the rules, or print one rule's page.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The error text; `-` (or nothing, with piped input) reads stdin.
+    pub text: Option<String>,
+    /// A log file or CloudTrail JSON (one record a line, or {"Records": [...]}); gzip too. Repeats.
+    #[arg(long, short = 'i')]
+    pub input: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[command(subcommand)]
+    pub target: LintTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LintTarget {
+    /// Lint an aws-auth ConfigMap (kubectl -o yaml output or a manifest); `-` reads stdin.
+    AwsAuth(LintAwsAuthArgs),
+    /// Which STS endpoint each workload resolves to.
+    Sts(LintStsArgs),
+    /// An IRSA role's trust policy against a service account.
+    Irsa(LintIrsaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LintAwsAuthArgs {
+    /// The ConfigMap file, or `-` for stdin.
+    pub file: String,
+    /// Print the corrected ConfigMap (to stdout, or --output-file).
+    #[arg(long)]
+    pub fix: bool,
+    /// Write the corrected ConfigMap here (atomically; never over an existing file without --force).
+    #[arg(long, requires = "fix")]
+    pub output_file: Option<PathBuf>,
+    /// Allow --output-file to replace an existing file.
+    #[arg(long, requires = "output_file")]
+    pub force: bool,
+    /// Would this caller be mapped, and to what?
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// Saved access entries JSON (list-access-entries + describe-access-entry + list-associated-access-policies).
+    #[arg(long)]
+    pub access_entries: Option<PathBuf>,
+    /// The cluster's authentication mode.
+    #[arg(long, value_parser = ["API", "API_AND_CONFIG_MAP", "CONFIG_MAP"])]
+    pub authentication_mode: Option<String>,
+    /// Saved `aws iam list-roles` JSON, to restore role paths in migration commands.
+    #[arg(long)]
+    pub role_paths: Option<PathBuf>,
+    /// The cluster name, for the migration commands.
+    #[arg(long)]
+    pub cluster: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LintStsArgs {
+    /// Manifests, AWS config files, or source files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The cluster's Kubernetes version (1.22+ defaults pods to the regional endpoint).
+    #[arg(long)]
+    pub cluster_version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LintIrsaArgs {
+    /// The role's trust policy (JSON, or saved `aws iam get-role` output).
+    #[arg(long)]
+    pub role_trust: Option<PathBuf>,
+    /// NAMESPACE/NAME of the service account.
+    #[arg(long)]
+    pub service_account: Option<String>,
+    /// The cluster's OIDC issuer URL.
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Saved `aws iam get-role` JSON for roles named by manifests. Repeats.
+    #[arg(long)]
+    pub role: Vec<PathBuf>,
+    /// Manifests whose service accounts carry eks.amazonaws.com/role-arn.
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub action: PolicyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Would this action on this resource be allowed, and which statement decided?
+    Eval(PolicyEvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyEvalArgs {
+    /// Identity-based policy files. Repeats.
+    #[arg(long)]
+    pub policy: Vec<PathBuf>,
+    /// The permissions boundary.
+    #[arg(long)]
+    pub boundary: Option<PathBuf>,
+    /// Service control policies. Repeats.
+    #[arg(long)]
+    pub scp: Vec<PathBuf>,
+    /// Resource control policies. Repeats.
+    #[arg(long)]
+    pub rcp: Vec<PathBuf>,
+    /// The session policy.
+    #[arg(long)]
+    pub session_policy: Option<PathBuf>,
+    /// A resource-based policy.
+    #[arg(long)]
+    pub resource_policy: Option<PathBuf>,
+    /// A role trust policy (with --caller).
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+    /// The calling principal's ARN.
+    #[arg(long)]
+    pub caller: Option<String>,
+    /// The action, e.g. eks:DescribeCluster.
+    #[arg(long)]
+    pub action: String,
+    /// The resource ARN (default `*`).
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// Condition context, key=value. Repeats; a repeated key is multi-valued.
+    #[arg(long)]
+    pub context: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// The IAM user (live; default: the caller's own user).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Saved `aws iam list-access-keys` JSON or the credential report (CSV or JSON). Repeats.
+    #[arg(long, short = 'i')]
+    pub input: Vec<PathBuf>,
+    /// Rotation age in days.
+    #[arg(long, default_value_t = 90)]
+    pub max_age_days: u32,
+    /// A key unused this many days is reported.
+    #[arg(long, default_value_t = 90)]
+    pub unused_days: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// One cluster.
+    #[arg(long, conflicts_with = "all_clusters")]
+    pub cluster: Option<String>,
+    /// Every cluster in the regions.
+    #[arg(long)]
+    pub all_clusters: bool,
+    /// Regions to look in: R,R or `all`.
+    #[arg(long, value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Probes in flight at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// A rule id, e.g. aws-auth/role-path.
+    pub id: Option<String>,
+}

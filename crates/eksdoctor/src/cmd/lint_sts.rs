@@ -1,0 +1,14 @@
+//! `lint sts`.
+
+use crate::error::CliError;
+use crate::output::Output;
+
+pub fn run(
+    _args: &crate::cli::LintStsArgs,
+    _global: &crate::cli::GlobalArgs,
+    _out: &Output,
+) -> Result<i32, CliError> {
+    Err(CliError::Usage(
+        "`eksdoctor lint sts` is not implemented yet".to_owned(),
+    ))
+}

@@ -1,0 +1,12 @@
+//! One module per command; each takes its parsed arguments and the output.
+
+pub mod check;
+pub mod dashboard;
+pub mod explain;
+pub mod keys;
+pub mod lint_aws_auth;
+pub mod lint_irsa;
+pub mod lint_sts;
+pub mod policy;
+pub mod rules;
+pub mod whoami;

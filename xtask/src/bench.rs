@@ -1,0 +1,11 @@
+//! `cargo xtask bench NAME`: benchmarks that compare against a baseline in the
+//! same run. Criterion benches (`cargo bench`) live beside their crates.
+
+use std::path::Path;
+
+pub fn run(_root: &Path, rest: &[String]) -> Result<(), String> {
+    match rest.first().map(String::as_str) {
+        Some(other) => Err(format!("no benchmark {other:?}")),
+        None => Err("usage: cargo xtask bench NAME".to_owned()),
+    }
+}

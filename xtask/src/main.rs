@@ -1,0 +1,176 @@
+//! Project tasks: `cargo xtask ci | demo | bench NAME | fuzz NAME [SECONDS]`.
+//!
+//! `ci` is exactly what CI runs (`.ci/run` calls it): it installs what the
+//! tests need when it is missing (tmux; moto in a venv), then fmt, clippy
+//! with warnings denied, the rule-page check, and every test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+mod bench;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(&root),
+        Some("demo") => demo(&root, &args[1..]),
+        Some("bench") => bench::run(&root, &args[1..]),
+        Some("fuzz") => fuzz(&root, &args[1..]),
+        Some("setup") => setup(&root).map(|_| ()),
+        _ => Err(
+            "usage: cargo xtask ci | demo | setup | bench NAME | fuzz TARGET [SECONDS]".to_owned(),
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map_or(manifest.clone(), Path::to_path_buf)
+}
+
+pub fn run(cmd: &mut Command) -> Result<(), String> {
+    eprintln!("xtask: $ {cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed: {status}"))
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+/// Make sure what the tests need is installed: tmux, and moto in a venv.
+/// Returns the path of `moto_server`.
+fn setup(root: &Path) -> Result<PathBuf, String> {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("xtask: installing tmux");
+        let _ = run(Command::new("apt-get").arg("update").arg("-qq"));
+        run(Command::new("apt-get").args(["install", "-y", "-qq", "tmux"]))?;
+    }
+    let venv = root.join(".venv-moto");
+    let server = venv.join("bin/moto_server");
+    if !server.exists() {
+        eprintln!("xtask: installing moto into {}", venv.display());
+        let python = if Command::new("python3").arg("--version").output().is_ok() {
+            "python3"
+        } else {
+            "python"
+        };
+        run(Command::new(python).arg("-m").arg("venv").arg(&venv))?;
+        run(Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "moto[server]==5.2.5",
+        ]))?;
+    }
+    Ok(server)
+}
+
+fn ci(root: &Path) -> Result<(), String> {
+    let moto = setup(root)?;
+    run(cargo().current_dir(root).args(["fmt", "--all", "--check"]))?;
+    run(cargo().current_dir(root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    check_rule_pages(root)?;
+    run(cargo()
+        .current_dir(root)
+        .env("EKSDOCTOR_MOTO_SERVER", &moto)
+        .args(["test", "--workspace", "--all-targets"]))?;
+    run(cargo()
+        .current_dir(root)
+        .args(["test", "--workspace", "--doc", "--quiet"]))?;
+    eprintln!("xtask: ci passed");
+    Ok(())
+}
+
+/// Every page under docs/rules/ must name a rule of the catalog, and start
+/// with its id as the title.
+fn check_rule_pages(root: &Path) -> Result<(), String> {
+    let dir = root.join("docs/rules");
+    let mut bad = Vec::new();
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                let id = p
+                    .strip_prefix(&dir)
+                    .unwrap_or(&p)
+                    .with_extension("")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                if !text.starts_with(&format!("# {id}\n")) {
+                    bad.push(format!("{}: must start with \"# {id}\"", p.display()));
+                }
+            }
+        }
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("rule pages:\n  {}", bad.join("\n  ")))
+    }
+}
+
+fn demo(root: &Path, rest: &[String]) -> Result<(), String> {
+    run(cargo()
+        .current_dir(root)
+        .args(["run", "--quiet", "--package", "eksdoctor", "--", "--demo"])
+        .args(rest))
+}
+
+/// `cargo xtask fuzz TARGET [SECONDS]`: run a cargo-fuzz target on the stable
+/// toolchain (RUSTC_BOOTSTRAP lets cargo-fuzz use its nightly flags).
+fn fuzz(root: &Path, rest: &[String]) -> Result<(), String> {
+    let target = rest
+        .first()
+        .ok_or("usage: cargo xtask fuzz TARGET [SECONDS]")?;
+    let secs = rest.get(1).map_or("60", String::as_str);
+    if Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        run(cargo().args(["install", "--locked", "cargo-fuzz"]))?;
+    }
+    run(cargo()
+        .current_dir(root.join("fuzz"))
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args([
+            "fuzz",
+            "run",
+            target,
+            "--",
+            &format!("-max_total_time={secs}"),
+        ]))
+}
