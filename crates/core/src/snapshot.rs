@@ -284,3 +284,40 @@ mod tests {
         assert!(!AuthenticationMode::Api.uses_config_map());
     }
 }
+
+/// One piece of live data arriving from the probes (`crates/aws`) for the
+/// dashboard and `check`. Probes send these as they finish, in any order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeUpdate {
+    /// GetCallerIdentity.
+    Identity(Probe<CallerIdentity>),
+    /// ListClusters in one region.
+    ClusterList {
+        region: String,
+        clusters: Probe<Vec<String>>,
+    },
+    /// DescribeCluster.
+    Cluster {
+        region: String,
+        name: String,
+        cluster: Probe<Cluster>,
+    },
+    /// The caller's access entry (and its policies) on a cluster, or `None` when it has none.
+    CallerAccessEntry {
+        region: String,
+        name: String,
+        entry: Probe<Option<AccessEntry>>,
+    },
+    /// Whether the IAM OIDC provider for the cluster's issuer exists.
+    OidcProvider {
+        region: String,
+        name: String,
+        present: Probe<bool>,
+    },
+    /// The caller's (or `--user`'s) access keys.
+    AccessKeys(Probe<Vec<AccessKey>>),
+    /// Findings the probes derived (creds/*, keys/*, sts/*, irsa/*, cluster/*).
+    Findings(Vec<crate::finding::Finding>),
+    /// Every probe of this round has answered.
+    Done,
+}
