@@ -220,6 +220,9 @@ pub struct KeysArgs {
     /// A key unused this many days is reported.
     #[arg(long, default_value_t = 90)]
     pub unused_days: u32,
+    /// Evaluate ages as of this time (RFC 3339), for reproducible reports.
+    #[arg(long, hide = true)]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Args)]

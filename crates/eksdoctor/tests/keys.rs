@@ -1,0 +1,199 @@
+//! `eksdoctor keys` from saved CLI output: exit codes, JSON fields, masking.
+#![allow(clippy::unwrap_used)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const NOW: &str = "2026-11-29T00:00:00Z";
+
+fn fixture(rel: &str) -> String {
+    format!("{}/../../tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn keys(args: &[&str]) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("eksdoctor")
+        .unwrap()
+        .arg("keys")
+        .args(["--now", NOW])
+        .args(args)
+        .assert()
+}
+
+fn json(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let a = keys(&all);
+    let out = a.get_output();
+    let code = out.status.code().unwrap();
+    (code, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn rules(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn example_list_access_keys() {
+    let (code, v) = json(&["-i", &fixture("examples/list-access-keys.json")]);
+    assert_eq!(code, 1, "example keys are errors");
+    let r = rules(&v);
+    for rule in [
+        "keys/example-key",
+        "keys/limit-reached",
+        "keys/old",
+        "keys/inactive",
+    ] {
+        assert!(r.iter().any(|x| x == rule), "{rule} missing from {r:?}");
+    }
+    // Without the credential report, last use is unknown: no keys/unused.
+    assert!(!r.iter().any(|x| x == "keys/unused"));
+    let users = &v["users"];
+    assert_eq!(users[0]["user"], "marymajor");
+    assert_eq!(users[0]["count"], 2);
+    assert_eq!(users[0]["limit"], 2);
+    assert_eq!(users[0]["keys"][0]["access_key_id"], "AKIA************MPLE");
+    assert_eq!(users[0]["keys"][0]["age_days"], 1001);
+    // The limit-reached fix deletes the inactive key first, by full id.
+    let limit = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "keys/limit-reached")
+        .unwrap();
+    let cmds = limit["fix"]["commands"].as_array().unwrap();
+    assert_eq!(
+        cmds[0],
+        "aws iam delete-access-key --user-name marymajor --access-key-id AKIAI44QH8DHBEXAMPLE"
+    );
+    assert_eq!(cmds[1], "aws iam create-access-key --user-name marymajor");
+    assert!(
+        limit["fix"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("shown only once")
+    );
+}
+
+#[test]
+fn credential_report_json_and_csv_agree() {
+    let (c1, a) = json(&["-i", &fixture("keys/credential-report.json")]);
+    let (c2, b) = json(&["-i", &fixture("keys/credential-report.csv")]);
+    assert_eq!(c1, 1, "root keys are an error");
+    assert_eq!(c1, c2);
+    assert_eq!(a, b);
+    let r = rules(&a);
+    assert!(r.contains(&"keys/root-keys".to_owned()), "{r:?}");
+    // carol: two active keys, one unused for over 90 days.
+    assert!(r.contains(&"keys/two-active".to_owned()), "{r:?}");
+    assert!(r.contains(&"keys/unused".to_owned()), "{r:?}");
+    let root = a["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["user"] == "<root_account>")
+        .unwrap();
+    assert_eq!(root["keys"][0]["access_key_id"], "unknown");
+    assert_eq!(root["keys"][0]["last_used"]["service"], "iam");
+}
+
+#[test]
+fn combined_inputs_fill_in_last_use() {
+    let (_, v) = json(&[
+        "-i",
+        &fixture("keys/list-access-keys-concatenated.json"),
+        "-i",
+        &fixture("keys/credential-report.csv"),
+        "--user",
+        "carol",
+    ]);
+    let users = v["users"].as_array().unwrap();
+    assert_eq!(users.len(), 1);
+    let keys = users[0]["keys"].as_array().unwrap();
+    assert_eq!(keys[0]["access_key_id"], "AKIA************OL2B");
+    assert_eq!(keys[0]["last_used"]["date"], "2026-07-01");
+    let unused = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "keys/unused")
+        .unwrap();
+    assert!(
+        unused["fix"]["commands"][0]
+            .as_str()
+            .unwrap()
+            .contains("AKIAJ2EXAMPLECAROL2B")
+    );
+}
+
+#[test]
+fn thresholds_are_configurable() {
+    let (code, v) = json(&[
+        "-i",
+        &fixture("keys/list-access-keys-concatenated.json"),
+        "--user",
+        "bob",
+        "--max-age-days",
+        "30",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(rules(&v), ["keys/old"]);
+    let (_, v) = json(&[
+        "-i",
+        &fixture("keys/list-access-keys-concatenated.json"),
+        "--user",
+        "bob",
+    ]);
+    assert!(rules(&v).is_empty());
+}
+
+#[test]
+fn text_prints_the_table_first() {
+    let a = keys(&["-i", &fixture("examples/list-access-keys.json")]).code(1);
+    let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    assert!(
+        out.starts_with("marymajor: 2/2 keys (limit reached)"),
+        "{out}"
+    );
+    assert!(out.contains("AKIA************MPLE  Active"), "{out}");
+}
+
+#[test]
+fn secret_in_input_is_never_shown() {
+    let a = keys(&[
+        "-i",
+        &fixture("keys/create-access-key.json"),
+        "--format",
+        "json",
+    ])
+    .code(1);
+    let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    assert!(!out.contains("Xy9kLmN0pQrStUvWxYz1A2b3C4d5E6f7G8h9I0jK"));
+    // The id arrived with its secret: masked everywhere, commands included.
+    assert!(!out.contains("AKIADAVEEXAMPLEKEY01"), "{out}");
+    assert!(out.contains("keys/secret-in-input"));
+}
+
+#[test]
+fn bad_input_exits_2_with_file_and_line() {
+    let a = keys(&["-i", &fixture("keys/malformed.json")]).code(2);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("malformed.json: line 6"), "{err}");
+    let a = keys(&["-i", &fixture("keys/credential-report-bad-row.csv")]).code(2);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("credential-report-bad-row.csv: line 3"),
+        "{err}"
+    );
+    keys(&["-i", "/nonexistent/keys.json"]).code(2);
+    keys(&["-i", &fixture("examples/aws-auth-with-path.yaml")]).code(2);
+}
+
+#[test]
+fn no_input_is_a_live_error() {
+    keys(&[]).code(3);
+}
