@@ -189,19 +189,21 @@ pub struct PolicyEvalArgs {
     /// A resource-based policy.
     #[arg(long)]
     pub resource_policy: Option<PathBuf>,
-    /// A role trust policy (with --caller).
+    /// A role trust policy (with --caller; JSON, or saved `aws iam get-role` output).
     #[arg(long)]
     pub trust: Option<PathBuf>,
-    /// The calling principal's ARN.
+    /// The calling principal: user, role, assumed-role or federated-user ARN, account
+    /// root ARN, service (eks.amazonaws.com), or identity provider (oidc-provider ARN).
     #[arg(long)]
     pub caller: Option<String>,
-    /// The action, e.g. eks:DescribeCluster.
+    /// The action, e.g. eks:DescribeCluster or sts:AssumeRole / sts:AssumeRoleWithWebIdentity.
     #[arg(long)]
     pub action: String,
-    /// The resource ARN (default `*`).
+    /// The resource ARN (default `*`); with --trust, the role's ARN.
     #[arg(long)]
     pub resource: Option<String>,
-    /// Condition context, key=value. Repeats; a repeated key is multi-valued.
+    /// Condition context, KEY=VALUE. Repeats; a repeated key is multivalued;
+    /// KEY=[] gives a key present with no value.
     #[arg(long)]
     pub context: Vec<String>,
 }

@@ -1,0 +1,1 @@
+//! The documented-cases table: tests/fixtures/policy/cases/*.json.

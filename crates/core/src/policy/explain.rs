@@ -1,0 +1,360 @@
+//! Plain-words explanations of an [`Evaluation`], and its JSON and text
+//! renderings (`{"decision", "matched", "reasons"}` of the CLI spec).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::Tri;
+use super::document::{Effect, PolicyKind};
+use super::eval::{Decision, Evaluation, PolicySet, Request, StatementRef};
+use super::principal::{Caller, Grant};
+
+/// `identity policy a.json statement 'EksRead'`.
+fn where_(set: &PolicySet, at: StatementRef) -> String {
+    match set.statement(at) {
+        Some((p, s)) => format!("{} {} {}", p.kind.describe(), p.name, s.describe()),
+        None => "an unknown statement".to_owned(),
+    }
+}
+
+fn names(set: &PolicySet, kind: PolicyKind) -> String {
+    let v: Vec<&str> = set
+        .policies()
+        .iter()
+        .filter(|p| p.kind == kind)
+        .map(|p| p.name.as_str())
+        .collect();
+    v.join(", ")
+}
+
+fn first_allow(set: &PolicySet, ev: &Evaluation, kind: PolicyKind) -> Option<StatementRef> {
+    ev.allowing_statements().find(|at| {
+        set.policies()
+            .get(at.policy)
+            .is_some_and(|p| p.kind == kind)
+    })
+}
+
+/// The reasons for the decision, most important first.
+#[must_use]
+pub fn reasons(set: &PolicySet, req: &Request, ev: &Evaluation) -> Vec<String> {
+    let mut out = Vec::new();
+    let action = &req.action;
+    let l = &ev.layers;
+    match ev.decision {
+        Decision::ExplicitDeny => {
+            for at in ev.denying_statements() {
+                out.push(format!(
+                    "denied explicitly by {}: an explicit Deny overrides every Allow",
+                    where_(set, at)
+                ));
+            }
+        }
+        Decision::Indeterminate => {
+            out.extend(unresolved_reasons(set, ev, None));
+            out.push(format!(
+                "the decision depends on these keys: give them with --context KEY=VALUE to decide{}",
+                if ev.layers.deny == Tri::Unknown {
+                    " (a Deny statement might apply)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        Decision::ImplicitDeny => {
+            implicit_deny_reasons(set, req, ev, &mut out);
+            if l.deny == Tri::Unknown {
+                let extra = unresolved_reasons(set, ev, Some(Effect::Deny));
+                for r in extra {
+                    out.push(format!("also, {r} (it would deny explicitly)"));
+                }
+            }
+        }
+        Decision::Allow => {
+            allow_reasons(set, req, ev, &mut out);
+        }
+    }
+    if out.is_empty() {
+        out.push(format!("no statement decides {action}"));
+    }
+    out
+}
+
+fn unresolved_reasons(set: &PolicySet, ev: &Evaluation, only: Option<Effect>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for u in &ev.unresolved {
+        if only.is_some_and(|e| e != u.effect) {
+            continue;
+        }
+        let m = &u.missing;
+        let r = if m.operator.ends_with("Principal") {
+            format!(
+                "{} ({}) names principals, and no caller was given (--caller ARN)",
+                where_(set, u.at),
+                u.effect
+            )
+        } else if m.variable {
+            format!(
+                "{} ({}) uses the policy variable ${{{}}} in {}, which the context does not give (--context {}=VALUE)",
+                where_(set, u.at),
+                u.effect,
+                m.key,
+                m.operator,
+                m.key
+            )
+        } else {
+            let hint = if m.operator.starts_with("ForAllValues:") {
+                format!(
+                    "; AWS treats an absent key as true for ForAllValues: --context {}=[] gives the empty set",
+                    m.key
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "{} ({}) has a {} condition on {}, which the context does not give (--context {}=VALUE){hint}",
+                where_(set, u.at),
+                u.effect,
+                m.operator,
+                m.key,
+                m.key
+            )
+        };
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+fn implicit_deny_reasons(set: &PolicySet, req: &Request, ev: &Evaluation, out: &mut Vec<String>) {
+    let action = &req.action;
+    let l = &ev.layers;
+    for (p, o) in set.policies().iter().zip(&ev.outcomes) {
+        if o.allow == Tri::False {
+            match p.kind {
+                PolicyKind::ServiceControl => out.push(format!(
+                    "the service control policy {} allows no {action}: every SCP level must allow it, and this cannot be fixed inside the account (ask the organization's management account)",
+                    p.name
+                )),
+                PolicyKind::ResourceControl => out.push(format!(
+                    "the resource control policy {} allows no {action} on {}: every RCP must allow it (ask the organization's management account)",
+                    p.name, req.resource
+                )),
+                _ => {}
+            }
+        }
+    }
+    let caller = req
+        .caller
+        .as_ref()
+        .map_or_else(|| "the caller".to_owned(), Caller::describe);
+    let trust = set.has(PolicyKind::Trust);
+    let any_grant = l.resource_direct.or(l.resource_role).or(l.resource_account);
+    if trust && any_grant == Tri::False {
+        out.push(format!(
+            "the trust policy {} has no statement that lets {caller} perform {action}: a role's trust policy must allow the caller explicitly",
+            names(set, PolicyKind::Trust)
+        ));
+    }
+    if l.cross_account && !trust && any_grant == Tri::False {
+        let acct = req.caller.as_ref().and_then(Caller::account).unwrap_or("?");
+        let racct = req.resource_account().unwrap_or("?");
+        if set.has(PolicyKind::ResourceBased) {
+            out.push(format!(
+                "cross-account request (caller in {acct}, resource in {racct}): the resource-based policy {} must allow it too, and it allows {caller} no {action}",
+                names(set, PolicyKind::ResourceBased)
+            ));
+        } else {
+            out.push(format!(
+                "cross-account request (caller in {acct}, resource in {racct}): a resource-based policy in {racct} must allow it too, and none was given (--resource-policy)"
+            ));
+        }
+    }
+    let identity_allow = first_allow(set, ev, PolicyKind::Identity);
+    if l.identity == Tri::False && (l.resource_required || any_grant != Tri::True) {
+        let via_account = l.resource_account == Tri::True;
+        if !set.has(PolicyKind::Identity) {
+            out.push(format!(
+                "no identity-based policy was given (--policy), so none allows {action} on {}",
+                req.resource
+            ));
+        } else {
+            out.push(format!(
+                "no identity-based policy ({}) allows {action} on {}{}",
+                names(set, PolicyKind::Identity),
+                req.resource,
+                if via_account {
+                    ": the resource-based policy trusts the whole account, which must still allow its principals through identity-based policies"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    let lead = identity_allow.map_or_else(
+        || "the identity side".to_owned(),
+        |at| format!("allowed by {}", where_(set, at)),
+    );
+    if l.identity == Tri::True {
+        if l.boundary == Some(Tri::False) {
+            out.push(format!(
+                "{lead}, but the permissions boundary {} allows no {action}",
+                names(set, PolicyKind::PermissionsBoundary)
+            ));
+        }
+        if l.session == Some(Tri::False) {
+            out.push(format!(
+                "{lead}, but the session policy {} allows no {action}: a session policy narrows the role session",
+                names(set, PolicyKind::Session)
+            ));
+        }
+    }
+    if l.resource_role == Tri::True && l.resource_direct != Tri::True {
+        out.push(
+            "the resource-based policy names the session's role ARN, so the role's permissions boundary and session policy still apply (naming the role session ARN would not be limited by them)"
+                .to_owned(),
+        );
+    }
+}
+
+fn allow_reasons(set: &PolicySet, req: &Request, ev: &Evaluation, out: &mut Vec<String>) {
+    let action = &req.action;
+    let l = &ev.layers;
+    let identity_allow = first_allow(set, ev, PolicyKind::Identity);
+    let res_kind = if set.has(PolicyKind::Trust) {
+        PolicyKind::Trust
+    } else {
+        PolicyKind::ResourceBased
+    };
+    let res_allow: Vec<_> = ev
+        .matched
+        .iter()
+        .filter(|m| {
+            m.effect == Effect::Allow
+                && set
+                    .policies()
+                    .get(m.at.policy)
+                    .is_some_and(|p| p.kind == res_kind)
+        })
+        .collect();
+    for m in &res_allow {
+        let w = where_(set, m.at);
+        let s = match m.grant {
+            Some(Grant::Account) => {
+                let acct = req
+                    .caller
+                    .as_ref()
+                    .and_then(Caller::account)
+                    .unwrap_or("the caller's account");
+                format!(
+                    "{w}, which trusts account {acct} (its root principal): that means any principal of that account whose own identity-based policies allow {action}, not the root user alone"
+                )
+            }
+            Some(Grant::Role) => format!(
+                "{w}, which names the role of this session (role ARN principal): the session is limited by the role's permissions boundary and session policy"
+            ),
+            Some(Grant::Wildcard) => format!("{w}, which allows any principal (\"*\")"),
+            _ => {
+                if l.cross_account || res_kind == PolicyKind::Trust {
+                    format!("{w}, which names the caller")
+                } else {
+                    format!(
+                        "{w}, which names the caller directly: within one account that suffices without an identity-based Allow"
+                    )
+                }
+            }
+        };
+        out.push(format!("allowed by {s}"));
+    }
+    if let Some(at) = identity_allow {
+        out.push(format!("allowed by {}", where_(set, at)));
+    }
+    if l.identity_assumed {
+        out.push(format!(
+            "no identity policies were given: this assumes the caller's own identity-based policies allow {action} on {} (pass them with --policy to check){}",
+            req.resource,
+            if l.resource_direct == Tri::True && !l.cross_account {
+                "; within one account the trust policy naming the caller suffices"
+            } else {
+                ""
+            }
+        ));
+    }
+    for (kind, what) in [
+        (PolicyKind::PermissionsBoundary, "the permissions boundary"),
+        (PolicyKind::Session, "the session policy"),
+        (PolicyKind::ServiceControl, "the service control policies"),
+        (PolicyKind::ResourceControl, "the resource control policies"),
+    ] {
+        if let Some(at) = first_allow(set, ev, kind).filter(|_| set.has(kind)) {
+            out.push(format!("{what} allow it too ({})", where_(set, at)));
+        }
+    }
+    if l.cross_account {
+        out.push("cross-account request: both the caller's identity-based policies and the resource-based policy allow it".to_owned());
+    }
+}
+
+/// `{"decision", "matched": [{"policy", "statement", "effect"}], "reasons"}`,
+/// pretty-printed in that order, with a trailing newline.
+#[must_use]
+pub fn to_json(set: &PolicySet, ev: &Evaluation, reasons: &[String]) -> String {
+    #[derive(Serialize)]
+    struct MatchedOut<'a> {
+        policy: &'a str,
+        statement: String,
+        effect: String,
+    }
+    #[derive(Serialize)]
+    struct Out<'a> {
+        decision: &'static str,
+        matched: Vec<MatchedOut<'a>>,
+        reasons: &'a [String],
+    }
+    let matched = ev
+        .matched
+        .iter()
+        .filter_map(|m| {
+            let (p, s) = set.statement(m.at)?;
+            Some(MatchedOut {
+                policy: &p.name,
+                statement: s.label(),
+                effect: m.effect.to_string(),
+            })
+        })
+        .collect();
+    let out = Out {
+        decision: ev.decision.as_str(),
+        matched,
+        reasons,
+    };
+    let mut s = serde_json::to_string_pretty(&out).unwrap_or_else(|_| "{}".to_owned());
+    s.push('\n');
+    s
+}
+
+/// The human form.
+#[must_use]
+pub fn to_text(set: &PolicySet, req: &Request, ev: &Evaluation, reasons: &[String]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "decision: {}  ({} on {})",
+        ev.decision.as_str(),
+        req.action,
+        req.resource
+    );
+    if !ev.matched.is_empty() {
+        let _ = writeln!(out, "matched:");
+        for m in &ev.matched {
+            let _ = writeln!(out, "  {} ({})", where_(set, m.at), m.effect);
+        }
+    }
+    let _ = writeln!(out, "reasons:");
+    for r in reasons {
+        let _ = writeln!(out, "  - {r}");
+    }
+    out
+}
