@@ -1,0 +1,684 @@
+//! The dashboard's state and the one place it changes: [`App::update`] for
+//! what the operator asks, [`App::apply`] for what the probes answer.
+//! Rendering (`ui`) only reads it.
+
+use std::collections::BTreeMap;
+
+use eksdoctor_core::finding::Finding;
+use eksdoctor_core::mask::Redactor;
+use eksdoctor_core::rules;
+use eksdoctor_core::snapshot::{
+    AccessEntry, AccessKey, CallerIdentity, Cluster, Mapping, Probe, ProbeUpdate,
+};
+
+use crate::action::{Action, KeyContext};
+use crate::engines::{self, RotationPlan};
+use crate::feed::{Feed, StsWorkload};
+use crate::sanitize;
+
+/// The panels, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Panel {
+    Identity,
+    Clusters,
+    Keys,
+    Endpoints,
+    Findings,
+    Explain,
+}
+
+impl Panel {
+    pub const ALL: [Panel; 6] = [
+        Self::Identity,
+        Self::Clusters,
+        Self::Keys,
+        Self::Endpoints,
+        Self::Findings,
+        Self::Explain,
+    ];
+
+    #[must_use]
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Identity => "Identity",
+            Self::Clusters => "Clusters",
+            Self::Keys => "Keys",
+            Self::Endpoints => "Endpoints",
+            Self::Findings => "Findings",
+            Self::Explain => "Explain",
+        }
+    }
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+}
+
+/// How the dashboard looks and what "now" is (fixed in tests so ages are stable).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub color: bool,
+    pub ascii: bool,
+    /// Running the built-in scenario.
+    pub demo: bool,
+    pub now: jiff::Timestamp,
+    /// Rotation age for the key age bars, in days.
+    pub rotation_days: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            color: true,
+            ascii: false,
+            demo: false,
+            now: jiff::Timestamp::now(),
+            rotation_days: 90,
+        }
+    }
+}
+
+/// Side effects the event loop carries out for the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Start a new probe round (the round number is in `App::round`).
+    Refresh,
+    /// Put this text on the clipboard (OSC 52).
+    Copy(String),
+    /// Give the terminal back and stop (Ctrl-Z).
+    Suspend,
+}
+
+/// Everything known about one cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterState {
+    pub region: String,
+    pub name: String,
+    pub cluster: Probe<Cluster>,
+    pub entry: Probe<Option<AccessEntry>>,
+    pub aws_auth: Probe<Option<Mapping>>,
+    pub oidc: Probe<bool>,
+    pub workloads: Probe<Vec<StsWorkload>>,
+}
+
+impl ClusterState {
+    fn new(region: &str, name: &str) -> Self {
+        Self {
+            region: region.to_owned(),
+            name: name.to_owned(),
+            cluster: Probe::Pending,
+            entry: Probe::Pending,
+            aws_auth: Probe::Pending,
+            oidc: Probe::Pending,
+            workloads: Probe::Pending,
+        }
+    }
+
+    /// How EKS maps the caller: access entries win over aws-auth.
+    #[must_use]
+    pub fn mapping(&self) -> Option<Mapping> {
+        let mode = self.cluster.ready().and_then(|c| c.authentication_mode);
+        let uses_entries = mode.is_none_or(|m| m.uses_access_entries());
+        let uses_config_map = mode.is_none_or(|m| m.uses_config_map());
+        if uses_entries && let Some(Some(e)) = self.entry.ready() {
+            return Some(Mapping {
+                source: "access-entry",
+                username: e
+                    .username
+                    .clone()
+                    .unwrap_or_else(|| e.principal_arn.clone()),
+                groups: e.kubernetes_groups.clone(),
+                access_policies: e
+                    .access_policies
+                    .iter()
+                    .map(|p| p.policy_arn.clone())
+                    .collect(),
+            });
+        }
+        if uses_config_map && let Some(Some(m)) = self.aws_auth.ready() {
+            return Some(m.clone());
+        }
+        None
+    }
+
+    fn pending(&self) -> bool {
+        matches!(self.cluster, Probe::Pending) || matches!(self.entry, Probe::Pending)
+    }
+}
+
+/// The findings list's view: selection, filter, detail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListView {
+    pub selected: usize,
+    pub detail_open: bool,
+    pub detail_scroll: u16,
+}
+
+/// The whole dashboard.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub options: Options,
+    pub redactor: Redactor,
+    pub panel: Panel,
+    pub help: bool,
+    pub quit: bool,
+    /// The refresh round; feed from other rounds is dropped.
+    pub round: u64,
+    /// Every probe of the round has answered.
+    pub done: bool,
+    pub spinner: usize,
+    pub status: Option<String>,
+
+    pub identity: Probe<CallerIdentity>,
+    pub regions: BTreeMap<String, Probe<Vec<String>>>,
+    pub clusters: BTreeMap<(String, String), ClusterState>,
+    pub cluster_sel: usize,
+    pub keys: Probe<Vec<AccessKey>>,
+    pub plans: Vec<RotationPlan>,
+    pub key_sel: usize,
+    pub endpoint_sel: usize,
+
+    /// Sorted by severity, errors first.
+    pub findings: Vec<Finding>,
+    pub filter: String,
+    pub filtering: bool,
+    /// Indices into `findings` that pass the filter.
+    pub visible: Vec<usize>,
+    pub findings_view: ListView,
+
+    /// What was pasted or typed, redacted: the raw text is never kept.
+    pub explain_text: String,
+    pub explain_findings: Vec<Finding>,
+    pub editing: bool,
+    pub explain_view: ListView,
+    /// The secret-in-input finding of a paste, kept across later edits of
+    /// the (already masked) text.
+    secret_findings: Vec<Finding>,
+
+    effects: Vec<Effect>,
+}
+
+impl App {
+    #[must_use]
+    pub fn new(options: Options) -> Self {
+        Self {
+            options,
+            redactor: Redactor::new(),
+            panel: Panel::Identity,
+            help: false,
+            quit: false,
+            round: 0,
+            done: false,
+            spinner: 0,
+            status: None,
+            identity: Probe::Pending,
+            regions: BTreeMap::new(),
+            clusters: BTreeMap::new(),
+            cluster_sel: 0,
+            keys: Probe::Pending,
+            plans: Vec::new(),
+            key_sel: 0,
+            endpoint_sel: 0,
+            findings: Vec::new(),
+            filter: String::new(),
+            filtering: false,
+            visible: Vec::new(),
+            findings_view: ListView::default(),
+            explain_text: String::new(),
+            explain_findings: Vec::new(),
+            editing: false,
+            explain_view: ListView::default(),
+            secret_findings: Vec::new(),
+            effects: Vec::new(),
+        }
+    }
+
+    /// What the keyboard means right now.
+    #[must_use]
+    pub fn key_context(&self) -> KeyContext {
+        if self.help {
+            KeyContext::Normal
+        } else if self.filtering {
+            KeyContext::Filter
+        } else if self.editing && self.panel == Panel::Explain {
+            KeyContext::Editing
+        } else {
+            KeyContext::Normal
+        }
+    }
+
+    /// Effects asked for since the last call.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Whether a spinner is on screen (the loop ticks only then).
+    #[must_use]
+    pub fn animating(&self) -> bool {
+        !self.done && Panel::ALL.iter().any(|p| self.panel_pending(*p))
+    }
+
+    /// Whether a panel still waits for data.
+    #[must_use]
+    pub fn panel_pending(&self, panel: Panel) -> bool {
+        if self.done {
+            return false;
+        }
+        match panel {
+            Panel::Identity => matches!(self.identity, Probe::Pending),
+            Panel::Clusters => {
+                self.regions.is_empty()
+                    || self.regions.values().any(|p| matches!(p, Probe::Pending))
+                    || self.clusters.values().any(ClusterState::pending)
+            }
+            Panel::Keys => matches!(self.keys, Probe::Pending),
+            Panel::Endpoints => {
+                self.panel_pending(Panel::Clusters)
+                    || self
+                        .clusters
+                        .values()
+                        .any(|c| matches!(c.workloads, Probe::Pending))
+            }
+            Panel::Findings => true,
+            Panel::Explain => false,
+        }
+    }
+
+    /// Advance the spinners.
+    pub fn tick(&mut self) {
+        self.spinner = self.spinner.wrapping_add(1);
+    }
+
+    /// The clusters in display order (by region, then name).
+    pub fn cluster_list(&self) -> impl Iterator<Item = &ClusterState> {
+        self.clusters.values()
+    }
+
+    #[must_use]
+    pub fn selected_cluster(&self) -> Option<&ClusterState> {
+        self.clusters.values().nth(self.cluster_sel)
+    }
+
+    #[must_use]
+    pub fn selected_finding(&self) -> Option<&Finding> {
+        match self.panel {
+            Panel::Explain => self.explain_findings.get(self.explain_view.selected),
+            _ => self
+                .visible
+                .get(self.findings_view.selected)
+                .and_then(|i| self.findings.get(*i)),
+        }
+    }
+
+    /// Apply one piece of feed from round `round`.
+    pub fn apply(&mut self, round: u64, feed: Feed) {
+        if round != self.round {
+            return;
+        }
+        let r = self.redactor.clone();
+        let text = |s: &str| sanitize::text(&r, s);
+        match feed {
+            Feed::Probe(update) => match update {
+                ProbeUpdate::Identity(p) => {
+                    self.identity = map_probe(p, |mut id| {
+                        id.arn = text(&id.arn);
+                        id.canonical_arn = text(&id.canonical_arn);
+                        id.user_id = text(&id.user_id);
+                        id.credential_source = id.credential_source.as_deref().map(text);
+                        id
+                    });
+                }
+                ProbeUpdate::ClusterList { region, clusters } => {
+                    if let Probe::Ready(names) = &clusters {
+                        for n in names {
+                            self.cluster_mut(&region, n);
+                        }
+                    }
+                    self.regions.insert(region, clusters);
+                }
+                ProbeUpdate::Cluster {
+                    region,
+                    name,
+                    cluster,
+                } => self.cluster_mut(&region, &name).cluster = cluster,
+                ProbeUpdate::CallerAccessEntry {
+                    region,
+                    name,
+                    entry,
+                } => self.cluster_mut(&region, &name).entry = entry,
+                ProbeUpdate::OidcProvider {
+                    region,
+                    name,
+                    present,
+                } => self.cluster_mut(&region, &name).oidc = present,
+                ProbeUpdate::AccessKeys(p) => {
+                    if let Probe::Ready(keys) = &p {
+                        self.plans = engines::rotation_plans(keys);
+                    }
+                    self.keys = p;
+                }
+                ProbeUpdate::Findings(fs) => {
+                    self.findings
+                        .extend(fs.into_iter().map(|f| sanitize::finding(&r, f)));
+                    sort_findings(&mut self.findings);
+                    self.refilter();
+                }
+                ProbeUpdate::Done => self.done = true,
+            },
+            Feed::AwsAuthMapping {
+                region,
+                name,
+                mapping,
+            } => self.cluster_mut(&region, &name).aws_auth = mapping,
+            Feed::StsWorkloads {
+                region,
+                name,
+                workloads,
+            } => self.cluster_mut(&region, &name).workloads = workloads,
+        }
+    }
+
+    fn cluster_mut(&mut self, region: &str, name: &str) -> &mut ClusterState {
+        self.clusters
+            .entry((region.to_owned(), name.to_owned()))
+            .or_insert_with(|| ClusterState::new(region, name))
+    }
+
+    /// Do what the operator asked.
+    pub fn update(&mut self, action: Action) {
+        if self.help {
+            if matches!(action, Action::Back | Action::Help | Action::Quit) {
+                self.help = false;
+            }
+            return;
+        }
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.help = true,
+            Action::Suspend => self.effects.push(Effect::Suspend),
+            Action::NextPanel => self.go(self.panel.index() + 1),
+            Action::PrevPanel => self.go(self.panel.index() + Panel::ALL.len() - 1),
+            Action::GoPanel(p) => self.go(p.index()),
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-10),
+            Action::PageDown => self.move_by(10),
+            Action::Top => self.move_by(i64::MIN / 2),
+            Action::Bottom => self.move_by(i64::MAX / 2),
+            Action::Enter if self.filtering => self.filtering = false,
+            Action::Enter => {
+                if let Some(v) = self.list_view_mut() {
+                    v.detail_open = !v.detail_open;
+                    v.detail_scroll = 0;
+                }
+            }
+            Action::Back => self.back(),
+            Action::Refresh => self.refresh(),
+            Action::CopyFix => self.copy_fix(),
+            Action::Filter => {
+                self.panel = Panel::Findings;
+                self.filtering = true;
+                self.findings_view.detail_open = false;
+            }
+            Action::Edit => {
+                self.panel = Panel::Explain;
+                self.editing = true;
+                self.explain_view.detail_open = false;
+            }
+            Action::Clear => {
+                if self.filtering || self.panel == Panel::Findings {
+                    self.filter.clear();
+                    self.refilter();
+                } else if self.panel == Panel::Explain {
+                    self.set_explain_text(String::new());
+                }
+            }
+            Action::Char(c) => {
+                if self.filtering {
+                    self.filter.push(c);
+                    self.findings_view.selected = 0;
+                    self.refilter();
+                } else if self.editing {
+                    let mut t = self.explain_text.clone();
+                    t.push(c);
+                    self.set_explain_text(t);
+                }
+            }
+            Action::Newline => {
+                if self.editing {
+                    let mut t = self.explain_text.clone();
+                    t.push('\n');
+                    self.set_explain_text(t);
+                }
+            }
+            Action::Backspace => {
+                if self.filtering {
+                    self.filter.pop();
+                    self.findings_view.selected = 0;
+                    self.refilter();
+                } else if self.editing {
+                    let mut t = self.explain_text.clone();
+                    t.pop();
+                    self.set_explain_text(t);
+                }
+            }
+            Action::Paste(text) => self.paste(&text),
+        }
+    }
+
+    fn go(&mut self, index: usize) {
+        self.panel = Panel::ALL[index % Panel::ALL.len()];
+        self.filtering = false;
+        self.editing = false;
+    }
+
+    fn back(&mut self) {
+        if self.filtering {
+            self.filtering = false;
+            self.filter.clear();
+            self.refilter();
+        } else if self.editing {
+            self.editing = false;
+        } else if let Some(v) = self.list_view_mut().filter(|v| v.detail_open) {
+            v.detail_open = false;
+        } else {
+            self.quit = true;
+        }
+    }
+
+    fn list_view_mut(&mut self) -> Option<&mut ListView> {
+        match self.panel {
+            Panel::Findings => Some(&mut self.findings_view),
+            Panel::Explain => Some(&mut self.explain_view),
+            _ => None,
+        }
+    }
+
+    fn move_by(&mut self, delta: i64) {
+        let step = |sel: usize, len: usize| -> usize {
+            if len == 0 {
+                return 0;
+            }
+            let target = i64::try_from(sel).unwrap_or(0).saturating_add(delta);
+            usize::try_from(target.clamp(0, i64::try_from(len - 1).unwrap_or(0))).unwrap_or(0)
+        };
+        match self.panel {
+            Panel::Identity => {}
+            Panel::Clusters => self.cluster_sel = step(self.cluster_sel, self.clusters.len()),
+            Panel::Keys => {
+                let n = self.keys.ready().map_or(0, Vec::len);
+                self.key_sel = step(self.key_sel, n);
+            }
+            Panel::Endpoints => self.endpoint_sel = step(self.endpoint_sel, self.clusters.len()),
+            Panel::Findings | Panel::Explain => {
+                let len = if self.panel == Panel::Findings {
+                    self.visible.len()
+                } else {
+                    self.explain_findings.len()
+                };
+                if let Some(v) = self.list_view_mut() {
+                    if v.detail_open {
+                        let s = i64::from(v.detail_scroll)
+                            .saturating_add(delta)
+                            .clamp(0, 500);
+                        v.detail_scroll = u16::try_from(s).unwrap_or(0);
+                    } else {
+                        v.selected = step(v.selected, len);
+                    }
+                }
+            }
+        }
+    }
+
+    fn refresh(&mut self) {
+        self.round += 1;
+        self.done = false;
+        self.identity = Probe::Pending;
+        self.regions.clear();
+        self.clusters.clear();
+        self.keys = Probe::Pending;
+        self.plans.clear();
+        self.findings.clear();
+        self.refilter();
+        self.status = Some("refreshing: probing again".to_owned());
+        self.effects.push(Effect::Refresh);
+    }
+
+    fn copy_fix(&mut self) {
+        let Some(f) = self.selected_finding() else {
+            self.status = Some("no finding selected".to_owned());
+            return;
+        };
+        match fix_text(f) {
+            Some(t) => {
+                let t = sanitize::text(&self.redactor, &t);
+                self.status = Some(format!(
+                    "fix for {} copied to the clipboard (OSC 52)",
+                    f.rule
+                ));
+                self.effects.push(Effect::Copy(t));
+            }
+            None => self.status = Some(format!("{} has no fix to copy", f.rule)),
+        }
+    }
+
+    fn paste(&mut self, text: &str) {
+        if self.filtering {
+            self.filter
+                .push_str(text.lines().next().unwrap_or_default());
+            self.refilter();
+            return;
+        }
+        self.panel = Panel::Explain;
+        self.explain_view = ListView::default();
+        let raw = if self.editing {
+            format!("{}{text}", self.explain_text)
+        } else {
+            text.to_owned()
+        };
+        sanitize::taint_paired_key_ids(&mut self.redactor, &raw);
+        let masked = sanitize::text(&self.redactor, &raw);
+        self.secret_findings.clear();
+        if masked != raw {
+            self.secret_findings.push(
+                eksdoctor_core::finding::Finding::new(
+                    rules::KEYS_SECRET_IN_INPUT,
+                    "The pasted text held a secret access key or session token: it is masked; rotate the key",
+                )
+                .detail("A secret that was pasted into a terminal may be in scrollback, logs or shell history. Treat it as exposed: create a new key, switch to it, and delete this one."),
+            );
+        }
+        self.explain_text = raw;
+        self.rerun_explain();
+        // Keep only the masked text from here on.
+        self.explain_text = masked;
+    }
+
+    /// Put text in the Explain box without leaving the current panel (the
+    /// demo's waiting denial).
+    pub fn preload_explain(&mut self, text: &str) {
+        let panel = self.panel;
+        self.paste(text);
+        self.panel = panel;
+    }
+
+    fn set_explain_text(&mut self, text: String) {
+        self.explain_text = sanitize::text(&self.redactor, &text);
+        if text.is_empty() {
+            self.secret_findings.clear();
+        }
+        self.rerun_explain();
+        self.explain_text = sanitize::text(&self.redactor, &text);
+    }
+
+    fn rerun_explain(&mut self) {
+        let mut fs: Vec<Finding> = engines::explain(&self.explain_text)
+            .into_iter()
+            .map(|f| sanitize::finding(&self.redactor, f))
+            .collect();
+        for s in &self.secret_findings {
+            if !fs.iter().any(|f| f.rule == s.rule) {
+                fs.push(s.clone());
+            }
+        }
+        sort_findings(&mut fs);
+        self.explain_findings = fs;
+        let n = self.explain_findings.len();
+        if self.explain_view.selected >= n {
+            self.explain_view.selected = n.saturating_sub(1);
+        }
+    }
+
+    fn refilter(&mut self) {
+        let needle = self.filter.to_lowercase();
+        self.visible = self
+            .findings
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                needle.is_empty()
+                    || f.rule.contains(&needle)
+                    || f.severity.as_str().contains(&needle)
+                    || f.message.to_lowercase().contains(&needle)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if self.findings_view.selected >= self.visible.len() {
+            self.findings_view.selected = self.visible.len().saturating_sub(1);
+        }
+    }
+}
+
+/// Errors first, then by rule id, then message.
+pub fn sort_findings(fs: &mut [Finding]) {
+    fs.sort_by(|a, b| {
+        (a.severity.rank(), a.rule, &a.message).cmp(&(b.severity.rank(), b.rule, &b.message))
+    });
+}
+
+/// What a fix puts on the clipboard: the commands, else the policy, else
+/// the replacement, else the summary.
+#[must_use]
+pub fn fix_text(f: &Finding) -> Option<String> {
+    let fix = f.fix.as_ref()?;
+    if !fix.commands.is_empty() {
+        return Some(fix.commands.join("\n"));
+    }
+    if let Some(p) = &fix.policy {
+        return serde_json::to_string_pretty(p).ok();
+    }
+    if let Some(r) = &fix.replacement {
+        return Some(r.clone());
+    }
+    (!fix.summary.is_empty()).then(|| fix.summary.clone())
+}
+
+fn map_probe<T>(p: Probe<T>, f: impl FnOnce(T) -> T) -> Probe<T> {
+    match p {
+        Probe::Ready(t) => Probe::Ready(f(t)),
+        Probe::Pending => Probe::Pending,
+        Probe::Denied { permission } => Probe::Denied { permission },
+        Probe::TimedOut => Probe::TimedOut,
+        Probe::Failed { message } => Probe::Failed { message },
+    }
+}

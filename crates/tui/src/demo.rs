@@ -1,0 +1,440 @@
+//! The built-in scenario behind `eksdoctor --demo`: no AWS, no network,
+//! every panel with something to show. An SSO operator (an assumed role)
+//! with three clusters, one still on 1.21 and mapped in aws-auth with the
+//! role's path (so the operator is locked out), a CI user at 2/2 keys with
+//! one 400 days old, a workload calling the global STS endpoint on a 1.29
+//! cluster, and a PassRole denial waiting in Explain.
+//!
+//! The scenario is data only; swapping hand-built findings for an engine's
+//! output changes this file alone.
+
+use std::time::Duration;
+
+use eksdoctor_core::finding::{Finding, Fix};
+use eksdoctor_core::mask::mask_key_id;
+use eksdoctor_core::rules;
+use eksdoctor_core::snapshot::{
+    AccessEntry, AccessKey, AccessPolicyAssociation, AuthenticationMode, CallerIdentity, Cluster,
+    KeyLastUsed, KeyStatus, Mapping, Probe, ProbeUpdate,
+};
+
+use crate::feed::{Feed, FeedSink, FeedSource, StsWorkload};
+
+pub const ACCOUNT: &str = "111122223333";
+pub const SSO_ROLE: &str = "AWSReservedSSO_PlatformAdmin_7f3a9c2e51d04b6a";
+pub const SESSION: &str = "alice@example.com";
+pub const HOME_REGION: &str = "eu-west-1";
+pub const CI_USER: &str = "ci-deployer";
+/// The old key (400 days) and the unused one. Not AWS's documentation
+/// placeholders, which are a finding of their own.
+pub const OLD_KEY: &str = "AKIA3DEMO7PLATFORM1A";
+pub const NEW_KEY: &str = "AKIA3DEMO4ROTATEME2B";
+
+/// The error waiting in Explain.
+pub const PASS_ROLE_ERROR: &str = "An error occurred (AccessDeniedException) when calling the CreateNodegroup operation: User: arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_PlatformAdmin_7f3a9c2e51d04b6a/alice@example.com is not authorized to perform: iam:PassRole on resource: arn:aws:iam::111122223333:role/eks-node-role";
+
+/// The SSO role as IAM lists it: with its path.
+fn role_with_path() -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{HOME_REGION}/{SSO_ROLE}")
+}
+
+fn role_canonical() -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/{SSO_ROLE}")
+}
+
+fn cluster(name: &str, region: &str, version: &str, mode: AuthenticationMode) -> Cluster {
+    Cluster {
+        name: name.to_owned(),
+        region: region.to_owned(),
+        arn: Some(format!("arn:aws:eks:{region}:{ACCOUNT}:cluster/{name}")),
+        status: Some("ACTIVE".to_owned()),
+        version: Some(version.to_owned()),
+        endpoint_public_access: Some(true),
+        endpoint_private_access: Some(true),
+        authentication_mode: Some(mode),
+        oidc_issuer: Some(format!(
+            "https://oidc.eks.{region}.amazonaws.com/id/5C1E2F7A9B3D4E6F8A0B1C2D3E4F5A6B"
+        )),
+        role_arn: Some(format!("arn:aws:iam::{ACCOUNT}:role/eks-cluster-role")),
+    }
+}
+
+fn days_ago(now: jiff::Timestamp, days: i64) -> jiff::Timestamp {
+    now.checked_sub(jiff::SignedDuration::from_hours(days * 24))
+        .unwrap_or(now)
+}
+
+/// The identity: an SSO user's assumed role.
+fn identity() -> Probe<CallerIdentity> {
+    let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{SSO_ROLE}/{SESSION}");
+    match CallerIdentity::from_sts(
+        &arn,
+        ACCOUNT,
+        &format!("AROA3DEMOEXAMPLE7ROLE:{SESSION}"),
+        Some("ASIA3DEMOEXAMPLE7TMP"),
+    ) {
+        Ok(mut id) => {
+            id.credential_source = Some("sso (profile platform-admin)".to_owned());
+            id.region = Some(HOME_REGION.to_owned());
+            Probe::Ready(id)
+        }
+        Err(e) => Probe::Failed {
+            message: e.to_string(),
+        },
+    }
+}
+
+fn keys(now: jiff::Timestamp) -> Vec<AccessKey> {
+    vec![
+        AccessKey {
+            user_name: CI_USER.to_owned(),
+            access_key_id: OLD_KEY.to_owned(),
+            status: KeyStatus::Active,
+            created: days_ago(now, 400),
+            last_used: Some(KeyLastUsed {
+                date: days_ago(now, 1),
+                service: Some("sts".to_owned()),
+                region: Some(HOME_REGION.to_owned()),
+            }),
+            last_used_known: true,
+        },
+        AccessKey {
+            user_name: CI_USER.to_owned(),
+            access_key_id: NEW_KEY.to_owned(),
+            status: KeyStatus::Active,
+            created: days_ago(now, 31),
+            last_used: None,
+            last_used_known: true,
+        },
+    ]
+}
+
+fn workloads_prod() -> Vec<StsWorkload> {
+    vec![
+        StsWorkload {
+            workload: "payments/ledger-api".to_owned(),
+            service_account: "payments/ledger-api".to_owned(),
+            annotation: None,
+            env: vec![],
+            calls: Some("https://sts.amazonaws.com".to_owned()),
+        },
+        StsWorkload {
+            workload: "kube-system/external-dns".to_owned(),
+            service_account: "kube-system/external-dns".to_owned(),
+            annotation: Some("true".to_owned()),
+            env: vec![(
+                "AWS_STS_REGIONAL_ENDPOINTS".to_owned(),
+                "regional".to_owned(),
+            )],
+            calls: None,
+        },
+    ]
+}
+
+fn workloads_legacy() -> Vec<StsWorkload> {
+    vec![StsWorkload {
+        workload: "batch/nightly-etl".to_owned(),
+        service_account: "batch/etl-runner".to_owned(),
+        annotation: None,
+        env: vec![],
+        calls: None,
+    }]
+}
+
+/// The aws-auth ConfigMap of `legacy-batch`: the SSO role mapped with its path.
+pub fn legacy_aws_auth() -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::{ACCOUNT}:role/eks-node-role\n      username: system:node:{{{{EC2PrivateDNSName}}}}\n      groups:\n        - system:bootstrappers\n        - system:nodes\n    - rolearn: {}\n      username: platform-admin:{{{{SessionName}}}}\n      groups:\n        - system:masters\n",
+        role_with_path()
+    )
+}
+
+fn findings(now: jiff::Timestamp) -> Vec<Finding> {
+    let _ = now;
+    let path_arn = role_with_path();
+    let canonical = role_canonical();
+    vec![
+        Finding::new(rules::AWS_AUTH_ROLE_PATH, format!("legacy-batch: mapRoles[1] maps {path_arn}, with a path"))
+            .detail("The EKS authenticator matches the role ARN without its path (it strips it from the assumed-role ARN), so an aws-auth entry that keeps the path never matches and the caller gets Unauthorized.")
+            .evidence("cluster", "legacy-batch")
+            .evidence("rolearn", path_arn.clone())
+            .at("kube-system/aws-auth", 12)
+            .fix(Fix::new("Map the role ARN without its path").replacement(format!("    - rolearn: {canonical}"))
+                .command(format!("eksctl create iamidentitymapping --cluster legacy-batch --region {HOME_REGION} --arn {canonical} --username 'platform-admin:{{{{SessionName}}}}' --group system:masters"))),
+        Finding::new(rules::CLUSTER_NOT_MAPPED, format!("legacy-batch: {canonical} is in neither the access entries nor aws-auth"))
+            .detail("legacy-batch authenticates from aws-auth only (CONFIG_MAP), and no aws-auth entry matches the caller's role once its path is ignored.")
+            .evidence("cluster", "legacy-batch")
+            .evidence("principal", canonical.clone())
+            .fix(Fix::new("Fix the aws-auth entry (aws-auth/role-path), or switch to API_AND_CONFIG_MAP and add an access entry")
+                .command(format!("aws eks update-cluster-config --name legacy-batch --region {HOME_REGION} --access-config authenticationMode=API_AND_CONFIG_MAP"))
+                .command(format!("aws eks create-access-entry --cluster-name legacy-batch --region {HOME_REGION} --principal-arn {path_arn}"))
+                .command(format!("aws eks associate-access-policy --cluster-name legacy-batch --region {HOME_REGION} --principal-arn {path_arn} --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster"))),
+        Finding::new(rules::CLUSTER_CONSOLE_NO_K8S_ACCESS, "legacy-batch: the console cannot show Kubernetes objects for this role")
+            .detail("The console signs in to Kubernetes as the caller's role; without a mapping it shows 'Your current user or role does not have access to Kubernetes objects on this EKS cluster'.")
+            .evidence("cluster", "legacy-batch")
+            .fix(Fix::new("Map the role (see cluster/not-mapped)")),
+        Finding::new(rules::CLUSTER_CONFIG_MAP_ONLY, "legacy-batch authenticates from aws-auth only (CONFIG_MAP)")
+            .detail("Access entries need API or API_AND_CONFIG_MAP; moving is one-way but lets you manage access through the EKS API.")
+            .evidence("cluster", "legacy-batch")
+            .fix(Fix::new("Enable access entries").command(format!("aws eks update-cluster-config --name legacy-batch --region {HOME_REGION} --access-config authenticationMode=API_AND_CONFIG_MAP"))),
+        Finding::new(rules::STS_GLOBAL_ENDPOINT, "prod-eu: payments/ledger-api calls https://sts.amazonaws.com; its pods resolve to the regional endpoint")
+            .detail("On 1.22+ the pod identity webhook sets AWS_STS_REGIONAL_ENDPOINTS=regional, so credentials are scoped to eu-west-1; a hard-coded global endpoint then fails with 'Credential should be scoped to a valid region'.")
+            .evidence("cluster", "prod-eu")
+            .evidence("workload", "payments/ledger-api")
+            .evidence("cluster_version", "1.29")
+            .fix(Fix::new("Drop the explicit endpoint, or call the regional one")
+                .command(format!("kubectl -n payments set env deployment/ledger-api AWS_ENDPOINT_URL_STS=https://sts.{HOME_REGION}.amazonaws.com"))),
+        Finding::new(rules::STS_LEGACY_GLOBAL_DEFAULT, "legacy-batch (1.21): pods default to the global STS endpoint")
+            .detail("Before 1.22 the webhook does not set the regional endpoint; the global endpoint is a single point in us-east-1.")
+            .evidence("cluster", "legacy-batch")
+            .fix(Fix::new("Annotate service accounts for the regional endpoint")
+                .command("kubectl -n batch annotate serviceaccount etl-runner eks.amazonaws.com/sts-regional-endpoints=true")),
+        Finding::new(rules::KEYS_LIMIT_REACHED, format!("{CI_USER} holds 2 of 2 access keys: no new key can be created"))
+            .detail("IAM allows two access keys per user, active or inactive. Delete one before creating the replacement.")
+            .evidence("user", CI_USER)
+            .fix(Fix::new("Delete the unused key first")
+                .command(format!("aws iam update-access-key --user-name {CI_USER} --access-key-id {NEW_KEY} --status Inactive"))
+                .command(format!("aws iam delete-access-key --user-name {CI_USER} --access-key-id {NEW_KEY}"))),
+        Finding::new(rules::KEYS_TWO_ACTIVE, format!("{CI_USER}: both access keys are active"))
+            .evidence("user", CI_USER),
+        Finding::new(rules::KEYS_OLD, format!("{CI_USER}: {} is 400 days old (rotation age 90)", mask_key_id(OLD_KEY)))
+            .evidence("user", CI_USER)
+            .evidence("age_days", 400)
+            .fix(Fix::new("Rotate it (see the rotation plan)")),
+        Finding::new(rules::KEYS_UNUSED, format!("{CI_USER}: {} was never used", mask_key_id(NEW_KEY)))
+            .evidence("user", CI_USER)
+            .fix(Fix::new("Delete it").command(format!("aws iam delete-access-key --user-name {CI_USER} --access-key-id {NEW_KEY}"))),
+        Finding::new(rules::CREDS_PROBE_DENIED, "staging-us: eksdoctor may not call eks:ListAccessEntries")
+            .detail("The mapping on staging-us could not be checked; the rest of the dashboard is unaffected.")
+            .evidence("permission", "eks:ListAccessEntries")
+            .fix(Fix::new("Allow the read-only probe").policy(serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": ["eks:ListAccessEntries", "eks:DescribeAccessEntry", "eks:ListAssociatedAccessPolicies"], "Resource": "*"}]
+            }))),
+    ]
+}
+
+/// The scenario as a timeline: each update with the delay before it.
+#[must_use]
+pub fn timeline(now: jiff::Timestamp) -> Vec<(Duration, Feed)> {
+    let ms = Duration::from_millis;
+    let eu = HOME_REGION.to_owned();
+    let us = "us-east-1".to_owned();
+    let prod = cluster(
+        "prod-eu",
+        HOME_REGION,
+        "1.29",
+        AuthenticationMode::ApiAndConfigMap,
+    );
+    let legacy = cluster(
+        "legacy-batch",
+        HOME_REGION,
+        "1.21",
+        AuthenticationMode::ConfigMap,
+    );
+    let staging = cluster("staging-us", "us-east-1", "1.30", AuthenticationMode::Api);
+    let admin_entry = AccessEntry {
+        principal_arn: role_canonical(),
+        username: Some(format!(
+            "arn:aws:sts::{ACCOUNT}:assumed-role/{SSO_ROLE}/{{{{SessionName}}}}"
+        )),
+        kubernetes_groups: vec![],
+        entry_type: Some("STANDARD".to_owned()),
+        access_policies: vec![AccessPolicyAssociation {
+            policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+                .to_owned(),
+            scope: "cluster".to_owned(),
+            namespaces: vec![],
+        }],
+    };
+    let p = Feed::Probe;
+    vec![
+        (ms(150), p(ProbeUpdate::Identity(identity()))),
+        (
+            ms(150),
+            p(ProbeUpdate::ClusterList {
+                region: eu.clone(),
+                clusters: Probe::Ready(vec!["legacy-batch".into(), "prod-eu".into()]),
+            }),
+        ),
+        (
+            ms(50),
+            p(ProbeUpdate::ClusterList {
+                region: us.clone(),
+                clusters: Probe::Ready(vec!["staging-us".into()]),
+            }),
+        ),
+        (
+            ms(100),
+            p(ProbeUpdate::Cluster {
+                region: eu.clone(),
+                name: "prod-eu".into(),
+                cluster: Probe::Ready(prod),
+            }),
+        ),
+        (
+            ms(50),
+            p(ProbeUpdate::Cluster {
+                region: eu.clone(),
+                name: "legacy-batch".into(),
+                cluster: Probe::Ready(legacy),
+            }),
+        ),
+        (ms(50), p(ProbeUpdate::AccessKeys(Probe::Ready(keys(now))))),
+        (
+            ms(100),
+            p(ProbeUpdate::Cluster {
+                region: us.clone(),
+                name: "staging-us".into(),
+                cluster: Probe::Ready(staging),
+            }),
+        ),
+        (
+            ms(100),
+            p(ProbeUpdate::CallerAccessEntry {
+                region: eu.clone(),
+                name: "prod-eu".into(),
+                entry: Probe::Ready(Some(admin_entry)),
+            }),
+        ),
+        (
+            ms(50),
+            p(ProbeUpdate::CallerAccessEntry {
+                region: eu.clone(),
+                name: "legacy-batch".into(),
+                entry: Probe::Ready(None),
+            }),
+        ),
+        (
+            ms(50),
+            p(ProbeUpdate::CallerAccessEntry {
+                region: us.clone(),
+                name: "staging-us".into(),
+                entry: Probe::Denied {
+                    permission: "eks:ListAccessEntries".into(),
+                },
+            }),
+        ),
+        (
+            ms(100),
+            Feed::AwsAuthMapping {
+                region: eu.clone(),
+                name: "legacy-batch".into(),
+                mapping: Probe::Ready(None),
+            },
+        ),
+        (
+            ms(0),
+            Feed::AwsAuthMapping {
+                region: eu.clone(),
+                name: "prod-eu".into(),
+                mapping: Probe::Ready(Some(Mapping {
+                    source: "aws-auth",
+                    username: "platform-admin:{{SessionName}}".into(),
+                    groups: vec!["system:masters".into()],
+                    access_policies: vec![],
+                })),
+            },
+        ),
+        (
+            ms(0),
+            Feed::AwsAuthMapping {
+                region: us.clone(),
+                name: "staging-us".into(),
+                mapping: Probe::TimedOut,
+            },
+        ),
+        (
+            ms(100),
+            p(ProbeUpdate::OidcProvider {
+                region: eu.clone(),
+                name: "prod-eu".into(),
+                present: Probe::Ready(true),
+            }),
+        ),
+        (
+            ms(0),
+            p(ProbeUpdate::OidcProvider {
+                region: eu.clone(),
+                name: "legacy-batch".into(),
+                present: Probe::Ready(true),
+            }),
+        ),
+        (
+            ms(0),
+            p(ProbeUpdate::OidcProvider {
+                region: us.clone(),
+                name: "staging-us".into(),
+                present: Probe::Ready(false),
+            }),
+        ),
+        (
+            ms(100),
+            Feed::StsWorkloads {
+                region: eu.clone(),
+                name: "prod-eu".into(),
+                workloads: Probe::Ready(workloads_prod()),
+            },
+        ),
+        (
+            ms(0),
+            Feed::StsWorkloads {
+                region: eu.clone(),
+                name: "legacy-batch".into(),
+                workloads: Probe::Ready(workloads_legacy()),
+            },
+        ),
+        (
+            ms(0),
+            Feed::StsWorkloads {
+                region: us,
+                name: "staging-us".into(),
+                workloads: Probe::Denied {
+                    permission: "list pods (Kubernetes RBAC)".into(),
+                },
+            },
+        ),
+        (ms(100), p(ProbeUpdate::Findings(findings(now)))),
+        (ms(0), p(ProbeUpdate::Done)),
+    ]
+}
+
+/// Feeds the scenario with its delays, so spinners show; `r` replays it.
+#[derive(Debug)]
+pub struct DemoSource {
+    now: jiff::Timestamp,
+    /// Multiplies the delays (0 feeds everything at once).
+    pub speed: u32,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl DemoSource {
+    #[must_use]
+    pub fn new(now: jiff::Timestamp) -> Self {
+        Self {
+            now,
+            speed: 1,
+            task: None,
+        }
+    }
+}
+
+impl FeedSource for DemoSource {
+    fn start(&mut self, sink: FeedSink) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+        let steps = timeline(self.now);
+        let speed = self.speed;
+        self.task = Some(tokio::spawn(async move {
+            for (delay, feed) in steps {
+                if speed > 0 && !delay.is_zero() {
+                    tokio::time::sleep(delay * speed).await;
+                }
+                if !sink.send(feed) {
+                    return;
+                }
+            }
+        }));
+    }
+}

@@ -1,0 +1,84 @@
+//! What the dashboard is fed: probe results, arriving on one channel in any
+//! order, each tagged with the refresh round that asked for it so a late
+//! answer from an abandoned round never overwrites a fresh one.
+
+use eksdoctor_core::snapshot::{Mapping, Probe, ProbeUpdate};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// One piece of data for the dashboard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Feed {
+    /// A live probe's answer (the contract in `eksdoctor_core::snapshot`).
+    Probe(ProbeUpdate),
+    /// How the caller is mapped through aws-auth on a cluster, when the
+    /// ConfigMap could be read (the demo; live only with Kubernetes access).
+    AwsAuthMapping {
+        region: String,
+        name: String,
+        mapping: Probe<Option<Mapping>>,
+    },
+    /// The STS endpoint settings found in a cluster's workloads.
+    StsWorkloads {
+        region: String,
+        name: String,
+        workloads: Probe<Vec<StsWorkload>>,
+    },
+}
+
+impl From<ProbeUpdate> for Feed {
+    fn from(u: ProbeUpdate) -> Self {
+        Self::Probe(u)
+    }
+}
+
+/// One workload's STS settings, as found in its service account and pods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StsWorkload {
+    /// `namespace/name` of the workload (deployment, pod...).
+    pub workload: String,
+    /// `namespace/name` of its service account.
+    pub service_account: String,
+    /// The value of `eks.amazonaws.com/sts-regional-endpoints`, if set.
+    pub annotation: Option<String>,
+    /// `AWS_STS_REGIONAL_ENDPOINTS` and `AWS_ENDPOINT_URL_STS` as set on the pods.
+    pub env: Vec<(String, String)>,
+    /// An explicit endpoint the code calls (`https://sts.amazonaws.com`), if seen.
+    pub calls: Option<String>,
+}
+
+/// Where the feed goes: a clonable handle the sources send through.
+#[derive(Debug, Clone)]
+pub struct FeedSink {
+    round: u64,
+    tx: UnboundedSender<(u64, Feed)>,
+}
+
+impl FeedSink {
+    #[must_use]
+    pub fn new(round: u64, tx: UnboundedSender<(u64, Feed)>) -> Self {
+        Self { round, tx }
+    }
+
+    /// Send one update; `false` once the dashboard has gone.
+    pub fn send(&self, feed: impl Into<Feed>) -> bool {
+        self.tx.send((self.round, feed.into())).is_ok()
+    }
+
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    #[must_use]
+    pub fn round(&self) -> u64 {
+        self.round
+    }
+}
+
+/// Something that fills the dashboard: the live probes or the demo scenario.
+/// `start` is called once at launch and again on each refresh (`r`); it
+/// must return at once and do its work on tasks of its own, abandoning the
+/// previous round's.
+pub trait FeedSource: Send {
+    fn start(&mut self, sink: FeedSink);
+}

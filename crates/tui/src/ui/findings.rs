@@ -1,0 +1,179 @@
+//! Findings: every finding, errors first; the selected one's explanation,
+//! evidence and fix below (or full-panel after Enter); `/` filters.
+
+use eksdoctor_core::finding::Finding;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+
+use super::scroll_offset;
+use crate::app::{App, ListView};
+use crate::theme::Theme;
+
+pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let mut area = area;
+    if app.filtering || !app.filter.is_empty() {
+        let [bar, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+        let cursor = if app.filtering { "_" } else { "" };
+        Line::from(vec![
+            Span::styled("/ ", theme.title()),
+            Span::raw(format!("{}{cursor}", app.filter)),
+            Span::styled(
+                format!("   {} of {} shown", app.visible.len(), app.findings.len()),
+                theme.label(),
+            ),
+        ])
+        .render(bar, buf);
+        area = rest;
+    }
+    if app.findings.is_empty() {
+        let msg = if app.done {
+            Line::styled(format!("{} No findings.", theme.ok()), theme.good())
+        } else {
+            Line::styled(
+                format!("{} waiting for the probes", theme.spinner(app.spinner)),
+                theme.spinner_style(),
+            )
+        };
+        msg.render(area, buf);
+        return;
+    }
+    let rows: Vec<&Finding> = app
+        .visible
+        .iter()
+        .filter_map(|i| app.findings.get(*i))
+        .collect();
+    list_and_detail(&rows, &app.findings_view, theme, area, buf);
+}
+
+/// The list (windowed around the selection) and the selected finding's
+/// detail, split or zoomed.
+pub(super) fn list_and_detail(
+    rows: &[&Finding],
+    view: &ListView,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let selected = rows.get(view.selected).copied();
+    if view.detail_open {
+        if let Some(f) = selected {
+            detail(f, theme, view.detail_scroll, area, buf);
+        }
+        return;
+    }
+    let list_height = (area.height / 2)
+        .clamp(3, 14)
+        .min(u16::try_from(rows.len()).unwrap_or(u16::MAX).max(1));
+    let [list, rest] =
+        Layout::vertical([Constraint::Length(list_height), Constraint::Min(0)]).areas(area);
+    render_list(rows, view.selected, theme, list, buf);
+    if let Some(f) = selected {
+        let block = Block::new()
+            .borders(Borders::TOP)
+            .border_set(theme.border());
+        let inner = block.inner(rest);
+        block.render(rest, buf);
+        detail(f, theme, 0, inner, buf);
+    }
+}
+
+/// Renders only the rows that fit: cost does not grow with the list.
+fn render_list(rows: &[&Finding], selected: usize, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let height = usize::from(area.height);
+    let offset = scroll_offset(selected, height);
+    let width = usize::from(area.width);
+    for (row, (i, f)) in rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .enumerate()
+    {
+        let y = area.y + u16::try_from(row).unwrap_or(0);
+        let sev = format!("{:<8}", f.severity.as_str());
+        let rule = format!("{:<30} ", f.rule);
+        let msg_width = width.saturating_sub(sev.len() + rule.len() + 1);
+        let message: String = f.message.chars().take(msg_width).collect();
+        let mut line = Line::from(vec![
+            Span::raw(if i == selected { ">" } else { " " }),
+            Span::styled(sev, theme.severity(f.severity)),
+            Span::raw(rule),
+            Span::raw(message),
+        ]);
+        if i == selected {
+            line = line.style(theme.selected());
+        }
+        line.render(
+            Rect {
+                y,
+                height: 1,
+                ..area
+            },
+            buf,
+        );
+    }
+}
+
+/// Explanation, evidence and fix.
+pub(super) fn detail(f: &Finding, theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            f.severity.as_str().to_uppercase(),
+            theme.severity(f.severity),
+        ),
+        Span::raw(" "),
+        Span::styled(f.rule.to_owned(), theme.title()),
+        Span::raw(format!(" {} ", theme.dash())),
+        Span::raw(f.message.clone()),
+    ])];
+    if !f.detail.is_empty() {
+        lines.push(Line::from(f.detail.clone()));
+    }
+    if let Some(loc) = &f.location {
+        lines.push(Line::styled(
+            format!("at {}:{}", loc.file, loc.line),
+            theme.label(),
+        ));
+    }
+    if !f.evidence.is_empty() {
+        lines.push(Line::styled("Evidence", theme.title()));
+        for (k, v) in &f.evidence {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {k}: "), theme.label()),
+                Span::raw(v),
+            ]));
+        }
+    }
+    if let Some(fix) = &f.fix {
+        lines.push(Line::from(vec![
+            Span::styled("Fix ", theme.title()),
+            Span::raw(fix.summary.clone()),
+            Span::styled("  (c copies it)", theme.label()),
+        ]));
+        for c in &fix.commands {
+            lines.push(Line::styled(format!("  $ {c}"), theme.command()));
+        }
+        if let Some(p) = &fix.policy {
+            for l in serde_json::to_string_pretty(p).unwrap_or_default().lines() {
+                lines.push(Line::styled(format!("  {l}"), theme.command()));
+            }
+        }
+        if let Some(r) = &fix.replacement {
+            for l in r.lines() {
+                lines.push(Line::styled(format!("  {l}"), theme.command()));
+            }
+        }
+    }
+    Paragraph::new(lines)
+        .style(Style::new())
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0))
+        .render(area, buf);
+}

@@ -1,0 +1,220 @@
+//! The dashboard on the demo scenario, driven by key events and rendered on
+//! a TestBackend: one snapshot per panel at 80x24 and 120x40, plus the
+//! states around them (pending, help, detail, filter, paste, too small).
+#![allow(clippy::unwrap_used)]
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use eksdoctor_tui::action::Action;
+use eksdoctor_tui::{App, Options, Panel, demo};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn now() -> jiff::Timestamp {
+    "2026-11-29T06:00:00Z".parse().unwrap()
+}
+
+fn options() -> Options {
+    Options {
+        color: true,
+        ascii: false,
+        demo: true,
+        now: now(),
+        rotation_days: 90,
+    }
+}
+
+/// The app after the whole scenario has arrived.
+fn loaded(options: Options) -> App {
+    let mut app = App::new(options);
+    app.preload_explain(demo::PASS_ROLE_ERROR);
+    for (_, feed) in demo::timeline(now()) {
+        app.apply(0, feed);
+    }
+    app
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    let key = KeyEvent::new(code, KeyModifiers::NONE);
+    if let Some(a) = Action::from_key(key, app.key_context()) {
+        app.update(a);
+    }
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| f.render_widget(app, f.area())).unwrap();
+    t.backend().to_string()
+}
+
+#[test]
+fn every_panel_at_both_sizes() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = loaded(options());
+        for panel in Panel::ALL {
+            assert_eq!(app.panel, panel);
+            let name = format!("{}_{w}x{h}", panel.title().to_lowercase());
+            insta::assert_snapshot!(name, screen(&app, w, h));
+            press(&mut app, KeyCode::Tab);
+        }
+        assert_eq!(app.panel, Panel::Identity, "Tab wraps around");
+    }
+}
+
+#[test]
+fn first_frame_shows_spinners_while_probes_pend() {
+    let mut app = App::new(options());
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("asking STS"), "{s}");
+    insta::assert_snapshot!("pending_80x24", s);
+    press(&mut app, KeyCode::Char('2'));
+    assert!(screen(&app, 80, 24).contains("listing clusters"));
+}
+
+#[test]
+fn selecting_another_cluster_shows_its_access() {
+    let mut app = loaded(options());
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Char('j'));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("access entry"), "{s}");
+    press(&mut app, KeyCode::Down);
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("denied"), "{s}");
+    insta::assert_snapshot!("clusters_denied_80x24", s);
+}
+
+#[test]
+fn findings_detail_and_filter() {
+    let mut app = loaded(options());
+    press(&mut app, KeyCode::Char('5'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!("findings_detail_80x24", screen(&app, 80, 24));
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "keys");
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("4 of 11 shown"), "{s}");
+    insta::assert_snapshot!("findings_filter_80x24", s);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('c'));
+    let effects = app.take_effects();
+    assert!(
+        matches!(effects.as_slice(), [eksdoctor_tui::app::Effect::Copy(t)] if t.contains("aws iam delete-access-key")),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn help_overlay_lists_keys() {
+    let mut app = loaded(options());
+    press(&mut app, KeyCode::Char('?'));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("OSC 52"), "{s}");
+    insta::assert_snapshot!("help_80x24", s);
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.help);
+    assert!(!app.quit, "Esc closes help before it quits");
+}
+
+#[test]
+fn pasted_secret_is_never_shown() {
+    let mut app = loaded(options());
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    app.update(Action::Paste(format!(
+        "aws_access_key_id = AKIA3DEMO9LEAKED00X1\naws_secret_access_key = {secret}\nUser: arn:aws:iam::111122223333:user/bob is not authorized to perform: eks:DescribeCluster"
+    )));
+    assert_eq!(app.panel, Panel::Explain);
+    for (w, h) in [(80, 24), (120, 40)] {
+        let s = screen(&app, w, h);
+        assert!(!s.contains("wJalrXUtnFEMI"), "{s}");
+        assert!(!s.contains("AKIA3DEMO9LEAKED00X1"), "{s}");
+        assert!(s.contains("keys/secret-in-input"), "{s}");
+    }
+    assert!(
+        !app.explain_text.contains(secret),
+        "the raw secret is not kept"
+    );
+    insta::assert_snapshot!("explain_secret_80x24", screen(&app, 80, 24));
+    // Editing the masked text later does not bring the secret back.
+    press(&mut app, KeyCode::Char('i'));
+    press(&mut app, KeyCode::Backspace);
+    assert!(!screen(&app, 80, 24).contains("wJalrXUtnFEMI"));
+}
+
+#[test]
+fn typing_in_explain() {
+    let mut app = loaded(options());
+    press(&mut app, KeyCode::Char('6'));
+    press(&mut app, KeyCode::Char('x'));
+    assert!(app.explain_findings.is_empty());
+    press(&mut app, KeyCode::Char('i'));
+    typed(
+        &mut app,
+        "User: arn:aws:iam::111122223333:user/bob is not authorized to perform: iam:PassRole",
+    );
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("authz/pass-role"), "{s}");
+    // q while typing is a letter, not quit.
+    press(&mut app, KeyCode::Char('q'));
+    assert!(!app.quit);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+}
+
+#[test]
+fn too_small_says_so() {
+    let app = loaded(options());
+    let s = screen(&app, 50, 12);
+    assert!(s.contains("needs a larger terminal"), "{s}");
+    insta::assert_snapshot!("too_small", s);
+}
+
+#[test]
+fn ascii_and_no_color() {
+    let mut app = loaded(Options {
+        ascii: true,
+        color: false,
+        ..options()
+    });
+    press(&mut app, KeyCode::Char('3'));
+    let s = screen(&app, 80, 24);
+    assert!(s.is_ascii(), "{s}");
+    insta::assert_snapshot!("keys_ascii_80x24", s);
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| f.render_widget(&app, f.area())).unwrap();
+    let buf = t.backend().buffer();
+    assert!(
+        buf.content()
+            .iter()
+            .all(|c| c.fg == ratatui::style::Color::Reset)
+    );
+}
+
+#[test]
+fn refresh_drops_the_old_round() {
+    let mut app = loaded(options());
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(
+        app.take_effects(),
+        vec![eksdoctor_tui::app::Effect::Refresh]
+    );
+    assert!(app.findings.is_empty());
+    for (_, feed) in demo::timeline(now()) {
+        app.apply(0, feed); // late answers from round 0
+    }
+    assert!(app.findings.is_empty());
+    assert!(app.animating());
+    for (_, feed) in demo::timeline(now()) {
+        app.apply(1, feed);
+    }
+    assert!(!app.animating());
+    assert_eq!(app.findings.len(), 11);
+}
