@@ -175,7 +175,8 @@ pub struct App {
     pub cluster_sel: usize,
     pub keys: Probe<Vec<AccessKey>>,
     pub plans: Vec<RotationPlan>,
-    pub key_sel: usize,
+    /// How far the Keys panel is scrolled.
+    pub keys_scroll: u16,
     pub endpoint_sel: usize,
 
     /// Sorted by severity, errors first.
@@ -217,7 +218,7 @@ impl App {
             cluster_sel: 0,
             keys: Probe::Pending,
             plans: Vec::new(),
-            key_sel: 0,
+            keys_scroll: 0,
             endpoint_sel: 0,
             findings: Vec::new(),
             filter: String::new(),
@@ -506,8 +507,10 @@ impl App {
             Panel::Identity => {}
             Panel::Clusters => self.cluster_sel = step(self.cluster_sel, self.clusters.len()),
             Panel::Keys => {
-                let n = self.keys.ready().map_or(0, Vec::len);
-                self.key_sel = step(self.key_sel, n);
+                let s = i64::from(self.keys_scroll)
+                    .saturating_add(delta)
+                    .clamp(0, 500);
+                self.keys_scroll = u16::try_from(s).unwrap_or(0);
             }
             Panel::Endpoints => self.endpoint_sel = step(self.endpoint_sel, self.clusters.len()),
             Panel::Findings | Panel::Explain => {

@@ -3,9 +3,8 @@
 //! touches one file.
 
 use eksdoctor_core::finding::{Finding, Fix};
-use eksdoctor_core::mask::mask_key_id;
 use eksdoctor_core::rules;
-use eksdoctor_core::snapshot::{AccessKey, KeyStatus};
+use eksdoctor_core::snapshot::AccessKey;
 
 /// The findings for pasted error text: offline, immediate.
 #[must_use]
@@ -60,75 +59,20 @@ fn explain_line(line: &str) -> Option<Finding> {
     Some(f)
 }
 
-/// One step of a key rotation that never asks IAM for a third key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RotationStep {
-    pub summary: String,
-    pub commands: Vec<String>,
-}
+pub use eksdoctor_core::keys::rotation::RotationPlan;
 
-/// A user's rotation plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RotationPlan {
-    pub user: String,
-    pub steps: Vec<RotationStep>,
-}
-
-/// The rotation plan for each user holding keys.
+/// The rotation plan for each user holding keys (`core::keys`).
 #[must_use]
 pub fn rotation_plans(keys: &[AccessKey]) -> Vec<RotationPlan> {
-    let mut users: Vec<&str> = keys.iter().map(|k| k.user_name.as_str()).collect();
-    users.sort_unstable();
-    users.dedup();
-    users
-        .into_iter()
-        .map(|user| {
-            let mut mine: Vec<&AccessKey> = keys.iter().filter(|k| k.user_name == user).collect();
-            // Inactive first, then never used, then oldest: the one to delete first.
-            mine.sort_by_key(|k| (k.status == KeyStatus::Active, k.last_used.is_some(), k.created));
-            let mut steps = Vec::new();
-            if mine.len() >= 2 {
-                let first = mine[0];
-                let id = &first.access_key_id;
-                if first.status == KeyStatus::Active {
-                    steps.push(RotationStep {
-                        summary: format!("Deactivate {} (watch for breakage)", mask_key_id(id)),
-                        commands: vec![format!(
-                            "aws iam update-access-key --user-name {user} --access-key-id {id} --status Inactive"
-                        )],
-                    });
-                }
-                steps.push(RotationStep {
-                    summary: format!("Delete {} to get under the limit of two", mask_key_id(id)),
-                    commands: vec![format!(
-                        "aws iam delete-access-key --user-name {user} --access-key-id {id}"
-                    )],
-                });
-            }
-            steps.push(RotationStep {
-                summary: "Create the new key".to_owned(),
-                commands: vec![format!("aws iam create-access-key --user-name {user}")],
-            });
-            steps.push(RotationStep {
-                summary: "Switch applications to the new key".to_owned(),
-                commands: vec![],
-            });
-            if let Some(old) = mine.last().filter(|_| mine.len() >= 2 || !mine.is_empty()) {
-                let id = &old.access_key_id;
-                steps.push(RotationStep {
-                    summary: format!("Deactivate, then delete {}", mask_key_id(id)),
-                    commands: vec![
-                        format!("aws iam update-access-key --user-name {user} --access-key-id {id} --status Inactive"),
-                        format!("aws iam delete-access-key --user-name {user} --access-key-id {id}"),
-                    ],
-                });
-            }
-            RotationPlan {
-                user: user.to_owned(),
-                steps,
-            }
-        })
-        .collect()
+    eksdoctor_core::keys::rotation_plans(keys)
+}
+
+/// The keys/ findings for these keys at `now` (`core::keys`).
+#[must_use]
+pub fn key_findings(keys: &[AccessKey], now: jiff::Timestamp, rotation_days: u32) -> Vec<Finding> {
+    let mut policy = eksdoctor_core::keys::KeyPolicy::new(now);
+    policy.max_age_days = rotation_days;
+    eksdoctor_core::keys::check(keys, &policy)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 use super::scroll_offset;
+use super::wrap::hanging;
 use crate::app::{App, ListView};
 use crate::theme::Theme;
 
@@ -130,7 +131,7 @@ pub(super) fn detail(f: &Finding, theme: Theme, scroll: u16, area: Rect, buf: &m
         Span::raw(f.message.clone()),
     ])];
     if !f.detail.is_empty() {
-        lines.push(Line::from(f.detail.clone()));
+        lines.extend(f.detail.lines().map(|l| Line::from(l.to_owned())));
     }
     if let Some(loc) = &f.location {
         lines.push(Line::styled(
@@ -145,20 +146,21 @@ pub(super) fn detail(f: &Finding, theme: Theme, scroll: u16, area: Rect, buf: &m
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {k}: "), theme.label()),
-                Span::raw(v),
-            ]));
+            lines.extend(hanging(&v, &format!("  {k}: "), area.width, Style::new()));
         }
     }
     if let Some(fix) = &f.fix {
-        lines.push(Line::from(vec![
-            Span::styled("Fix ", theme.title()),
-            Span::raw(fix.summary.clone()),
-            Span::styled("  (c copies it)", theme.label()),
-        ]));
+        let mut head = hanging(&fix.summary, "Fix ", area.width, Style::new());
+        if let Some(first) = head.first_mut() {
+            first.spans[0].style = theme.title();
+        }
+        if let Some(last) = head.last_mut() {
+            last.spans
+                .push(Span::styled("  (c copies it)", theme.label()));
+        }
+        lines.extend(head);
         for c in &fix.commands {
-            lines.push(Line::styled(format!("  $ {c}"), theme.command()));
+            lines.extend(hanging(c, "  $ ", area.width, theme.command()));
         }
         if let Some(p) = &fix.policy {
             for l in serde_json::to_string_pretty(p).unwrap_or_default().lines() {

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::probe_line;
+use super::wrap::hanging;
 use crate::app::App;
 use crate::theme::Theme;
 
@@ -43,17 +44,43 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 format!("Rotation plan for {} (never a third key)", plan.user),
                 theme.title(),
             ));
+            let start = keys.iter().filter(|k| k.user_name == plan.user).count();
+            let counts = plan.counts(start);
             for (i, step) in plan.steps.iter().enumerate() {
-                lines.push(Line::from(format!(" {}. {}", i + 1, step.summary)));
+                let after = counts.get(i).copied().unwrap_or(start);
+                let head = format!("{} ({after}/{KEY_LIMIT} keys after)", step.summary);
+                lines.extend(hanging(
+                    &head,
+                    &format!(" {}. ", i + 1),
+                    area.width,
+                    Style::new(),
+                ));
                 for c in &step.commands {
-                    lines.push(Line::styled(format!("    $ {c}"), theme.command()));
+                    lines.extend(hanging(c, "    $ ", area.width, theme.command()));
                 }
             }
         }
     }
+    let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let scroll = app.keys_scroll.min(total.saturating_sub(1));
+    let mut body = area;
+    if total.saturating_sub(scroll) > area.height {
+        body.height = area.height.saturating_sub(1);
+        let hint = Rect {
+            y: area.bottom().saturating_sub(1),
+            height: 1,
+            ..area
+        };
+        Line::styled(
+            format!("{} more below: j/k scroll", theme.arrow()),
+            theme.label(),
+        )
+        .render(hint, buf);
+    }
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .render(area, buf);
+        .scroll((scroll, 0))
+        .render(body, buf);
 }
 
 fn user_lines(
@@ -75,13 +102,16 @@ fn user_lines(
         })
         .collect();
     let (verdict, vstyle) = if n >= KEY_LIMIT {
-        ("limit reached: no new key can be created", theme.warn())
+        (
+            "limit reached: delete one before creating one",
+            theme.warn(),
+        )
     } else {
         ("room for one more key", theme.good())
     };
     lines.push(Line::from(vec![
         Span::styled(format!("User {user}  "), theme.title()),
-        Span::styled(format!("keys {n}/{KEY_LIMIT} [{gauge}] "), vstyle),
+        Span::styled(format!("{n}/{KEY_LIMIT} keys [{gauge}] "), vstyle),
         Span::styled(verdict.to_owned(), vstyle),
     ]));
     lines.push(Line::styled(
@@ -91,7 +121,7 @@ fn user_lines(
         ),
         theme.label(),
     ));
-    for (i, k) in keys.iter().enumerate() {
+    for k in keys {
         let age = days_between(k.created, app.options.now);
         let rotation = i64::from(app.options.rotation_days.max(1));
         let filled =
@@ -120,10 +150,9 @@ fn user_lines(
             (None, true) => "never".to_owned(),
             (None, false) => "unknown".to_owned(),
         };
-        let marker = if i == app.key_sel { ">" } else { " " };
         lines.push(Line::from(vec![
             Span::raw(format!(
-                "{marker}{:<21}{status:<9}{:<11}",
+                " {:<21}{status:<9}{:<11}",
                 mask_key_id(&k.access_key_id),
                 date(k.created)
             )),

@@ -11,6 +11,7 @@ mod explain;
 mod findings;
 mod identity;
 mod keys;
+mod wrap;
 
 use eksdoctor_core::snapshot::Probe;
 use ratatui::buffer::Buffer;
