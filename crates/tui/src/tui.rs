@@ -51,8 +51,22 @@ pub fn restore() {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Quit,
-    /// SIGTERM or SIGHUP.
-    Signal,
+    /// SIGTERM.
+    Terminated,
+    /// SIGHUP: the SSH session or terminal went away.
+    HungUp,
+}
+
+impl Exit {
+    /// The conventional exit status: 128 + the signal's number.
+    #[must_use]
+    pub fn code(self) -> i32 {
+        match self {
+            Self::Quit => 0,
+            Self::Terminated => 128 + 15,
+            Self::HungUp => 128 + 1,
+        }
+    }
 }
 
 /// Run the dashboard until the operator quits or a signal arrives. The
@@ -129,8 +143,8 @@ async fn event_loop(
                 next_tick = Instant::now() + TICK;
                 dirty = true;
             }
-            _ = sigterm.recv() => return Ok(Exit::Signal),
-            _ = sighup.recv() => return Ok(Exit::Signal),
+            _ = sigterm.recv() => return Ok(Exit::Terminated),
+            _ = sighup.recv() => return Ok(Exit::HungUp),
         }
         if !animating {
             next_tick = Instant::now() + TICK;
@@ -182,16 +196,23 @@ fn copy_osc52(text: &str) -> io::Result<()> {
 }
 
 /// Ctrl-Z: give the terminal back, stop, and take it again on `fg`.
+///
+/// Without job control (an orphaned process group) the kernel discards the
+/// stop and this returns at once: the dashboard simply stays.
 fn suspend(terminal: &mut DefaultTerminal) -> io::Result<()> {
     restore();
     let stopped = signal_hook::low_level::raise(signal_hook::consts::SIGTSTP);
+    crossterm::terminal::enable_raw_mode()?;
     execute!(
         io::stdout(),
         crossterm::terminal::EnterAlternateScreen,
-        EnableBracketedPaste
+        EnableBracketedPaste,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
     )?;
-    crossterm::terminal::enable_raw_mode()?;
-    terminal.clear()?;
+    // A fresh terminal forgets the last frame, so the next draw repaints
+    // everything. (`Terminal::clear` would ask the terminal for the cursor
+    // position, an answer the input thread's pending read would swallow.)
+    *terminal = ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(io::stdout()))?;
     stopped
 }
 

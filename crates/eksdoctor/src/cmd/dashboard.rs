@@ -40,10 +40,10 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
         .build()
         .map_err(|e| CliError::Live(format!("cannot start the runtime: {e}")))?;
     let first_frame = bench_hook();
-    runtime
+    let exit = runtime
         .block_on(eksdoctor_tui::tui::run(app, source, first_frame))
         .map_err(|e| CliError::Usage(format!("terminal: {e}")))?;
-    Ok(0)
+    Ok(exit.code())
 }
 
 /// The live probes. Until `eksdoctor-aws` exposes its probe runner, every

@@ -1,0 +1,271 @@
+//! The real binary in a real terminal: `eksdoctor --demo` in a tmux pane
+//! (tmux gives CI the TTY it lacks). Moves between panels, pastes an error
+//! with bracketed paste, quits, and checks that the terminal is back in
+//! cooked mode; then the same after SIGTERM, and the plain error without a
+//! terminal.
+//!
+//! Each test runs its own tmux server (`-L`), so it never touches the
+//! operator's sessions. `cargo xtask ci` installs tmux when it is missing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_eksdoctor");
+
+struct Tmux {
+    socket: String,
+    dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    /// A private tmux server running `eksdoctor --demo` in an 80x24 pane,
+    /// followed by `stty -a` into a file once it exits.
+    fn start(name: &str) -> Self {
+        assert!(
+            Command::new("tmux").arg("-V").output().is_ok(),
+            "tmux is needed for this test (cargo xtask ci installs it)"
+        );
+        let socket = format!("eksdoctor-e2e-{name}-{}", std::process::id());
+        let dir = tempfile::tempdir().unwrap();
+        let stty = dir.path().join("stty.txt");
+        let script = format!(
+            "'{BIN}' --demo; echo \"exit=$?\" > '{}.exit'; stty -a > '{}'; echo EKSDOCTOR-EXITED; sleep 60",
+            stty.display(),
+            stty.display()
+        );
+        let t = Self { socket, dir };
+        let out = t.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "-s",
+            "e2e",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        assert!(out.status.success(), "tmux new-session: {out:?}");
+        t
+    }
+
+    /// A private tmux server running an interactive bash with job control.
+    fn start_shell(name: &str) -> Self {
+        let socket = format!("eksdoctor-e2e-{name}-{}", std::process::id());
+        let t = Self {
+            socket,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let out = t.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "-s",
+            "e2e",
+            "env",
+            "PS1=EKSDOCTOR-PROMPT$ ",
+            "bash",
+            "--norc",
+            "--noprofile",
+            "-i",
+        ]);
+        assert!(out.status.success(), "tmux new-session: {out:?}");
+        t.wait_for("EKSDOCTOR-PROMPT");
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("-f")
+            .arg("/dev/null")
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .unwrap()
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        assert!(self.run(&args).status.success());
+    }
+
+    /// Bracketed paste, as a terminal does it when the app asked for it.
+    fn paste(&self, text: &str) {
+        assert!(
+            self.run(&["set-buffer", "-b", "e2e", text])
+                .status
+                .success()
+        );
+        assert!(
+            self.run(&["paste-buffer", "-p", "-d", "-b", "e2e", "-t", "e2e"])
+                .status
+                .success()
+        );
+    }
+
+    fn wait_for(&self, what: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never saw {what:?}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stty(&self) -> String {
+        std::fs::read_to_string(self.stty_path()).unwrap_or_default()
+    }
+
+    fn stty_path(&self) -> PathBuf {
+        self.dir.path().join("stty.txt")
+    }
+
+    fn exit_status(&self) -> String {
+        let mut p = self.stty_path().into_os_string();
+        p.push(".exit");
+        std::fs::read_to_string(Path::new(&p))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    }
+
+    /// The pid of eksdoctor: the child of the pane's shell.
+    fn app_pid(&self) -> String {
+        let out = self.run(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]);
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let children =
+            std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+        children.split_whitespace().next().unwrap().to_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// `stty -a` lists `icanon` and `echo` (not `-icanon`, `-echo`) in cooked mode.
+fn assert_cooked(stty: &str) {
+    let flags: Vec<&str> = stty.split_whitespace().collect();
+    for f in ["icanon", "echo", "isig"] {
+        assert!(
+            flags.contains(&f),
+            "terminal not restored ({f} missing):\n{stty}"
+        );
+    }
+}
+
+#[test]
+fn demo_in_a_real_terminal() {
+    let t = Tmux::start("demo");
+    let s = t.wait_for("EKS matches");
+    assert!(
+        s.contains("arn:aws:iam::111122223333:role/AWSReservedSSO"),
+        "{s}"
+    );
+    // Let the scenario finish streaming in.
+    t.wait_for("5 Findings 11");
+
+    t.keys(&["Tab"]);
+    t.wait_for("legacy-batch");
+    t.keys(&["j"]);
+    t.wait_for("access entry");
+    t.keys(&["3"]);
+    t.wait_for("2/2 keys");
+    t.keys(&["4"]);
+    t.wait_for("Regional URL");
+    t.keys(&["5"]);
+    t.wait_for("aws-auth/role-path");
+    t.keys(&["?"]);
+    t.wait_for("OSC 52");
+    t.keys(&["Escape"]);
+
+    t.paste(
+        "An error occurred (AccessDenied) when calling the CreateCluster operation: User: arn:aws:iam::123456789012:user/marymajor is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/eks-cluster-role\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    );
+    let s = t.wait_for("keys/secret-in-input");
+    assert!(s.contains("authz/pass-role"), "{s}");
+    assert!(s.contains("marymajor"), "{s}");
+    assert!(
+        !s.contains("wJalrXUtnFEMI"),
+        "a pasted secret reached the screen:\n{s}"
+    );
+
+    t.keys(&["q"]);
+    t.wait_for("EKSDOCTOR-EXITED");
+    assert_eq!(t.exit_status(), "exit=0");
+    assert_cooked(&t.stty());
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let t = Tmux::start("term");
+    t.wait_for("EKS matches");
+    let pid = t.app_pid();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    t.wait_for("EKSDOCTOR-EXITED");
+    assert_eq!(t.exit_status(), "exit=143");
+    assert_cooked(&t.stty());
+}
+
+/// Ctrl-Z in a shell with job control: the main screen comes back with the
+/// shell's "Stopped", `fg` brings the dashboard back, and quitting after
+/// that still leaves a cooked terminal.
+#[test]
+fn ctrl_z_suspends_and_fg_resumes() {
+    let t = Tmux::start_shell("suspend");
+    t.keys(&[&format!("'{BIN}' --demo"), "Enter"]);
+    t.wait_for("EKS matches");
+    t.keys(&["C-z"]);
+    let s = t.wait_for("Stopped");
+    assert!(
+        !s.contains("EKS matches"),
+        "the dashboard stayed on screen:\n{s}"
+    );
+    t.keys(&["fg", "Enter"]);
+    t.wait_for("EKS matches");
+    t.keys(&["q"]);
+    t.wait_for("EKSDOCTOR-PROMPT");
+    t.keys(&[&format!("stty -a > '{}'", t.stty_path().display()), "Enter"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while t.stty().is_empty() {
+        assert!(Instant::now() < deadline, "stty never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_cooked(&t.stty());
+}
+
+#[test]
+fn without_a_terminal_it_says_so() {
+    let out = Command::new(BIN).arg("--demo").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a terminal"), "{err}");
+}
