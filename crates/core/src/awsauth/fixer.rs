@@ -1,0 +1,791 @@
+//! `lint aws-auth --fix`: the corrected ConfigMap.
+//!
+//! The text is edited surgically where the reader knows the spans (an ARN,
+//! a key, a group list, an entry's lines); everything else — comments,
+//! metadata, entry order, quoting of untouched values — is kept byte for
+//! byte. Edits inside a data value are made on the value's own text and
+//! written back: a `|` block keeps its lines and indentation; a quoted or
+//! plain string becomes a `|` block (the only form that can carry the
+//! corrected YAML legibly). Fixing runs in rounds (a fix such as adding the
+//! missing `|` exposes the entries to the next round) until nothing changes.
+//!
+//! Fixed: role-path, assumed-role-arn, wrong-section (the entry moves),
+//! duplicate (the entry that does not win is removed), malformed-entry (the
+//! missing `|`, a group that swallowed a dash, groups written as a string),
+//! unknown-key (wrong case or a near miss, when the right key is free),
+//! node-role-groups (the missing groups added). Not fixed (they need a
+//! decision): invalid-arn, system-masters, reserved-username, invalid-yaml.
+
+use std::collections::BTreeMap;
+
+use super::arns::{MappedArn, classify, path_free_role_arn};
+use super::reader::{AwsAuth, DataValue, Groups, MapEntry, Read, Section, ValueForm, read};
+use super::rules::{FARGATE_USERNAME, NODE_USERNAME, swallowed_dash};
+use super::yaml::{Lines, Pos};
+use super::{MigrateOptions, lint};
+use crate::arn::PrincipalKind;
+
+/// The corrected text and what was fixed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fixed {
+    pub text: String,
+    /// `rule ×n` for every rule with fewer findings after the fix.
+    pub fixed: Vec<String>,
+}
+
+/// One replacement of a byte range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Edit {
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+fn apply(text: &str, mut edits: Vec<Edit>) -> String {
+    edits.sort_by_key(|e| (e.start, e.end));
+    let mut kept: Vec<Edit> = Vec::new();
+    for e in edits {
+        if e.start > e.end
+            || e.end > text.len()
+            || !text.is_char_boundary(e.start)
+            || !text.is_char_boundary(e.end)
+        {
+            continue;
+        }
+        if kept.last().is_some_and(|k| e.start < k.end) {
+            continue;
+        }
+        kept.push(e);
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut at = 0;
+    for e in &kept {
+        out.push_str(&text[at..e.start]);
+        out.push_str(&e.text);
+        at = e.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+const ROUNDS: usize = 4;
+
+/// Fix what can be fixed without a decision.
+#[must_use]
+pub fn fix(text: &str, file: &str, opts: &MigrateOptions) -> Fixed {
+    let before = counts(text, file, opts);
+    let mut current = text.to_owned();
+    for _ in 0..ROUNDS {
+        let Ok(Read::ConfigMaps(maps)) = read(&current, file) else {
+            break;
+        };
+        let mut edits = Vec::new();
+        for m in &maps {
+            edits.extend(edits_for(&current, m));
+        }
+        if edits.is_empty() {
+            break;
+        }
+        let next = apply(&current, edits);
+        if next == current {
+            break;
+        }
+        // Never hand back text that no longer reads as the same ConfigMap.
+        if !matches!(read(&next, file), Ok(Read::ConfigMaps(_))) {
+            break;
+        }
+        current = next;
+    }
+    let after = counts(&current, file, opts);
+    let mut fixed = Vec::new();
+    for (rule, n) in &before {
+        let m = after.get(rule).copied().unwrap_or(0);
+        if *n > m && *rule != "aws-auth/migrate" {
+            fixed.push(format!("{rule} ×{}", n - m));
+        }
+    }
+    Fixed {
+        text: current,
+        fixed,
+    }
+}
+
+fn counts(text: &str, file: &str, opts: &MigrateOptions) -> BTreeMap<&'static str, usize> {
+    let mut m = BTreeMap::new();
+    if let Ok(l) = lint(text, file, opts) {
+        for f in l.findings {
+            *m.entry(f.rule).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+fn edits_for(text: &str, auth: &AwsAuth) -> Vec<Edit> {
+    let lines = Lines::new(text);
+    let mut edits = Vec::new();
+    let present = |s: Section| auth.values.iter().any(|v| v.exact && v.section == Some(s));
+    let mut renamed: Vec<Section> = Vec::new();
+    for v in &auth.values {
+        // Wrong-case or near-miss data keys.
+        if !v.exact {
+            let target = v.section.or_else(|| near_section(&v.key));
+            if let Some(t) = target
+                && !present(t)
+                && !renamed.contains(&t)
+            {
+                renamed.push(t);
+                edits.push(Edit {
+                    start: v.key_range.0,
+                    end: v.key_range.1,
+                    text: t.key().to_owned(),
+                });
+            }
+        }
+        if v.section.is_none() {
+            continue;
+        }
+        if let ValueForm::NotString { .. } = v.form {
+            edits.extend(add_pipe(text, &lines, v));
+            continue;
+        }
+        if v.parse_error.is_some() || v.not_a_list.is_some() {
+            continue;
+        }
+        let ValueForm::String { text: inner, .. } = &v.form else {
+            continue;
+        };
+        let inner_edits = entry_edits(inner, auth, v);
+        let (inner_edits, moves) = inner_edits;
+        let mut new_inner = if inner_edits.is_empty() {
+            inner.clone()
+        } else {
+            apply(inner, inner_edits)
+        };
+        // Entries moved here from the other section.
+        if let Some(section) = v.section
+            && v.exact
+        {
+            for (target, fragment) in moves_into(auth, section) {
+                let _ = target;
+                if !new_inner.ends_with('\n') && !new_inner.is_empty() {
+                    new_inner.push('\n');
+                }
+                new_inner.push_str(&fragment);
+            }
+        }
+        if &new_inner != inner {
+            edits.extend(write_back(text, &lines, v, &new_inner));
+        }
+        let _ = moves;
+    }
+    // Moves into a section that does not exist yet: a new data key at the end.
+    for s in [Section::Roles, Section::Users] {
+        if present(s) || renamed.contains(&s) {
+            continue;
+        }
+        let fragments: Vec<String> = moves_into(auth, s).into_iter().map(|(_, f)| f).collect();
+        if fragments.is_empty() {
+            continue;
+        }
+        if let Some(e) = new_section(text, &lines, auth, s, &fragments.concat()) {
+            edits.push(e);
+        }
+    }
+    edits
+}
+
+fn near_section(key: &str) -> Option<Section> {
+    let k = key.to_ascii_lowercase();
+    Section::ALL
+        .iter()
+        .find(|s| {
+            let t = s.key().to_ascii_lowercase();
+            k.len().abs_diff(t.len()) <= 1 && (t.starts_with(&k) || k.starts_with(&t))
+        })
+        .copied()
+}
+
+/// Whether an entry is to be moved to the other section, and with which ARN.
+fn move_arn(e: &MapEntry) -> Option<String> {
+    if e.section == Section::Accounts || e.not_a_mapping.is_some() {
+        return None;
+    }
+    match (&e.arn, &e.foreign_arn) {
+        (None, Some(f)) => Some(f.value.clone()),
+        (Some(a), _) => match classify(&a.value) {
+            MappedArn::Principal(p) => {
+                let wrong = match e.section {
+                    Section::Roles => matches!(
+                        p.kind,
+                        PrincipalKind::User | PrincipalKind::Root | PrincipalKind::FederatedUser
+                    ),
+                    Section::Users => p.kind == PrincipalKind::Role,
+                    Section::Accounts => false,
+                };
+                wrong.then(|| a.value.clone())
+            }
+            MappedArn::Invalid(_) => None,
+        },
+        (None, None) => None,
+    }
+}
+
+/// Fragments (entries re-keyed for `target`) of the entries leaving the other section.
+fn moves_into(auth: &AwsAuth, target: Section) -> Vec<(Section, String)> {
+    let from = target.other();
+    let Some(v) = auth
+        .values
+        .iter()
+        .rev()
+        .find(|v| v.section == Some(from) && v.parse_error.is_none())
+    else {
+        return Vec::new();
+    };
+    let ValueForm::String { text: inner, .. } = &v.form else {
+        return Vec::new();
+    };
+    let lines = Lines::new(inner);
+    let mut out = Vec::new();
+    for e in &v.entries {
+        let Some(arn) = move_arn(e) else { continue };
+        let _ = arn;
+        let block = entry_text(&lines, e);
+        let block = rekey(&block, e, target);
+        out.push((target, dedent_entry(&block)));
+    }
+    out
+}
+
+/// The entry's lines, exactly.
+fn entry_text(lines: &Lines<'_>, e: &MapEntry) -> String {
+    let (first, last) = e.inner_lines;
+    let mut s = String::new();
+    for l in first..=last {
+        s.push_str(lines.line(l));
+        s.push('\n');
+    }
+    // Drop trailing blank or comment-only lines (they belong to what follows).
+    while s.ends_with('\n') {
+        let trimmed = s.trim_end_matches('\n');
+        let last_line = trimmed.rsplit('\n').next().unwrap_or("");
+        if last_line.trim().is_empty() || last_line.trim_start().starts_with('#') {
+            if trimmed.len() == last_line.len() {
+                break;
+            }
+            s.truncate(trimmed.len() - last_line.len());
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+/// Rename the entry's ARN key for `target` (`rolearn` → `userarn`).
+fn rekey(block: &str, e: &MapEntry, target: Section) -> String {
+    let key = match (&e.arn, &e.foreign_arn) {
+        (Some(a), _) => a.key.clone(),
+        (None, Some(f)) => f.key.clone(),
+        (None, None) => return block.to_owned(),
+    };
+    if key.eq_ignore_ascii_case(target.arn_key()) {
+        return block.to_owned();
+    }
+    let mut out = String::new();
+    let mut done = false;
+    for line in block.split_inclusive('\n') {
+        if !done {
+            let t = line.trim_start().trim_start_matches("- ").trim_start();
+            if t.starts_with(&format!("{key}:"))
+                && let Some(i) = line.find(&format!("{key}:"))
+            {
+                out.push_str(&line[..i]);
+                out.push_str(target.arn_key());
+                out.push_str(&line[i + key.len()..]);
+                done = true;
+                continue;
+            }
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// Shift an entry so its dash is at column 0.
+fn dedent_entry(block: &str) -> String {
+    let first = block.lines().next().unwrap_or("");
+    let lead = first.len() - first.trim_start_matches(' ').len();
+    block
+        .split_inclusive('\n')
+        .map(|l| {
+            let spaces = l.len() - l.trim_start_matches(' ').len();
+            l[spaces.min(lead)..].to_owned()
+        })
+        .collect()
+}
+
+fn inner_range(lines: &Lines<'_>, span: (Pos, Pos)) -> (usize, usize) {
+    (lines.offset(span.0), lines.offset(span.1))
+}
+
+/// Edits inside one data value's text (inner byte offsets), and the entries that leave it.
+fn entry_edits(inner: &str, auth: &AwsAuth, v: &DataValue) -> (Vec<Edit>, usize) {
+    let lines = Lines::new(inner);
+    let mut edits = Vec::new();
+    let mut moved = 0;
+    let losers = duplicate_losers(auth, v);
+    for e in &v.entries {
+        let leaving = move_arn(e).is_some() && v.section.is_some_and(|s| s != Section::Accounts);
+        if leaving || losers.contains(&e.index) {
+            let (first, last) = e.inner_lines;
+            let kept = entry_text(&lines, e);
+            let end_line = first + kept.lines().count().max(1) - 1;
+            let _ = last;
+            edits.push(Edit {
+                start: lines.start(first),
+                end: lines.start(end_line + 1),
+                text: String::new(),
+            });
+            moved += usize::from(leaving);
+            continue;
+        }
+        if let Some(a) = &e.arn
+            && let MappedArn::Principal(p) = classify(&a.value)
+            && (p.kind == PrincipalKind::AssumedRole
+                || (p.kind == PrincipalKind::Role && p.path != "/"))
+            && let Some(free) = path_free_role_arn(&p)
+        {
+            let (s, t) = inner_range(&lines, a.span);
+            edits.push(Edit {
+                start: s,
+                end: t,
+                text: free,
+            });
+        }
+        for k in &e.unknown_keys {
+            let lower = k.key.to_ascii_lowercase();
+            let target = match lower.as_str() {
+                "group" | "grops" | "gruops" | "groupss" => Some("groups"),
+                "user" | "usename" | "usernme" | "user_name" | "name" => Some("username"),
+                "rolarn" | "role_arn" | "rolearns" | "roleaarn" if e.section == Section::Roles => {
+                    Some("rolearn")
+                }
+                "usrarn" | "user_arn" | "userarns" if e.section == Section::Users => {
+                    Some("userarn")
+                }
+                _ => None,
+            };
+            let taken = match target {
+                Some("groups") => e.groups_key.is_some(),
+                Some("username") => e.username.is_some(),
+                Some(_) => e.arn.is_some(),
+                None => true,
+            };
+            if let Some(t) = target
+                && !taken
+            {
+                let (s, end) = inner_range(&lines, k.key_span);
+                edits.push(Edit {
+                    start: s,
+                    end,
+                    text: t.to_owned(),
+                });
+            }
+        }
+        match &e.groups {
+            Groups::NotList {
+                field,
+                what: "a string",
+            } => {
+                let items: Vec<&str> = field
+                    .value
+                    .split_whitespace()
+                    .filter(|w| *w != "-")
+                    .collect();
+                let indent = " ".repeat(field.key_span.0.col + 2);
+                let (_, key_end) = inner_range(&lines, field.key_span);
+                let (_, val_end) = inner_range(&lines, field.span);
+                let mut t = String::from(":");
+                for i in items {
+                    t.push('\n');
+                    t.push_str(&indent);
+                    t.push_str("- ");
+                    t.push_str(i);
+                }
+                edits.push(Edit {
+                    start: key_end,
+                    end: val_end,
+                    text: t,
+                });
+            }
+            Groups::List(items) => {
+                for g in items {
+                    if let Some(parts) = swallowed_dash(&g.value)
+                        && g.span.0.col >= 2
+                    {
+                        let indent = " ".repeat(g.span.0.col - 2);
+                        let (s, t) = inner_range(&lines, g.span);
+                        edits.push(Edit {
+                            start: s,
+                            end: t,
+                            text: parts.join(&format!("\n{indent}- ")),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        edits.extend(node_groups(&lines, e));
+    }
+    (edits, moved)
+}
+
+/// Add system:bootstrappers / system:nodes to a node mapping that lacks them.
+fn node_groups(lines: &Lines<'_>, e: &MapEntry) -> Vec<Edit> {
+    let u = e.username();
+    if u != NODE_USERNAME && u != FARGATE_USERNAME {
+        return Vec::new();
+    }
+    let names: Vec<String> = e
+        .groups
+        .names()
+        .iter()
+        .flat_map(|g| swallowed_dash(g).unwrap_or_else(|| vec![g.clone()]))
+        .collect();
+    let missing: Vec<&str> = ["system:bootstrappers", "system:nodes"]
+        .into_iter()
+        .filter(|m| !names.iter().any(|n| n == m))
+        .collect();
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    match (&e.groups, &e.groups_key) {
+        (Groups::List(items), Some(key))
+            if !items.is_empty() && items[0].span.0.line > key.key_span.0.line =>
+        {
+            // Block list: one new item after the last.
+            let Some(last) = items.last() else {
+                return Vec::new();
+            };
+            let indent = " ".repeat(last.span.0.col.saturating_sub(2));
+            let at = lines.start(last.span.1.line + 1);
+            let text: String = missing.iter().map(|m| format!("{indent}- {m}\n")).collect();
+            vec![Edit {
+                start: at,
+                end: at,
+                text,
+            }]
+        }
+        (Groups::List(_) | Groups::Missing, Some(key)) => {
+            // Flow list (or `groups:` with nothing): rewrite the value as a flow list.
+            let mut all = names.clone();
+            all.extend(missing.iter().map(|m| (*m).to_owned()));
+            let flow = format!("[{}]", all.join(", "));
+            let (_, key_end) = (lines.offset(key.key_span.0), lines.offset(key.key_span.1));
+            let val_end = lines.offset(key.span.1).max(key_end);
+            vec![Edit {
+                start: key_end,
+                end: val_end,
+                text: format!(": {flow}"),
+            }]
+        }
+        (Groups::Missing, None) => {
+            // No groups key: add one after the username line.
+            let Some(uf) = &e.username else {
+                return Vec::new();
+            };
+            let indent = " ".repeat(uf.key_span.0.col);
+            let at = lines.start(uf.span.1.line + 1);
+            let mut text = format!("{indent}groups:\n");
+            for m in missing {
+                text.push_str(&format!("{indent}  - {m}\n"));
+            }
+            vec![Edit {
+                start: at,
+                end: at,
+                text,
+            }]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Indices of entries of `v` that lose to a later entry for the same ARN.
+fn duplicate_losers(auth: &AwsAuth, v: &DataValue) -> Vec<usize> {
+    let Some(section) = v.section else {
+        return Vec::new();
+    };
+    if !v.is_effective(section) || section == Section::Accounts {
+        return Vec::new();
+    }
+    let mut last: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let key = |e: &MapEntry| {
+        e.arn.as_ref().map(|a| {
+            if section == Section::Roles {
+                a.value.to_lowercase()
+            } else {
+                a.value.clone()
+            }
+        })
+    };
+    for e in &v.entries {
+        if e.ignored() || move_arn(e).is_some() {
+            continue;
+        }
+        if let Some(k) = key(e) {
+            last.insert(k, e.index);
+        }
+    }
+    let mut losers: Vec<usize> = v
+        .entries
+        .iter()
+        .filter(|e| !e.ignored() && move_arn(e).is_none())
+        .filter(|e| {
+            key(e)
+                .and_then(|k| last.get(&k))
+                .is_some_and(|w| *w != e.index)
+        })
+        .map(|e| e.index)
+        .collect();
+    // mapUsers entries shadowed by mapRoles (looked up first).
+    if section == Section::Users {
+        let roles: std::collections::HashSet<String> = auth
+            .entries(Section::Roles)
+            .filter(|e| !e.ignored())
+            .filter_map(|e| e.arn.as_ref().map(|a| a.value.to_lowercase()))
+            .collect();
+        for e in &v.entries {
+            if e.arn
+                .as_ref()
+                .is_some_and(|a| roles.contains(&a.value.to_lowercase()))
+                && !losers.contains(&e.index)
+            {
+                losers.push(e.index);
+            }
+        }
+    }
+    losers
+}
+
+/// Add the `|` a data value forgot, re-indenting its lines when they sit at the key's column.
+fn add_pipe(text: &str, lines: &Lines<'_>, v: &DataValue) -> Vec<Edit> {
+    let colon = text
+        .get(v.key_range.1..)
+        .and_then(|rest| rest.find(':'))
+        .map(|i| v.key_range.1 + i + 1);
+    let Some(colon) = colon else {
+        return Vec::new();
+    };
+    let mut edits = vec![Edit {
+        start: colon,
+        end: colon,
+        text: " |".to_owned(),
+    }];
+    let mut included = Vec::new();
+    let mut l = v.key_line + 1;
+    while l <= lines.count() {
+        let line = lines.line(l);
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let t = line.trim_start();
+        if t.is_empty()
+            || indent > v.key_col
+            || (indent == v.key_col && (t.starts_with("- ") || t == "-"))
+        {
+            included.push((l, indent, t.is_empty()));
+            l += 1;
+        } else {
+            break;
+        }
+    }
+    let min = included
+        .iter()
+        .filter(|(_, _, blank)| !blank)
+        .map(|(_, i, _)| *i)
+        .min();
+    if let Some(min) = min
+        && min <= v.key_col
+    {
+        let shift = " ".repeat(v.key_col + 2 - min);
+        for (l, _, blank) in included {
+            if !blank {
+                let at = lines.start(l);
+                edits.push(Edit {
+                    start: at,
+                    end: at,
+                    text: shift.clone(),
+                });
+            }
+        }
+    }
+    edits
+}
+
+/// Write a data value's new text back into the file.
+fn write_back(text: &str, lines: &Lines<'_>, v: &DataValue, new_inner: &str) -> Vec<Edit> {
+    let ValueForm::String {
+        style,
+        text: old,
+        header_line,
+        indent,
+    } = &v.form
+    else {
+        return Vec::new();
+    };
+    if *style == super::yaml::Style::Literal {
+        let n = old.lines().count().max(1);
+        let start = lines.start(header_line + 1);
+        let end = lines.start(header_line + n + 1);
+        let region = text.get(start..end).unwrap_or("");
+        let pad = " ".repeat(*indent);
+        let mut out = String::new();
+        let body: Vec<&str> = new_inner.lines().collect();
+        for (i, l) in body.iter().enumerate() {
+            if !l.is_empty() {
+                out.push_str(&pad);
+                out.push_str(l);
+            }
+            if i + 1 < body.len() || region.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        if body.is_empty() && old.lines().count() == 0 {
+            return Vec::new();
+        }
+        return vec![Edit {
+            start,
+            end,
+            text: out,
+        }];
+    }
+    // Quoted, plain or folded: becomes a literal block under the key.
+    let pad = " ".repeat(v.key_col + 2);
+    let chomp = if new_inner.ends_with('\n') { "|" } else { "|-" };
+    let mut out = String::from(chomp);
+    for l in new_inner.lines() {
+        out.push('\n');
+        if !l.is_empty() {
+            out.push_str(&pad);
+            out.push_str(l);
+        }
+    }
+    vec![Edit {
+        start: v.value_range.0,
+        end: v.value_range.1,
+        text: out,
+    }]
+}
+
+/// A new `mapRoles`/`mapUsers` key holding `body`, after the last data value.
+fn new_section(
+    text: &str,
+    lines: &Lines<'_>,
+    auth: &AwsAuth,
+    s: Section,
+    body: &str,
+) -> Option<Edit> {
+    let last = auth.values.last()?;
+    let end_line = match &last.form {
+        ValueForm::String {
+            style: super::yaml::Style::Literal,
+            text: old,
+            header_line,
+            ..
+        } => header_line + old.lines().count(),
+        _ => {
+            let end = last.value_range.1;
+            let l =
+                memchr::memchr_iter(b'\n', text.as_bytes().get(..end).unwrap_or(b"")).count() + 1;
+            // A value ending at column 0 ended on the line before.
+            if lines.start(l) == end { l - 1 } else { l }
+        }
+    };
+    let at = lines.start(end_line + 1);
+    let pad = " ".repeat(last.key_col);
+    let inner_pad = " ".repeat(last.key_col + 2);
+    let mut t = String::new();
+    if at == text.len() && !text.ends_with('\n') && !text.is_empty() {
+        t.push('\n');
+    }
+    t.push_str(&format!("{pad}{}: |\n", s.key()));
+    for l in body.lines() {
+        if !l.is_empty() {
+            t.push_str(&inner_pad);
+            t.push_str(l);
+        }
+        t.push('\n');
+    }
+    Some(Edit {
+        start: at,
+        end: at,
+        text: t,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixed(text: &str) -> String {
+        fix(text, "f", &MigrateOptions::default()).text
+    }
+
+    const HEAD: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth  # keep me\n  namespace: kube-system\ndata:\n";
+
+    #[test]
+    fn strips_paths_and_sts_arns_keeping_the_rest() {
+        let text = format!(
+            "{HEAD}  mapRoles: |\n    # admins\n    - rolearn: arn:aws:iam::111122223333:role/team/dev/eks-admin\n      username: admin\n      groups:\n        - system:masters\n    - rolearn: arn:aws:sts::111122223333:assumed-role/ops/alice\n      username: ops\n"
+        );
+        let out = fixed(&text);
+        assert!(out.contains("    # admins\n    - rolearn: arn:aws:iam::111122223333:role/eks-admin\n      username: admin"), "{out}");
+        assert!(
+            out.contains("- rolearn: arn:aws:iam::111122223333:role/ops\n"),
+            "{out}"
+        );
+        assert!(out.contains("name: aws-auth  # keep me"));
+    }
+
+    #[test]
+    fn swallowed_dash_and_node_groups() {
+        let text = format!(
+            "{HEAD}  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/node\n      username: system:node:{{{{EC2PrivateDNSName}}}}\n      groups:\n        - system:bootstrappers\n          - system:nodes\n    - rolearn: arn:aws:iam::111122223333:role/node2\n      username: system:node:{{{{EC2PrivateDNSName}}}}\n      groups:\n        - system:bootstrappers\n"
+        );
+        let out = fixed(&text);
+        assert!(
+            out.contains("        - system:bootstrappers\n        - system:nodes\n    - rolearn"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("        - system:bootstrappers\n        - system:nodes\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn adds_the_missing_pipe_and_renames_keys() {
+        let text = format!(
+            "{HEAD}  MapRoles:\n  - rolearn: arn:aws:iam::111122223333:role/team/x\n    username: x\n"
+        );
+        let out = fixed(&text);
+        assert!(out.contains("  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/x\n      username: x\n"), "{out}");
+    }
+
+    #[test]
+    fn removes_the_losing_duplicate_and_moves_users() {
+        let text = format!(
+            "{HEAD}  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/a\n      username: first\n    - rolearn: arn:aws:iam::111122223333:user/bob\n      username: bob\n    - rolearn: arn:aws:iam::111122223333:role/A\n      username: second\n"
+        );
+        let out = fixed(&text);
+        assert!(!out.contains("first"), "{out}");
+        assert!(out.contains("username: second"));
+        assert!(out.contains("  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/bob\n      username: bob\n"), "{out}");
+    }
+
+    #[test]
+    fn quoted_values_become_blocks() {
+        let text = format!(
+            "{HEAD}  mapRoles: \"- rolearn: arn:aws:iam::111122223333:role/p/x\\n  username: x\\n\"\n"
+        );
+        let out = fixed(&text);
+        assert!(out.contains("  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/x\n      username: x\n"), "{out}");
+    }
+}
