@@ -11,7 +11,14 @@
 //!   tokens, `IQoJb3JpZ2lu...`, `FwoGZXIvYXdz...`) becomes
 //!   `<session-token redacted>`;
 //! * access key ids that arrived paired with a secret ([`Redactor::taint`])
-//!   are masked everywhere, commands included.
+//!   are masked everywhere, commands included; anything else tainted (a
+//!   secret whose shape the rules above would miss) becomes `****`, even
+//!   inside a longer token.
+//!
+//! One exception keeps fixes pasteable: the blob after `Encoded
+//! authorization failure message:` or `--encoded-message` is an STS-encoded
+//! evaluation, not a credential, and only `aws sts decode-authorization-message`
+//! can use it, so it is left intact.
 //!
 //! Key ids on their own are not secrets; tables show them through
 //! [`mask_key_id`] (`AKIA************MPLE`).
@@ -83,6 +90,26 @@ fn is_token_run(run: &[u8]) -> bool {
     run.len() >= 100 && run.iter().any(|&b| b == b'/' || b == b'+')
 }
 
+/// The markers after which an STS-encoded authorization message follows.
+const ENCODED_MARKERS: &[&[u8]] = &[
+    b"Encoded authorization failure message: ",
+    b"Encoded authorization failure message:",
+    b"--encoded-message ",
+];
+
+/// If an encoded authorization message starts at `i`, where it ends.
+fn encoded_blob_end(bytes: &[u8], i: usize) -> Option<usize> {
+    let before = &bytes[..i];
+    if !ENCODED_MARKERS.iter().any(|m| before.ends_with(m)) {
+        return None;
+    }
+    let len = bytes[i..]
+        .iter()
+        .take_while(|&&b| is_b64(b) || b == b'-' || b == b'_' || b == b'=')
+        .count();
+    Some(i + len)
+}
+
 /// Masks secrets in text about to be shown. Cheap to clone; shared by all outputs.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
@@ -96,8 +123,19 @@ impl Redactor {
     }
 
     /// Mask this key id everywhere from now on (it arrived with its secret).
+    /// A tainted string that is not a key id (a secret) is masked as `****`.
     pub fn taint(&mut self, key_id: &str) {
-        self.tainted.insert(key_id.to_owned());
+        if !key_id.is_empty() {
+            self.tainted.insert(key_id.to_owned());
+        }
+    }
+
+    fn mask_tainted(s: &str) -> String {
+        if is_access_key_id(s) {
+            mask_key_id(s)
+        } else {
+            SECRET_MASK.to_owned()
+        }
     }
 
     /// Key ids tainted so far.
@@ -117,6 +155,10 @@ impl Redactor {
                 i += 1;
                 continue;
             }
+            if let Some(end) = encoded_blob_end(bytes, i) {
+                i = end;
+                continue;
+            }
             let start = i;
             while i < bytes.len() && is_b64(bytes[i]) {
                 i += 1;
@@ -133,7 +175,7 @@ impl Redactor {
             let masked = if looks_like_secret(core.as_bytes()) {
                 Some(SECRET_MASK.to_owned())
             } else if self.tainted.contains(core) {
-                Some(mask_key_id(core))
+                Some(Self::mask_tainted(core))
             } else {
                 None
             };
@@ -143,12 +185,19 @@ impl Redactor {
                 copied = b;
             }
         }
-        if copied == 0 {
+        let mut result = if copied == 0 {
             Cow::Borrowed(text)
         } else {
             out.push_str(&text[copied..]);
             Cow::Owned(out)
+        };
+        // Tainted strings inside longer tokens (`AKIA...:secret`, URL-ish text).
+        for t in &self.tainted {
+            if result.contains(t.as_str()) {
+                result = Cow::Owned(result.replace(t.as_str(), &Self::mask_tainted(t)));
+            }
         }
+        result
     }
 }
 
@@ -206,7 +255,62 @@ mod tests {
         );
     }
 
+    #[test]
+    fn tainted_secrets_are_masked_whole_and_inside_tokens() {
+        let mut r = Redactor::new();
+        let odd = "abcdefghijabcdefghijabcdefghijabcdefghij";
+        r.taint(odd);
+        r.taint("AKIAZ3EXAMPLEABCDEFG");
+        assert_eq!(r.redact(&format!("k={odd}")), "k=****");
+        assert_eq!(
+            r.redact(&format!("AKIAZ3EXAMPLEABCDEFG:{odd}x")),
+            "AKIA************DEFG:****x"
+        );
+    }
+
+    #[test]
+    fn encoded_authorization_messages_stay_pasteable() {
+        let blob = format!(
+            "{}-{}_{}",
+            "A1b2C3d4/E5f6G7h8+".repeat(8),
+            SECRET,
+            "x".repeat(10)
+        );
+        let r = Redactor::new();
+        let text = format!("Encoded authorization failure message: {blob}");
+        assert_eq!(r.redact(&text), text);
+        let cmd =
+            format!("aws sts decode-authorization-message --encoded-message {blob} --query x");
+        assert_eq!(r.redact(&cmd), cmd);
+        // Elsewhere the same secret is masked.
+        assert_eq!(r.redact(&format!("secret {SECRET}")), "secret ****");
+    }
+
     proptest! {
+        #[test]
+        fn never_lets_a_tainted_secret_through(
+            secret in "[A-Za-z0-9/+]{40}",
+            before in "[ -~]{0,30}",
+            after in "[ -~]{0,30}",
+        ) {
+            let mut r = Redactor::new();
+            r.taint(&secret);
+            let text = format!("{before}{secret}{after}");
+            let red = r.redact(&text).into_owned();
+            prop_assert!(!red.contains(&secret));
+        }
+
+        #[test]
+        fn never_lets_a_secret_after_a_label_through(
+            secret in "[A-Za-z0-9/+]{40}",
+            label in "(aws_secret_access_key ?= ?|AWS_SECRET_ACCESS_KEY=|\"SecretAccessKey\": \")",
+        ) {
+            prop_assume!(looks_like_secret(secret.as_bytes()));
+            let text = format!("{label}{secret}\"");
+            let red = Redactor::new().redact(&text).into_owned();
+            prop_assert!(!red.contains(&secret));
+        }
+
         #[test]
         fn never_lets_a_generated_secret_through(
             secret in "[A-Za-z0-9/+]{40}",

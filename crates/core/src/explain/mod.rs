@@ -1,1 +1,470 @@
 //! `explain`: AWS and Kubernetes authorization error text, parsed and diagnosed.
+//!
+//! Give it what the operator saw (a pasted CLI error, a log file, CloudTrail
+//! JSON) and get back [`Finding`]s: which rule (authz/no-identity-policy,
+//! authz/service-control-policy, cluster/forbidden, creds/expired, ...),
+//! the parsed message in `evidence.parsed` (principal, action, resource,
+//! denial kind, policy type, policy ARN, count, as `cli.md` specifies), an
+//! explanation, and a fix to paste: a least-privilege policy scoped to the
+//! resource in the message and the command that attaches it to the principal.
+//!
+//! # Using it
+//!
+//! * [`explain_text`]: one call for pasted text (the dashboard's Explain
+//!   panel, tests). Several messages in the text are all diagnosed; a message
+//!   wrapped over lines is stitched back together.
+//! * [`Explainer`]: streaming. [`Explainer::read`] takes any [`std::io::Read`]
+//!   (a file, stdin, a socket) of any size with flat memory: gzip by its
+//!   magic bytes, CloudTrail JSON (`{"Records":[...]}`, lookup-events
+//!   `{"Events":[...]}`, one record a line) record by record, text line by
+//!   line. [`Explainer::feed_line`] and [`Explainer::feed_json`] take one
+//!   line or one record at a time. [`Explainer::finish`] returns the findings.
+//!
+//! ```
+//! use eksdoctor_core::explain::{explain_text, Explainer};
+//!
+//! let findings = explain_text(
+//!     "User: arn:aws:iam::111122223333:user/ci is not authorized to perform: \
+//!      eks:DescribeCluster on resource: arn:aws:eks:us-west-2:111122223333:cluster/prod",
+//! );
+//! assert_eq!(findings[0].rule, "authz/no-identity-policy");
+//! assert_eq!(findings[0].evidence["parsed"]["principal"]["name"], "ci");
+//!
+//! let mut ex = Explainer::new();
+//! let log = "INFO ok\nerror: You must be logged in to the server (Unauthorized)\n";
+//! let _stats = ex.read(Some("kubectl.log"), log.as_bytes());
+//! let findings = ex.finish();
+//! assert_eq!(findings[0].rule, "cluster/unauthorized");
+//! assert_eq!(findings[0].location.as_ref().unwrap().line, 2);
+//! ```
+//!
+//! Identical denials (same principal, action, resource and reason) are
+//! grouped into one finding whose `evidence.parsed.count` says how often it
+//! was seen; findings come back most frequent first (a [`crate::report::Report`]
+//! then sorts them by severity, stably).
+//!
+//! # Secrets
+//!
+//! A secret access key in the input becomes a keys/secret-in-input finding;
+//! the secret is never stored in a finding, and the key id that came with it
+//! is masked in every string of every finding. [`Explainer::tainted`] lists
+//! what the caller's own [`crate::mask::Redactor`] must also mask (the binary
+//! passes it to `Output::taint`).
+//!
+//! # Adding a message form
+//!
+//! A new AWS wording of a denial goes into [`denial`] (a phrase table or the
+//! reason parser); a new kind of error text into [`forms`] (a [`forms::TextForm`]
+//! variant) with its finding in [`others`]. If its lines contain none of the
+//! trigger phrases of [`stream`], add one there. Then a test beside the
+//! parser and a line in `tests/fixtures/explain/`.
+
+pub mod authz;
+pub mod denial;
+pub mod fix;
+pub mod forms;
+pub mod others;
+pub mod secrets;
+pub mod stream;
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Read;
+
+use serde_json::{Value, json};
+
+use crate::finding::{Finding, Location};
+use crate::mask::Redactor;
+
+pub use denial::{Denial, DenialKind, PolicyType, ResourceRef, parse_denials};
+pub use forms::TextForm;
+pub use stream::{ReadError, ReadStats};
+
+/// Distinct findings kept; further distinct ones are counted in [`Explainer::dropped`].
+pub const MAX_GROUPS: usize = 10_000;
+/// The longest input line quoted in `evidence.line`.
+pub const EVIDENCE_LINE_MAX: usize = 1000;
+
+/// A finding and the key that groups identical ones.
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    pub(crate) key: String,
+    pub(crate) finding: Finding,
+}
+
+#[derive(Debug)]
+struct Group {
+    finding: Finding,
+    count: u64,
+}
+
+/// Streaming explainer: feed it input, then [`Explainer::finish`].
+#[derive(Debug, Default)]
+pub struct Explainer {
+    groups: Vec<Group>,
+    index: HashMap<String, usize>,
+    secrets: secrets::SecretScanner,
+    redactor: Redactor,
+    tainted: BTreeSet<String>,
+    dropped: u64,
+    /// Line counter for [`Explainer::feed_text`].
+    text_lines: u64,
+}
+
+/// Diagnose pasted text (any number of messages, any number of lines).
+#[must_use]
+pub fn explain_text(text: &str) -> Vec<Finding> {
+    let mut ex = Explainer::new();
+    ex.feed_text(text);
+    ex.finish()
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// CloudTrail error codes that mean "denied".
+fn is_denied_code(code: &str) -> bool {
+    code.contains("AccessDenied") || code.contains("UnauthorizedOperation") || code == "Forbidden"
+}
+
+impl Explainer {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Pasted text: no file locations.
+    pub fn feed_text(&mut self, text: &str) {
+        let start = self.text_lines;
+        let mut r = stream::Reader::new(self, None);
+        r.set_first_line(start);
+        let (stats, _) = r.run(text.as_bytes());
+        self.text_lines = stats.lines;
+    }
+
+    /// Read a whole source (`name` is the file name for locations, `None`
+    /// for pasted text). Findings up to an error are kept.
+    ///
+    /// # Errors
+    /// A read error, or gzip data that is truncated or corrupt.
+    pub fn read(
+        &mut self,
+        name: Option<&str>,
+        reader: impl Read,
+    ) -> Result<ReadStats, (ReadStats, ReadError)> {
+        let (stats, result) = stream::Reader::new(self, name).run(reader);
+        match result {
+            Ok(()) => Ok(stats),
+            Err(e) => Err((stats, e)),
+        }
+    }
+
+    /// One (logical) line of text, `line` 1-based.
+    pub fn feed_line(&mut self, text: &str, line: u64, source: Option<&str>) {
+        let lower = text.to_ascii_lowercase();
+        let at = source.map(|s| (s, line));
+        // Secrets first, so this line's evidence is already masked.
+        let seen = self.secrets.scan(line, text, &lower);
+        for s in seen.done {
+            self.sighting(&s, source);
+        }
+        if seen.example_key_id {
+            self.add(others::example_key(false), at, None);
+        }
+        let forms = forms::parse_text_forms(text, &lower);
+        let web_identity = forms.contains(&TextForm::WebIdentityDenied);
+        let mut diags = Vec::new();
+        let mut denials = if text.contains(denial::PERFORM) {
+            parse_denials(text)
+        } else {
+            Vec::new()
+        };
+        if denials.is_empty()
+            && let Some(blob) = denial::parse_encoded_message(text)
+        {
+            denials.push(Denial {
+                encoded_message: Some(blob),
+                ..Denial::default()
+            });
+        }
+        for d in &denials {
+            if web_identity && d.principal_text.is_none() {
+                continue;
+            }
+            diags.extend(authz::diagnose(d));
+        }
+        for f in &forms {
+            diags.push(others::diagnose_form(f));
+        }
+        if diags.is_empty()
+            && text.trim_start().starts_with('{')
+            && text.contains("\"errorCode\"")
+            && let Ok(v) = serde_json::from_str::<Value>(text)
+        {
+            self.feed_json(&v, line, source);
+            return;
+        }
+        for d in diags {
+            self.add(d, at, Some(text));
+        }
+    }
+
+    /// One JSON value: a CloudTrail record, `{"Records": [...]}`,
+    /// `{"Events": [...]}` (lookup-events) or an array of those. Returns
+    /// false when it is none of these (the caller may scan it as text).
+    pub fn feed_json(&mut self, v: &Value, line: u64, source: Option<&str>) -> bool {
+        match v {
+            Value::Array(items) => {
+                let mut any = false;
+                for item in items {
+                    any |= self.feed_json(item, line, source);
+                }
+                any
+            }
+            Value::Object(o) => {
+                if let Some(Value::Array(recs)) = o.get("Records") {
+                    for r in recs {
+                        self.feed_json(r, line, source);
+                    }
+                    return true;
+                }
+                if let Some(Value::Array(events)) = o.get("Events") {
+                    for e in events {
+                        match e.get("CloudTrailEvent").and_then(Value::as_str) {
+                            Some(s) => {
+                                if let Ok(inner) = serde_json::from_str::<Value>(s) {
+                                    self.record(&inner, line, source);
+                                }
+                            }
+                            None => {
+                                self.feed_json(e, line, source);
+                            }
+                        }
+                    }
+                    return true;
+                }
+                if o.contains_key("eventSource")
+                    || o.contains_key("errorCode")
+                    || o.contains_key("eventName")
+                {
+                    self.record(v, line, source);
+                    return true;
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// One CloudTrail record.
+    fn record(&mut self, rec: &Value, line: u64, source: Option<&str>) {
+        let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+        let Some(code) = s(rec.get("errorCode")) else {
+            return;
+        };
+        let message = s(rec.get("errorMessage")).unwrap_or_default();
+        let ident = rec.get("userIdentity");
+        let ident_type = s(ident.and_then(|i| i.get("type"))).unwrap_or_default();
+        let principal_text = match ident_type.as_str() {
+            "AWSService" => s(ident.and_then(|i| i.get("invokedBy"))),
+            _ => s(ident.and_then(|i| i.get("arn"))),
+        };
+        let event_source = s(rec.get("eventSource")).unwrap_or_default();
+        let event_name = s(rec.get("eventName"));
+        let service = event_source
+            .strip_suffix(".amazonaws.com")
+            .unwrap_or(&event_source)
+            .to_owned();
+        let action = event_name
+            .as_ref()
+            .filter(|_| !service.is_empty())
+            .map(|n| format!("{service}:{n}"));
+        let region = s(rec.get("awsRegion"));
+        let resource = rec
+            .get("resources")
+            .and_then(|r| r.get(0))
+            .and_then(|r| r.get("ARN"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let text = format!("{code}: {message}");
+        let lower = text.to_ascii_lowercase();
+        let at = source.map(|src| (src, line));
+        let mut denials = parse_denials(&message);
+        if denials.is_empty() && is_denied_code(&code) {
+            denials.push(Denial {
+                kind: Some(DenialKind::Unspecified),
+                resource: resource.map(ResourceRef::Arn),
+                ..Denial::default()
+            });
+        }
+        let mut diags = Vec::new();
+        for mut d in denials {
+            if d.principal_text.is_none() {
+                d.principal = principal_text
+                    .as_deref()
+                    .and_then(|p| crate::arn::Principal::parse(p).ok());
+                d.principal_text.clone_from(&principal_text);
+            }
+            if d.action.is_none() && d.encoded_message.is_none() {
+                d.action.clone_from(&action);
+            }
+            if d.kind.is_none() && d.action.is_some() {
+                d.kind = Some(DenialKind::Unspecified);
+            }
+            d.error_code.get_or_insert_with(|| code.clone());
+            if d.operation.is_none() {
+                d.operation.clone_from(&event_name);
+            }
+            d.region.clone_from(&region);
+            diags.extend(authz::diagnose(&d));
+        }
+        for f in forms::parse_text_forms(&text, &lower) {
+            diags.push(others::diagnose_form(&f));
+        }
+        let evidence = json!({
+            "eventTime": rec.get("eventTime"),
+            "eventSource": event_source,
+            "eventName": event_name,
+            "awsRegion": region,
+            "errorCode": code,
+            "userIdentity": {"type": ident_type, "arn": principal_text},
+        });
+        for mut d in diags {
+            d.finding
+                .evidence
+                .insert("cloudtrail".into(), evidence.clone());
+            self.add(d, at, (!message.is_empty()).then_some(message.as_str()));
+        }
+    }
+
+    fn sighting(&mut self, s: &secrets::SecretSighting, source: Option<&str>) {
+        if let Some(id) = &s.key_id {
+            self.taint(id);
+        }
+        self.taint(&s.secret);
+        let d = others::diagnose_secret(s);
+        self.add(d, source.map(|src| (src, s.line)), None);
+    }
+
+    fn taint(&mut self, s: &str) {
+        if self.tainted.insert(s.to_owned()) {
+            self.redactor.taint(s);
+        }
+    }
+
+    fn add(&mut self, d: Diagnosis, at: Option<(&str, u64)>, line: Option<&str>) {
+        if let Some(&i) = self.index.get(&d.key) {
+            if let Some(g) = self.groups.get_mut(i) {
+                g.count += 1;
+            }
+            return;
+        }
+        if self.groups.len() >= MAX_GROUPS {
+            self.dropped += 1;
+            return;
+        }
+        let mut f = d.finding;
+        if let Some((file, n)) = at {
+            f.location = Some(Location {
+                file: file.to_owned(),
+                line: usize::try_from(n).unwrap_or(usize::MAX),
+                column: None,
+            });
+        }
+        if let Some(l) = line {
+            let shown = truncate(l.trim(), EVIDENCE_LINE_MAX);
+            let shown = self.redactor.redact(&shown).into_owned();
+            f.evidence.insert("line".into(), Value::String(shown));
+        }
+        self.index.insert(d.key, self.groups.len());
+        self.groups.push(Group {
+            finding: f,
+            count: 1,
+        });
+    }
+
+    /// The end of one source: secrets still waiting for a key id stand alone.
+    pub fn end_source(&mut self, source: Option<&str>) {
+        for s in self.secrets.finish() {
+            self.sighting(&s, source);
+        }
+    }
+
+    /// Key ids (and secrets) to mask in every output.
+    pub fn tainted(&self) -> impl Iterator<Item = &str> {
+        self.tainted.iter().map(String::as_str)
+    }
+
+    /// Distinct findings not kept because [`MAX_GROUPS`] was reached.
+    #[must_use]
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// The findings, grouped, most frequent first, every string masked.
+    #[must_use]
+    pub fn finish(mut self) -> Vec<Finding> {
+        self.end_source(None);
+        let mut groups = std::mem::take(&mut self.groups);
+        groups.sort_by_key(|g| std::cmp::Reverse(g.count));
+        groups
+            .into_iter()
+            .map(|g| {
+                let mut f = g.finding;
+                if let Some(p) = f.evidence.get_mut("parsed")
+                    && let Some(o) = p.as_object_mut()
+                {
+                    o.insert("count".into(), json!(g.count));
+                }
+                redact_finding(&self.redactor, &mut f);
+                f
+            })
+            .collect()
+    }
+}
+
+fn redact_value(r: &Redactor, v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            if let std::borrow::Cow::Owned(o) = r.redact(s) {
+                *s = o;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| redact_value(r, x)),
+        Value::Object(o) => o.values_mut().for_each(|x| redact_value(r, x)),
+        _ => {}
+    }
+}
+
+fn redact_string(r: &Redactor, s: &mut String) {
+    if let std::borrow::Cow::Owned(o) = r.redact(s) {
+        *s = o;
+    }
+}
+
+/// Mask secrets and tainted key ids in every string of a finding.
+pub fn redact_finding(r: &Redactor, f: &mut Finding) {
+    redact_string(r, &mut f.message);
+    redact_string(r, &mut f.detail);
+    f.evidence.values_mut().for_each(|v| redact_value(r, v));
+    if let Some(fix) = f.fix.as_mut() {
+        redact_string(r, &mut fix.summary);
+        fix.commands.iter_mut().for_each(|c| redact_string(r, c));
+        if let Some(p) = fix.policy.as_mut() {
+            redact_value(r, p);
+        }
+        if let Some(rep) = fix.replacement.as_mut() {
+            redact_string(r, rep);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

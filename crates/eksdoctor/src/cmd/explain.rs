@@ -1,10 +1,101 @@
-//! `explain`.
+//! `explain [TEXT|-] [--input FILE]...`: diagnose pasted error text, a log, or
+//! CloudTrail JSON (gzip too), streaming with flat memory.
 
+use std::io::IsTerminal;
+use std::path::Path;
+
+use eksdoctor_core::explain::{Explainer, ReadError};
+use eksdoctor_core::report::Report;
+
+use crate::cli::ExplainArgs;
 use crate::error::CliError;
+use crate::input::{display_name, io_message};
 use crate::output::Output;
 
-pub fn run(_args: &crate::cli::ExplainArgs, _out: &Output) -> Result<i32, CliError> {
-    Err(CliError::Usage(
-        "`eksdoctor explain` is not implemented yet".to_owned(),
-    ))
+pub fn run(args: &ExplainArgs, out: &Output) -> Result<i32, CliError> {
+    let mut ex = Explainer::new();
+    let mut bytes = 0u64;
+    let mut warnings = Vec::new();
+    let stdin_wanted =
+        args.text.as_deref() == Some("-") || args.input.iter().any(|p| p.as_os_str() == "-");
+    if args.text.is_none() && args.input.is_empty() {
+        if std::io::stdin().is_terminal() {
+            return Err(CliError::Usage(
+                "nothing to explain: give the error text as an argument (eksdoctor explain 'User: ... is not authorized ...'), pipe it in, or use --input FILE".to_owned(),
+            ));
+        }
+        bytes += read_stdin(&mut ex, &mut warnings)?;
+    } else if let Some(text) = args.text.as_deref().filter(|t| *t != "-") {
+        bytes += text.len() as u64;
+        ex.feed_text(text);
+    } else if stdin_wanted && args.text.as_deref() == Some("-") {
+        bytes += read_stdin(&mut ex, &mut warnings)?;
+    }
+    for path in &args.input {
+        if path.as_os_str() == "-" {
+            if args.text.as_deref() != Some("-") {
+                bytes += read_stdin(&mut ex, &mut warnings)?;
+            }
+            continue;
+        }
+        bytes += read_file(&mut ex, path, &mut warnings)?;
+    }
+    for id in ex.tainted() {
+        out.taint(id);
+    }
+    for w in &warnings {
+        out.eprint(&format!("eksdoctor: warning: {w}"));
+    }
+    let dropped = ex.dropped();
+    let findings = ex.finish();
+    if dropped > 0 {
+        out.eprint(&format!(
+            "eksdoctor: note: {dropped} further distinct findings were not kept (limit {})",
+            eksdoctor_core::explain::MAX_GROUPS
+        ));
+    }
+    if bytes == 0 {
+        out.eprint("eksdoctor: note: the input is empty: nothing to explain");
+    } else if findings.is_empty() {
+        out.eprint(
+            "eksdoctor: note: no AWS or Kubernetes authorization error recognised in the input",
+        );
+    }
+    out.report(&Report::new(findings))
+}
+
+fn read_stdin(ex: &mut Explainer, warnings: &mut Vec<String>) -> Result<u64, CliError> {
+    let stdin = std::io::stdin();
+    match ex.read(Some("<stdin>"), stdin.lock()) {
+        Ok(stats) => Ok(stats.bytes),
+        Err((stats, e)) => on_error("<stdin>", stats.bytes, e, warnings),
+    }
+}
+
+fn read_file(ex: &mut Explainer, path: &Path, warnings: &mut Vec<String>) -> Result<u64, CliError> {
+    let name = display_name(path);
+    if path.is_dir() {
+        return Err(CliError::input(&name, "is a directory"));
+    }
+    let file = std::fs::File::open(path).map_err(|e| CliError::input(&name, io_message(&e)))?;
+    match ex.read(Some(&name), file) {
+        Ok(stats) => Ok(stats.bytes),
+        Err((stats, e)) => on_error(&name, stats.bytes, e, warnings),
+    }
+}
+
+/// A truncated gzip keeps what was read (a warning); any other read error is exit 2.
+fn on_error(
+    name: &str,
+    bytes: u64,
+    e: ReadError,
+    warnings: &mut Vec<String>,
+) -> Result<u64, CliError> {
+    match e {
+        ReadError::Gzip { .. } => {
+            warnings.push(format!("{name}: {e}"));
+            Ok(bytes.max(1))
+        }
+        ReadError::Io { .. } => Err(CliError::input(name, e)),
+    }
 }

@@ -1,0 +1,345 @@
+//! The other error texts `explain` recognises: the EKS console's "no access to
+//! Kubernetes objects", kubectl's Unauthorized and Forbidden, the access-entry
+//! principal error, STS's region-scope signature error, expired and invalid
+//! credentials, the access-key quota, IRSA's web-identity denial, and
+//! operators asking how to get a lost secret access key back.
+
+/// One recognised non-IAM error text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextForm {
+    /// The EKS console cannot show Kubernetes objects; `iam_principal` is the
+    /// newer wording ("Your current IAM principal doesn't have access ...").
+    ConsoleNoK8sAccess { iam_principal: bool },
+    /// `error: You must be logged in to the server (Unauthorized)`.
+    Unauthorized,
+    /// `pods is forbidden: User "..." cannot list resource "pods" in API group "" in the namespace "default"`.
+    Forbidden(Forbidden),
+    /// `The specified principalArn is invalid: invalid principal`.
+    AccessEntryPath { principal_arn: Option<String> },
+    /// `SignatureDoesNotMatch: Credential should be scoped to a valid region`.
+    StsGlobalEndpoint { region: Option<String> },
+    /// ExpiredToken, an expired SSO session.
+    Expired { sso: bool, code: &'static str },
+    /// InvalidClientTokenId, SignatureDoesNotMatch (not the region case), an unknown key id.
+    Invalid { code: &'static str },
+    /// `Cannot exceed quota for AccessKeysPerUser: 2`.
+    KeysLimit,
+    /// `Not authorized to perform sts:AssumeRoleWithWebIdentity`.
+    WebIdentityDenied,
+    /// "I lost my secret access key, how do I retrieve it?"
+    LostSecret,
+}
+
+/// The parts of a Kubernetes RBAC denial.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Forbidden {
+    /// The Kubernetes username (for EKS often an ARN).
+    pub user: String,
+    pub verb: String,
+    /// The resource, `pods/exec` for subresources; or the non-resource path.
+    pub resource: String,
+    pub api_group: String,
+    /// `None` at the cluster scope.
+    pub namespace: Option<String>,
+    /// A non-resource URL (`cannot get path "/metrics"`).
+    pub path: bool,
+}
+
+fn quoted_after<'a>(s: &'a str, marker: &str) -> Option<(&'a str, &'a str)> {
+    let i = s.find(marker)?;
+    let rest = &s[i + marker.len()..];
+    let end = rest.find('"')?;
+    Some((&rest[..end], &rest[end + 1..]))
+}
+
+/// Parse kubectl's RBAC denial. Quotes may be JSON-escaped in structured logs.
+#[must_use]
+pub fn parse_forbidden(line: &str) -> Option<Forbidden> {
+    let owned;
+    let line = if line.contains("\\\"") {
+        owned = line.replace("\\\"", "\"");
+        owned.as_str()
+    } else {
+        line
+    };
+    let i = line.find(" is forbidden: User \"")?;
+    let s = &line[i + " is forbidden: ".len()..];
+    let (user, rest) = quoted_after(s, "User \"")?;
+    let rest = rest.trim_start().strip_prefix("cannot ")?;
+    let verb_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let verb = &rest[..verb_len];
+    if verb.is_empty() {
+        return None;
+    }
+    let rest = rest[verb_len..].trim_start();
+    let mut f = Forbidden {
+        user: user.to_owned(),
+        verb: verb.to_owned(),
+        ..Forbidden::default()
+    };
+    if let Some(r) = rest.strip_prefix("path \"") {
+        let end = r.find('"')?;
+        f.resource = r[..end].to_owned();
+        f.path = true;
+        return Some(f);
+    }
+    let (resource, rest) = quoted_after(rest, "resource \"")?;
+    f.resource = resource.to_owned();
+    if let Some((group, rest)) = quoted_after(rest, "in API group \"") {
+        f.api_group = group.to_owned();
+        if let Some((ns, _)) = quoted_after(rest, "in the namespace \"") {
+            f.namespace = Some(ns.to_owned());
+        }
+    }
+    Some(f)
+}
+
+/// Phrases of an operator asking for a secret they no longer have.
+const LOST_VERBS: &[&str] = &[
+    "lost",
+    "forgot",
+    "retrieve",
+    "recover",
+    "can't find",
+    "cannot find",
+    "can not find",
+    "where is my",
+    "where can i find",
+    "where do i find",
+    "view my",
+    "see my",
+    "show my",
+    "get my",
+    "find my",
+    "misplaced",
+    "get back",
+    "no longer have",
+    "don't have my",
+];
+
+/// Every recognised form in one (logical) line. `lower` is its ASCII-lowercase copy.
+#[must_use]
+pub fn parse_text_forms(line: &str, lower: &str) -> Vec<TextForm> {
+    let mut out = Vec::new();
+    if lower.contains("access to kubernetes objects") {
+        out.push(TextForm::ConsoleNoK8sAccess {
+            iam_principal: lower.contains("iam principal"),
+        });
+    }
+    if lower.contains("must be logged in to the server") {
+        out.push(TextForm::Unauthorized);
+    }
+    if (line.contains(" is forbidden: User ") || line.contains(" is forbidden: User \\\""))
+        && let Some(f) = parse_forbidden(line)
+    {
+        out.push(TextForm::Forbidden(f));
+    }
+    if lower.contains("principalarn is invalid") {
+        let principal_arn = line
+            .find("arn:")
+            .map(|i| {
+                let t = &line[i..];
+                let end = t
+                    .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+                    .unwrap_or(t.len());
+                t[..end].trim_end_matches(['.', ',']).to_owned()
+            })
+            .filter(|a| a.contains(":role/") || a.contains(":user/"));
+        out.push(TextForm::AccessEntryPath { principal_arn });
+    }
+    let region_scope = lower.contains("credential should be scoped to a valid region");
+    if region_scope {
+        // "..., not 'us-east-1'." names the region the credential was scoped to.
+        let region = line.find("not '").and_then(|i| {
+            let r = &line[i + 5..];
+            let end = r.find('\'')?;
+            let reg = &r[..end];
+            (!reg.is_empty() && reg.len() < 32).then(|| reg.to_owned())
+        });
+        out.push(TextForm::StsGlobalEndpoint { region });
+    }
+    let sso_expired = lower.contains("token has expired and refresh failed")
+        || lower.contains("sso session associated with this profile has expired")
+        || lower.contains("sso session associated with this profile is invalid");
+    if sso_expired {
+        out.push(TextForm::Expired {
+            sso: true,
+            code: "ExpiredToken",
+        });
+    } else if line.contains("ExpiredToken")
+        || lower.contains("security token included in the request is expired")
+    {
+        out.push(TextForm::Expired {
+            sso: false,
+            code: "ExpiredToken",
+        });
+    }
+    if !region_scope {
+        let code = if line.contains("InvalidClientTokenId")
+            || lower.contains("security token included in the request is invalid")
+        {
+            Some("InvalidClientTokenId")
+        } else if line.contains("SignatureDoesNotMatch")
+            || lower.contains("signature we calculated does not match")
+        {
+            Some("SignatureDoesNotMatch")
+        } else if line.contains("InvalidAccessKeyId")
+            || lower.contains("access key id you provided does not exist")
+        {
+            Some("InvalidAccessKeyId")
+        } else {
+            None
+        };
+        if let Some(code) = code {
+            out.push(TextForm::Invalid { code });
+        }
+    }
+    if lower.contains("cannot exceed quota for accesskeysperuser") {
+        out.push(TextForm::KeysLimit);
+    }
+    if line.contains("Not authorized to perform sts:AssumeRoleWithWebIdentity")
+        || (lower.contains("not authorized to perform sts:assumerolewithwebidentity")
+            && !line.contains("User: "))
+    {
+        out.push(TextForm::WebIdentityDenied);
+    }
+    if (lower.contains("secret access key") || lower.contains("secret key"))
+        && LOST_VERBS.iter().any(|v| lower.contains(v))
+    {
+        out.push(TextForm::LostSecret);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forms(s: &str) -> Vec<TextForm> {
+        parse_text_forms(s, &s.to_ascii_lowercase())
+    }
+
+    #[test]
+    fn console_both_wordings() {
+        assert_eq!(
+            forms(
+                "Your current user or role does not have access to Kubernetes objects on this EKS cluster"
+            ),
+            vec![TextForm::ConsoleNoK8sAccess {
+                iam_principal: false
+            }]
+        );
+        assert_eq!(
+            forms(
+                "Your current IAM principal doesn't have access to Kubernetes objects on this cluster."
+            ),
+            vec![TextForm::ConsoleNoK8sAccess {
+                iam_principal: true
+            }]
+        );
+    }
+
+    #[test]
+    fn kubectl_unauthorized_and_forbidden() {
+        assert_eq!(
+            forms("error: You must be logged in to the server (Unauthorized)"),
+            vec![TextForm::Unauthorized]
+        );
+        let f = parse_forbidden(
+            "Error from server (Forbidden): pods is forbidden: User \"arn:aws:sts::111122223333:assumed-role/dev/alice\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"",
+        )
+        .unwrap();
+        assert_eq!(f.user, "arn:aws:sts::111122223333:assumed-role/dev/alice");
+        assert_eq!(f.verb, "list");
+        assert_eq!(f.resource, "pods");
+        assert_eq!(f.api_group, "");
+        assert_eq!(f.namespace.as_deref(), Some("default"));
+        let f = parse_forbidden(
+            "Error from server (Forbidden): nodes is forbidden: User \"bob\" cannot list resource \"nodes\" in API group \"\" at the cluster scope",
+        )
+        .unwrap();
+        assert_eq!(f.namespace, None);
+        let f = parse_forbidden(
+            "Error from server (Forbidden): deployments.apps \"web\" is forbidden: User \"system:serviceaccount:ci:deployer\" cannot patch resource \"deployments\" in API group \"apps\" in the namespace \"prod\"",
+        )
+        .unwrap();
+        assert_eq!(f.api_group, "apps");
+        assert_eq!(f.verb, "patch");
+        let f = parse_forbidden(
+            "Error from server (Forbidden): pods \"web-0\" is forbidden: User \"alice\" cannot create resource \"pods/exec\" in API group \"\" in the namespace \"prod\"",
+        )
+        .unwrap();
+        assert_eq!(f.resource, "pods/exec");
+    }
+
+    #[test]
+    fn credentials_errors() {
+        assert_eq!(
+            forms(
+                "An error occurred (SignatureDoesNotMatch) when calling the GetCallerIdentity operation: Credential should be scoped to a valid region."
+            ),
+            vec![TextForm::StsGlobalEndpoint { region: None }]
+        );
+        assert_eq!(
+            forms(
+                "An error occurred (ExpiredToken) when calling the GetCallerIdentity operation: The security token included in the request is expired"
+            ),
+            vec![TextForm::Expired {
+                sso: false,
+                code: "ExpiredToken"
+            }]
+        );
+        assert_eq!(
+            forms("Error when retrieving token from sso: Token has expired and refresh failed"),
+            vec![TextForm::Expired {
+                sso: true,
+                code: "ExpiredToken"
+            }]
+        );
+        assert_eq!(
+            forms(
+                "An error occurred (InvalidClientTokenId) when calling the GetCallerIdentity operation: The security token included in the request is invalid."
+            ),
+            vec![TextForm::Invalid {
+                code: "InvalidClientTokenId"
+            }]
+        );
+        assert_eq!(
+            forms(
+                "An error occurred (SignatureDoesNotMatch) when calling the GetCallerIdentity operation: The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."
+            ),
+            vec![TextForm::Invalid {
+                code: "SignatureDoesNotMatch"
+            }]
+        );
+    }
+
+    #[test]
+    fn keys_irsa_access_entry_lost_secret() {
+        assert_eq!(
+            forms(
+                "An error occurred (LimitExceeded) when calling the CreateAccessKey operation: Cannot exceed quota for AccessKeysPerUser: 2"
+            ),
+            vec![TextForm::KeysLimit]
+        );
+        assert_eq!(
+            forms(
+                "An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized to perform sts:AssumeRoleWithWebIdentity"
+            ),
+            vec![TextForm::WebIdentityDenied]
+        );
+        assert_eq!(
+            forms(
+                "An error occurred (InvalidParameterException) when calling the CreateAccessEntry operation: The specified principalArn is invalid: invalid principal"
+            ),
+            vec![TextForm::AccessEntryPath {
+                principal_arn: None
+            }]
+        );
+        assert_eq!(
+            forms("I lost my secret access key, how can I retrieve it?"),
+            vec![TextForm::LostSecret]
+        );
+        assert!(forms("rotate the secret access key every 90 days").is_empty());
+    }
+}

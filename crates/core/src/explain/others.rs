@@ -1,0 +1,482 @@
+//! Findings for the non-IAM texts (cluster/, creds/, sts/, irsa/, keys/).
+
+use serde_json::{Value, json};
+
+use crate::arn::{Principal, PrincipalKind};
+use crate::finding::{Finding, Fix};
+use crate::mask::mask_key_id;
+use crate::rules;
+
+use super::Diagnosis;
+use super::forms::{Forbidden, TextForm};
+use super::secrets::SecretSighting;
+
+/// `evidence.parsed` for findings that are not IAM denials.
+fn parsed(principal: Value, action: Option<&str>, resource: Option<&str>) -> Value {
+    json!({
+        "principal": principal,
+        "action": action,
+        "resource": resource,
+        "denial": {"kind": "unspecified", "policy_type": Value::Null, "policy_arn": Value::Null},
+        "count": 1,
+    })
+}
+
+fn k8s_principal(user: &str) -> Value {
+    match Principal::parse(user) {
+        Ok(p) if p.arn.is_some() => json!({
+            "arn": user,
+            "kind": p.kind.as_str(),
+            "account": p.account(),
+            "name": p.name,
+            "path": p.path,
+            "session": p.session,
+        }),
+        _ => {
+            json!({"arn": Value::Null, "kind": Value::Null, "account": Value::Null, "name": user, "path": Value::Null, "session": Value::Null})
+        }
+    }
+}
+
+fn diag(key: String, finding: Finding) -> Diagnosis {
+    Diagnosis { key, finding }
+}
+
+/// Findings for one recognised text form.
+#[must_use]
+pub fn diagnose_form(form: &TextForm) -> Diagnosis {
+    match form {
+        TextForm::ConsoleNoK8sAccess { iam_principal } => console(*iam_principal),
+        TextForm::Unauthorized => unauthorized(),
+        TextForm::Forbidden(f) => forbidden(f),
+        TextForm::AccessEntryPath { principal_arn } => access_entry_path(principal_arn.as_deref()),
+        TextForm::StsGlobalEndpoint { region } => global_endpoint(region.as_deref()),
+        TextForm::Expired { sso, code } => expired(*sso, code),
+        TextForm::Invalid { code } => invalid(code),
+        TextForm::KeysLimit => keys_limit(),
+        TextForm::WebIdentityDenied => web_identity(),
+        TextForm::LostSecret => lost_secret(),
+    }
+}
+
+const VIEW_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
+
+fn console(iam_principal: bool) -> Diagnosis {
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "EksConsoleReadOnly",
+            "Effect": "Allow",
+            "Action": [
+                "eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups", "eks:DescribeNodegroup",
+                "eks:ListFargateProfiles", "eks:DescribeFargateProfile", "eks:ListAddons", "eks:DescribeAddon",
+                "eks:ListUpdates", "eks:DescribeUpdate", "eks:ListIdentityProviderConfigs",
+                "eks:ListAccessEntries", "eks:ListAssociatedAccessPolicies", "eks:AccessKubernetesApi",
+                "ssm:GetParameter"
+            ],
+            "Resource": "*"
+        }]
+    });
+    let replacement = "# aws-auth ConfigMap (kube-system), under data.mapRoles: the role ARN WITHOUT its path\nmapRoles: |\n  - rolearn: arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME\n    username: console-viewer\n    groups:\n      - eks-console-dashboard-full-access-group";
+    let f = Finding::new(
+        rules::CLUSTER_CONSOLE_NO_K8S_ACCESS,
+        if iam_principal {
+            "The EKS console: your IAM principal has no access to Kubernetes objects on this cluster"
+        } else {
+            "The EKS console: your user or role has no access to Kubernetes objects on this cluster"
+        },
+    )
+    .detail(
+        "The console shows nodes and workloads by calling the cluster's Kubernetes API as the IAM principal you are signed in with, so two halves must both be in place. (1) IAM: the principal needs the console's EKS read permissions (the policy below). (2) Kubernetes: the principal must be mapped into the cluster, by an access entry (authentication mode API or API_AND_CONFIG_MAP) or an aws-auth entry, and that identity needs RBAC permission to list the objects: an access policy such as AmazonEKSViewPolicy, or the eks-console-dashboard-full-access-group binding. Access entries take the role's full ARN with its path; aws-auth takes it without the path. For an assumed role (SSO included) map the role, not the session.",
+    )
+    .evidence("parsed", parsed(Value::Null, None, None))
+    .fix(
+        Fix::new("Give the principal the console's EKS permissions, then map it into the cluster with view rights (access entry, or aws-auth + RBAC)")
+            .policy(policy)
+            .command("aws sts get-caller-identity --query Arn --output text")
+            .command("aws eks create-access-entry --cluster-name CLUSTER --principal-arn arn:aws:iam::ACCOUNT_ID:role/PATH/ROLE_NAME")
+            .command(format!("aws eks associate-access-policy --cluster-name CLUSTER --principal-arn arn:aws:iam::ACCOUNT_ID:role/PATH/ROLE_NAME --access-scope type=cluster --policy-arn {VIEW_POLICY}"))
+            .command("kubectl apply -f https://s3.us-west-2.amazonaws.com/amazon-eks/docs/eks-console-full-access.yaml")
+            .command("eksctl create iamidentitymapping --cluster CLUSTER --arn arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME --username console-viewer --group eks-console-dashboard-full-access-group")
+            .replacement(replacement),
+    );
+    diag(
+        format!(
+            "{}\u{1e}{iam_principal}",
+            rules::CLUSTER_CONSOLE_NO_K8S_ACCESS.id
+        ),
+        f,
+    )
+}
+
+fn unauthorized() -> Diagnosis {
+    let f = Finding::new(
+        rules::CLUSTER_UNAUTHORIZED,
+        "kubectl: the cluster did not accept your credentials (Unauthorized)",
+    )
+    .detail(
+        "kubectl sends a token that `aws eks get-token` signs with the AWS identity your kubeconfig selects. Unauthorized means the API server could not map that identity to a Kubernetes user: the identity is in neither the cluster's access entries nor the aws-auth ConfigMap (or the cluster's authentication mode ignores the one it is in), the kubeconfig uses another profile or role than you think (AWS_PROFILE, --role-arn in the exec args), the credentials behind the token expired, or the kubeconfig points at another cluster or region. Compare the ARN that get-caller-identity prints with the cluster's mappings: an assumed role is matched as its role ARN (arn:aws:iam::ACCOUNT:role/NAME).",
+    )
+    .evidence("parsed", parsed(Value::Null, None, None))
+    .fix(
+        Fix::new("Check which identity kubectl uses, refresh the kubeconfig, and map the identity into the cluster")
+            .command("kubectl config view --minify -o jsonpath='{.users[0].user.exec.args} {.users[0].user.exec.env}'")
+            .command("aws sts get-caller-identity")
+            .command("aws eks update-kubeconfig --name CLUSTER --region REGION")
+            .command("aws eks describe-cluster --name CLUSTER --region REGION --query cluster.accessConfig.authenticationMode")
+            .command("aws eks list-access-entries --cluster-name CLUSTER --region REGION")
+            .command("aws eks create-access-entry --cluster-name CLUSTER --region REGION --principal-arn PRINCIPAL_ARN"),
+    );
+    diag(rules::CLUSTER_UNAUTHORIZED.id.to_owned(), f)
+}
+
+fn access_policy_for(verb: &str) -> &'static str {
+    match verb {
+        "get" | "list" | "watch" => "AmazonEKSViewPolicy",
+        "create" | "update" | "patch" | "delete" | "deletecollection" => "AmazonEKSEditPolicy",
+        _ => "AmazonEKSAdminPolicy",
+    }
+}
+
+fn forbidden(f: &Forbidden) -> Diagnosis {
+    let scope = f.namespace.as_ref().map_or_else(
+        || "at the cluster scope".to_owned(),
+        |ns| format!("in namespace {ns}"),
+    );
+    let group = if f.api_group.is_empty() {
+        "core".to_owned()
+    } else {
+        f.api_group.clone()
+    };
+    let principal = Principal::parse(&f.user).ok().filter(|p| p.arn.is_some());
+    let principal_arn = principal
+        .as_ref()
+        .and_then(|p| match p.kind {
+            PrincipalKind::AssumedRole | PrincipalKind::Role | PrincipalKind::User => {
+                p.canonical_arn()
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| "PRINCIPAL_ARN".to_owned());
+    let access_scope = f.namespace.as_ref().map_or_else(
+        || "type=cluster".to_owned(),
+        |ns| format!("type=namespace,namespaces={ns}"),
+    );
+    let policy = access_policy_for(&f.verb);
+    let name = format!(
+        "eksdoctor-{}-{}",
+        f.verb,
+        f.resource.replace(['/', '.'], "-")
+    );
+    let rbac = if f.path {
+        format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\nrules:\n  - nonResourceURLs: [\"{}\"]\n    verbs: [\"{}\"]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: {name}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: {name}\nsubjects:\n  - apiGroup: rbac.authorization.k8s.io\n    kind: User\n    name: \"{}\"",
+            f.resource, f.verb, f.user
+        )
+    } else {
+        let (kind, binding, ns_meta) = match &f.namespace {
+            Some(ns) => ("Role", "RoleBinding", format!("\n  namespace: {ns}")),
+            None => ("ClusterRole", "ClusterRoleBinding", String::new()),
+        };
+        format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata:\n  name: {name}{ns_meta}\nrules:\n  - apiGroups: [\"{}\"]\n    resources: [\"{}\"]\n    verbs: [\"{}\"]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: {binding}\nmetadata:\n  name: {name}{ns_meta}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: {kind}\n  name: {name}\nsubjects:\n  - apiGroup: rbac.authorization.k8s.io\n    kind: User\n    name: \"{}\"",
+            f.api_group, f.resource, f.verb, f.user
+        )
+    };
+    let ns_flag = f
+        .namespace
+        .as_ref()
+        .map(|ns| format!(" -n {ns}"))
+        .unwrap_or_default();
+    let what = if f.path {
+        format!("path {}", f.resource)
+    } else {
+        format!("{} ({group} API group)", f.resource)
+    };
+    let finding = Finding::new(
+        rules::CLUSTER_FORBIDDEN,
+        format!("Kubernetes RBAC: {} may not {} {what} {scope}", f.user, f.verb),
+    )
+    .detail(format!(
+        "The cluster recognised you as Kubernetes user \"{}\", so the IAM side works; what is missing is a permission inside the cluster. Neither the EKS access policies associated with your access entry nor any RBAC Role/ClusterRole bound to this user (or its groups) allows {} on {what} {scope}. Either associate an EKS access policy ({policy} covers {}), or apply the Role and binding below (least privilege: exactly this verb and resource).",
+        f.user, f.verb, f.verb
+    ))
+    .evidence("parsed", parsed(k8s_principal(&f.user), Some(&f.verb), Some(&f.resource)))
+    .evidence(
+        "kubernetes",
+        json!({"user": f.user, "verb": f.verb, "resource": f.resource, "api_group": f.api_group, "namespace": f.namespace}),
+    )
+    .fix(
+        Fix::new("Grant exactly this verb on this resource: an EKS access policy for the access entry, or RBAC")
+            .command(format!(
+                "aws eks associate-access-policy --cluster-name CLUSTER --principal-arn {principal_arn} --access-scope {access_scope} --policy-arn arn:aws:eks::aws:cluster-access-policy/{policy}"
+            ))
+            .command("kubectl apply -f rbac.yaml")
+            .command(format!("kubectl auth can-i {} {}{ns_flag} --as \"{}\"", f.verb, f.resource, f.user))
+            .replacement(rbac),
+    );
+    diag(
+        format!(
+            "{}\u{1e}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{:?}",
+            rules::CLUSTER_FORBIDDEN.id,
+            f.user,
+            f.verb,
+            f.resource,
+            f.api_group,
+            f.namespace
+        ),
+        finding,
+    )
+}
+
+fn access_entry_path(principal_arn: Option<&str>) -> Diagnosis {
+    let name = principal_arn
+        .and_then(|a| a.rsplit('/').next())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("ROLE_NAME");
+    let mut detail = "EKS rejected the access entry's principal ARN. Access entries need the IAM role's (or user's) exact ARN including its path, e.g. arn:aws:iam::111122223333:role/team/developers/eks-admin, and IAM Identity Center roles under /aws-reserved/sso.amazonaws.com/[REGION/]: the opposite of aws-auth, which needs the ARN without the path. An sts assumed-role ARN is not a valid principal either: use the role's ARN.".to_owned();
+    if let Some(a) = principal_arn {
+        detail.push_str(&format!(" The input names {a}."));
+    }
+    let f = Finding::new(
+        rules::CLUSTER_ACCESS_ENTRY_PATH,
+        "EKS rejected the access entry's principal ARN: give the role's full ARN, path included",
+    )
+    .detail(detail)
+    .evidence("parsed", parsed(Value::Null, Some("eks:CreateAccessEntry"), principal_arn))
+    .fix(
+        Fix::new("Look up the role's full ARN (with its path) and create the access entry with it")
+            .command(format!("aws iam get-role --role-name {name} --query Role.Arn --output text"))
+            .command(format!(
+                "aws eks create-access-entry --cluster-name CLUSTER --principal-arn $(aws iam get-role --role-name {name} --query Role.Arn --output text)"
+            )),
+    );
+    diag(
+        format!(
+            "{}\u{1e}{}",
+            rules::CLUSTER_ACCESS_ENTRY_PATH.id,
+            principal_arn.unwrap_or("")
+        ),
+        f,
+    )
+}
+
+fn global_endpoint(region: Option<&str>) -> Diagnosis {
+    let r = region.unwrap_or("REGION");
+    let suffix = crate::arn::partition_dns_suffix(crate::arn::partition_of_region(r));
+    let f = Finding::new(
+        rules::STS_GLOBAL_ENDPOINT,
+        "STS rejected the request's signing region: \"Credential should be scoped to a valid region\"",
+    )
+    .detail(format!(
+        "The request was signed for one STS endpoint and sent to another: typically an app (or SDK configuration) calls the global endpoint sts.amazonaws.com while its environment resolves STS to the regional endpoint (EKS service accounts on clusters 1.22+, or with eks.amazonaws.com/sts-regional-endpoints: \"true\", set AWS_STS_REGIONAL_ENDPOINTS=regional), or signs for a region the endpoint does not serve. Three fixes, any one is enough: drop the explicit global endpoint from the code or config so the SDK picks the regional one; call the regional endpoint sts.{r}.{suffix} explicitly; or set the service account back to the global endpoint (annotation \"false\") and restart its pods."
+    ))
+    .evidence("parsed", parsed(Value::Null, Some("sts:GetCallerIdentity"), None))
+    .fix(
+        Fix::new("Use the regional STS endpoint consistently (or set the service account to the global one)")
+            .command(format!("aws sts get-caller-identity --region {r} --endpoint-url https://sts.{r}.{suffix}"))
+            .command("kubectl set env deployment/DEPLOYMENT AWS_STS_REGIONAL_ENDPOINTS=regional")
+            .command("kubectl annotate serviceaccount -n NAMESPACE SERVICE_ACCOUNT eks.amazonaws.com/sts-regional-endpoints=false --overwrite")
+            .command("kubectl rollout restart deployment/DEPLOYMENT -n NAMESPACE"),
+    );
+    diag(format!("{}\u{1e}{r}", rules::STS_GLOBAL_ENDPOINT.id), f)
+}
+
+fn expired(sso: bool, code: &str) -> Diagnosis {
+    let (message, detail, fix) = if sso {
+        (
+            "The IAM Identity Center (SSO) session has expired",
+            "The AWS CLI and SDKs got their credentials from an IAM Identity Center (SSO) session whose token expired and could not be refreshed. Sign in again; kubectl's exec plugin uses the same profile (AWS_PROFILE or the kubeconfig's env), so it recovers too.",
+            Fix::new("Sign in again with the profile that uses SSO")
+                .command("aws sso login --profile PROFILE")
+                .command("aws sts get-caller-identity --profile PROFILE"),
+        )
+    } else {
+        (
+            "The temporary credentials have expired (ExpiredToken)",
+            "The request was signed with temporary credentials (a session token from AssumeRole, SSO, or a credential process) that are past their expiry. Get fresh ones. A common trap: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN exported in the shell override the profile, so renewing the profile changes nothing until they are unset.",
+            Fix::new("Get fresh credentials (and drop stale ones exported in the environment)")
+                .command("unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN")
+                .command("aws sso login --profile PROFILE")
+                .command("aws configure list --profile PROFILE")
+                .command("aws sts get-caller-identity --profile PROFILE"),
+        )
+    };
+    let f = Finding::new(rules::CREDS_EXPIRED, message)
+        .detail(detail)
+        .evidence("parsed", parsed(Value::Null, None, None))
+        .evidence("error_code", json!(code))
+        .fix(fix);
+    diag(format!("{}\u{1e}{sso}", rules::CREDS_EXPIRED.id), f)
+}
+
+fn invalid(code: &str) -> Diagnosis {
+    let detail = match code {
+        "SignatureDoesNotMatch" => {
+            "AWS recomputed the request's signature with the secret it holds for this access key id and got a different one: the secret access key in use does not belong to the key id (mistyped, truncated, stray whitespace or quote, or a key id and secret from two different keys), or the system clock is far off, or a proxy altered the request. Check which credentials are in use and re-enter the secret from the creation record; if it is lost, create a new key (keys/lost-secret)."
+        }
+        "InvalidAccessKeyId" => {
+            "The access key id is unknown to AWS: deleted, mistyped, from another partition (aws-cn, aws-us-gov), or a temporary key id (ASIA...) used without its session token."
+        }
+        _ => {
+            "AWS does not recognise the access key id (or session token) the request was signed with: the key was deleted or deactivated, it is mistyped, it belongs to another partition, a temporary key id (ASIA...) is used without its session token, or a session token from the global STS endpoint is used in an opt-in region (tokens from sts.amazonaws.com are only valid in regions enabled by default unless the account sets the global endpoint to issue version 2 tokens)."
+        }
+    };
+    let f = Finding::new(rules::CREDS_INVALID, format!("The credentials are not valid ({code})"))
+        .detail(format!(
+            "{detail} Environment variables win over the shared files: `aws configure list` shows which source is used."
+        ))
+        .evidence("parsed", parsed(Value::Null, None, None))
+        .evidence("error_code", json!(code))
+        .fix(
+            Fix::new("See which credentials are in use and replace the bad ones")
+                .command("aws configure list")
+                .command("env | grep -o '^AWS_[A-Z_]*'")
+                .command("date -u")
+                .command("aws iam list-access-keys --user-name USER_NAME")
+                .command("aws iam create-access-key --user-name USER_NAME"),
+        );
+    diag(format!("{}\u{1e}{code}", rules::CREDS_INVALID.id), f)
+}
+
+fn keys_limit() -> Diagnosis {
+    let f = Finding::new(
+        rules::KEYS_LIMIT_REACHED,
+        "The IAM user already has two access keys: AWS refuses a third",
+    )
+    .detail(
+        "An IAM user can hold at most two access keys, and inactive keys count toward the limit. Delete one first: an inactive key, else the one not used for longest (check its last use), after moving its users to the other key. Then create the new key, switch consumers to it, deactivate the old one, and delete it once nothing fails.",
+    )
+    .evidence("parsed", parsed(Value::Null, Some("iam:CreateAccessKey"), None))
+    .fix(
+        Fix::new("Delete an inactive or unused key, then create the new one")
+            .command("aws iam list-access-keys --user-name USER_NAME")
+            .command("aws iam get-access-key-last-used --access-key-id OLD_KEY_ID")
+            .command("aws iam delete-access-key --user-name USER_NAME --access-key-id OLD_KEY_ID")
+            .command("aws iam create-access-key --user-name USER_NAME"),
+    );
+    diag(rules::KEYS_LIMIT_REACHED.id.to_owned(), f)
+}
+
+fn web_identity() -> Diagnosis {
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": "arn:aws:iam::ACCOUNT_ID:oidc-provider/oidc.eks.REGION.amazonaws.com/id/OIDC_ID"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                "oidc.eks.REGION.amazonaws.com/id/OIDC_ID:sub": "system:serviceaccount:NAMESPACE:SERVICE_ACCOUNT",
+                "oidc.eks.REGION.amazonaws.com/id/OIDC_ID:aud": "sts.amazonaws.com"
+            }}
+        }]
+    });
+    let f = Finding::new(
+        rules::IRSA_TRUST_MISMATCH,
+        "STS refused AssumeRoleWithWebIdentity: the role's trust policy does not admit this service account",
+    )
+    .detail(
+        "A pod using IAM roles for service accounts exchanges its projected token for role credentials. STS refuses when the role's trust policy does not name the cluster's OIDC provider as the Federated principal, or its conditions do not match the token: `sub` must be system:serviceaccount:NAMESPACE:SERVICE_ACCOUNT exactly (StringLike for wildcards; StringEquals with a * never matches) and `aud` must be sts.amazonaws.com. Also check that the IAM OIDC provider for the cluster's issuer exists.",
+    )
+    .evidence("parsed", parsed(Value::Null, Some("sts:AssumeRoleWithWebIdentity"), None))
+    .fix(
+        Fix::new("Make the trust policy name the cluster's OIDC provider and this service account")
+            .policy(trust)
+            .command("aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer --output text")
+            .command("aws iam list-open-id-connect-providers")
+            .command("aws iam get-role --role-name ROLE_NAME --query Role.AssumeRolePolicyDocument > trust.json")
+            .command("eksdoctor lint irsa --role-trust trust.json --service-account NAMESPACE/SERVICE_ACCOUNT --issuer ISSUER_URL")
+            .command("aws iam update-assume-role-policy --role-name ROLE_NAME --policy-document file://trust.json"),
+    );
+    diag(rules::IRSA_TRUST_MISMATCH.id.to_owned(), f)
+}
+
+fn lost_secret() -> Diagnosis {
+    let f = Finding::new(
+        rules::KEYS_LOST_SECRET,
+        "A lost secret access key cannot be retrieved: create a new key",
+    )
+    .detail(
+        "AWS shows a secret access key exactly once, when the key is created (the CLI output or the .csv download). Nobody can retrieve it later, not the root user, not AWS Support. Create a new access key, switch everything to it, then deactivate and delete the old one. A user holds at most two keys (inactive ones count): if there are two already, delete one first.",
+    )
+    .evidence("parsed", parsed(Value::Null, None, None))
+    .fix(
+        Fix::new("Create a new access key within the two-key limit, then retire the lost one")
+            .command("aws iam list-access-keys --user-name USER_NAME")
+            .command("aws iam create-access-key --user-name USER_NAME")
+            .command("aws iam update-access-key --user-name USER_NAME --access-key-id OLD_KEY_ID --status Inactive")
+            .command("aws iam delete-access-key --user-name USER_NAME --access-key-id OLD_KEY_ID"),
+    );
+    diag(rules::KEYS_LOST_SECRET.id.to_owned(), f)
+}
+
+/// A stable, secret-free key for grouping sightings of the same secret.
+fn fingerprint(secret: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    secret.hash(&mut h);
+    h.finish()
+}
+
+/// keys/secret-in-input (or keys/example-key for the documentation placeholders).
+#[must_use]
+pub fn diagnose_secret(s: &SecretSighting) -> Diagnosis {
+    let masked = s.key_id.as_deref().map(mask_key_id);
+    let id = s.key_id.as_deref().unwrap_or("KEY_ID");
+    if s.example {
+        return example_key(true);
+    }
+    let with = masked
+        .as_deref()
+        .map(|m| format!(" next to key id {m}"))
+        .unwrap_or_default();
+    let f = Finding::new(
+        rules::KEYS_SECRET_IN_INPUT,
+        format!("A secret access key appeared in the input{with}: rotate it now"),
+    )
+    .detail(format!(
+        "The input carried a secret access key (line {}){with}. Whoever saw this text (chat, ticket, CI log, shell history) can act as its IAM user: treat the key as compromised. eksdoctor masked the secret, and the key id that came with it, in every output and stored neither. Rotate: create a new key, move consumers to it, deactivate the exposed key, delete it, and review CloudTrail for its use. The key id in the commands is masked because it arrived with its secret: use the full id from where you copied it.",
+        s.line
+    ))
+    .evidence("parsed", parsed(Value::Null, None, None))
+    .evidence("secret", json!(crate::mask::SECRET_MASK))
+    .evidence("key_id", json!(masked))
+    .fix(
+        Fix::new("Rotate the exposed key: deactivate it, create a new one, delete the old one")
+            .command(format!("aws iam get-access-key-last-used --access-key-id {id}"))
+            .command(format!("aws iam update-access-key --user-name USER_NAME --access-key-id {id} --status Inactive"))
+            .command("aws iam create-access-key --user-name USER_NAME")
+            .command(format!("aws iam delete-access-key --user-name USER_NAME --access-key-id {id}"))
+            .command(format!("aws cloudtrail lookup-events --lookup-attributes AttributeKey=AccessKeyId,AttributeValue={id}")),
+    );
+    diag(
+        format!(
+            "{}\u{1e}{}\u{1f}{}",
+            rules::KEYS_SECRET_IN_INPUT.id,
+            s.key_id.as_deref().unwrap_or(""),
+            fingerprint(&s.secret)
+        ),
+        f,
+    )
+}
+
+/// keys/example-key: AWS's documentation placeholders used as credentials.
+#[must_use]
+pub fn example_key(with_secret: bool) -> Diagnosis {
+    let f = Finding::new(
+        rules::KEYS_EXAMPLE_KEY,
+        "AWS's documentation placeholder keys are configured as credentials",
+    )
+    .detail(format!(
+        "AKIAIOSFODNN7EXAMPLE{} are the examples from AWS's documentation, not a real key: every call signed with them fails (InvalidClientTokenId). Configure the real access key of the IAM user, or better, temporary credentials (aws configure sso, or a role).",
+        if with_secret { " and its example secret (wJalr...EXAMPLEKEY)" } else { "" }
+    ))
+    .evidence("parsed", parsed(Value::Null, None, None))
+    .fix(
+        Fix::new("Replace the placeholders with real credentials")
+            .command("aws configure list")
+            .command("aws configure sso")
+            .command("aws configure"),
+    );
+    diag(rules::KEYS_EXAMPLE_KEY.id.to_owned(), f)
+}

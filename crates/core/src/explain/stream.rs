@@ -1,0 +1,612 @@
+//! Reading input of any size with flat memory: gzip by its magic bytes,
+//! CloudTrail JSON (`{"Records":[...]}`, `{"Events":[...]}` from
+//! lookup-events, a JSON array, or one record per line) record by record, and
+//! text in 1 MiB chunks.
+//!
+//! Text is scanned chunk-wide with a multi-pattern prefilter
+//! ([`aho_corasick`], SIMD where the CPU has it): only lines holding one of
+//! the trigger phrases are decoded and parsed, so the 99% of log lines that
+//! are not errors cost a single pass. A line longer than [`MAX_LINE`] is
+//! examined up to that length and the rest skipped. A message wrapped over
+//! several lines (pasted from a terminal or the docs) is stitched back
+//! together when the next line continues it.
+
+use std::io::{BufRead, BufReader, Read};
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use memchr::{memchr, memrchr};
+
+use super::Explainer;
+
+/// Bytes read at a time.
+pub const CHUNK: usize = 1 << 20;
+/// Longest line examined; the rest of a longer line is skipped.
+pub const MAX_LINE: usize = 1 << 20;
+/// Largest JSON value (a record, or a whole small document) parsed at once.
+pub const MAX_JSON_VALUE: usize = 8 << 20;
+/// Most lines one wrapped message is stitched from, and its byte cap.
+const MAX_STITCH_LINES: usize = 8;
+const MAX_STITCH_BYTES: usize = 64 << 10;
+
+/// Phrases that make a line worth parsing. Case-sensitive on purpose: these
+/// are the spellings AWS, kubectl and credential files use.
+const TRIGGERS: &[&str] = &[
+    "authorized",
+    "forbidden",
+    "Kubernetes objects",
+    "kubernetes objects",
+    "should be scoped",
+    "xpired",
+    "InvalidClientTokenId",
+    "token included in the request",
+    "ignature",
+    "InvalidAccessKeyId",
+    "Access Key Id you provided",
+    "AccessKeysPerUser",
+    "principalArn",
+    "ecret",
+    "ECRET",
+    "AKIA",
+    "ASIA",
+    "ncoded authorization",
+    "errorCode",
+    "must be logged in",
+    "An error occurred (",
+];
+
+fn triggers() -> Option<&'static AhoCorasick> {
+    static AC: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    AC.get_or_init(|| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(TRIGGERS)
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Why reading stopped early. Findings up to that point are kept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error(
+        "the gzip data is truncated or corrupt ({message}) after {text_bytes} bytes of text; findings up to there are reported"
+    )]
+    Gzip { text_bytes: u64, message: String },
+    #[error("{message}")]
+    Io {
+        kind: std::io::ErrorKind,
+        message: String,
+    },
+}
+
+/// What a read saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Bytes of text (after gunzip).
+    pub bytes: u64,
+    pub lines: u64,
+    pub gzip: bool,
+    /// JSON values (CloudTrail records and documents) parsed.
+    pub json_values: u64,
+    /// Lines longer than [`MAX_LINE`], examined only up to that length.
+    pub long_lines: u64,
+    /// JSON records larger than [`MAX_JSON_VALUE`], skipped.
+    pub skipped_values: u64,
+}
+
+fn io_error(e: &std::io::Error) -> ReadError {
+    ReadError::Io {
+        kind: e.kind(),
+        message: match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_owned(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+            std::io::ErrorKind::IsADirectory => "is a directory".to_owned(),
+            _ => e.to_string(),
+        },
+    }
+}
+
+/// A message being stitched from consecutive lines.
+struct Held {
+    text: Vec<u8>,
+    line: u64,
+    lines: usize,
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    b.trim_ascii()
+}
+
+/// Phrases that end a line in the middle of a message.
+const OPEN_ENDS: &[&[u8]] = &[
+    b"is not authorized",
+    b" is not",
+    b"to perform",
+    b"on resource",
+    b"because",
+    b"explicit deny",
+    b" in a",
+    b" in an",
+    b" in the",
+    b":",
+];
+
+/// Phrases that start a line continuing a message.
+const CONTINUATIONS: &[&[u8]] = &[
+    b"is not authorized",
+    b"not authorized",
+    b"to perform",
+    b"on resource",
+    b"on this resource",
+    b"because no ",
+    b"because the ",
+    b"with an explicit deny",
+    b"transitively through",
+    b"Encoded authorization failure message",
+    b"Go to https://",
+    b"or call the GetRequestAuthorizationDetails",
+    b"for complete details",
+    b"with the following authorization id",
+];
+
+fn continues(held: &Held, next: &[u8]) -> bool {
+    if held.lines >= MAX_STITCH_LINES || held.text.len() >= MAX_STITCH_BYTES {
+        return false;
+    }
+    let next = trim_ascii(next);
+    if next.is_empty() {
+        return false;
+    }
+    let prev = trim_ascii(&held.text);
+    OPEN_ENDS.iter().any(|e| prev.ends_with(e)) || CONTINUATIONS.iter().any(|c| next.starts_with(c))
+}
+
+fn count_newlines(b: &[u8]) -> u64 {
+    // Vectorises well; this pass over non-matching text is what bounds speed.
+    b.iter().filter(|&&c| c == b'\n').count() as u64
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Detect,
+    Text,
+    Json,
+}
+
+/// Streaming JSON splitter state.
+#[derive(Default)]
+struct Json {
+    depth: u32,
+    in_str: bool,
+    esc: bool,
+    /// The whole top-level value, unless it is a records container.
+    top: Option<Vec<u8>>,
+    top_line: u64,
+    top_overflow: bool,
+    /// The current element of a records array.
+    elem: Option<Vec<u8>>,
+    elem_line: u64,
+    elem_overflow: bool,
+    /// The depth at which records-array elements start.
+    records_depth: Option<u32>,
+    /// The last string at depth 1 (a key, for `"Records"` / `"Events"`).
+    key: Vec<u8>,
+    key_on: bool,
+}
+
+/// Reads one source into the explainer.
+pub(crate) struct Reader<'a> {
+    ex: &'a mut Explainer,
+    source: Option<&'a str>,
+    mode: Mode,
+    line_no: u64,
+    held: Option<Held>,
+    skipping: bool,
+    json: Json,
+    stats: ReadStats,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(ex: &'a mut Explainer, source: Option<&'a str>) -> Self {
+        Self {
+            ex,
+            source,
+            mode: Mode::Detect,
+            line_no: 0,
+            held: None,
+            skipping: false,
+            json: Json::default(),
+            stats: ReadStats::default(),
+        }
+    }
+
+    /// Number lines after `n` lines already seen (pasted text fed in parts).
+    pub(crate) fn set_first_line(&mut self, n: u64) {
+        self.line_no = n;
+    }
+
+    /// Read everything; gzip is recognised by its magic bytes.
+    pub(crate) fn run(mut self, reader: impl Read) -> (ReadStats, Result<(), ReadError>) {
+        let mut br = BufReader::with_capacity(64 << 10, reader);
+        let head = loop {
+            match br.fill_buf() {
+                Ok(h) => break h,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return (self.stats, Err(io_error(&e))),
+            }
+        };
+        let gzip = head.starts_with(&[0x1f, 0x8b]);
+        self.stats.gzip = gzip;
+        let result = if gzip {
+            let mut gz = flate2::bufread::MultiGzDecoder::new(br);
+            self.pump(&mut gz)
+        } else {
+            self.pump(&mut br)
+        };
+        let result = result.map_err(|e| {
+            if gzip && e.kind() != std::io::ErrorKind::PermissionDenied {
+                ReadError::Gzip {
+                    text_bytes: self.stats.bytes,
+                    message: e.to_string(),
+                }
+            } else {
+                io_error(&e)
+            }
+        });
+        self.finish();
+        (self.stats, result)
+    }
+
+    fn pump(&mut self, src: &mut dyn Read) -> std::io::Result<()> {
+        // Small inputs (pasted text) stay small; big ones read CHUNK at a time.
+        let mut want = 16 << 10;
+        let mut buf: Vec<u8> = Vec::new();
+        loop {
+            let len = buf.len();
+            buf.resize(len + want, 0);
+            let n = loop {
+                match src.read(&mut buf[len..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        buf.truncate(len);
+                        // What was read before the error still counts.
+                        let consumed = self.process(&buf, true);
+                        buf.drain(..consumed);
+                        return Err(e);
+                    }
+                }
+            };
+            buf.truncate(len + n);
+            if n == want {
+                want = (want * 2).min(CHUNK);
+            }
+            self.stats.bytes += n as u64;
+            let eof = n == 0;
+            let consumed = self.process(&buf, eof);
+            buf.drain(..consumed);
+            if eof {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Process what can be processed; returns the bytes consumed.
+    fn process(&mut self, buf: &[u8], eof: bool) -> usize {
+        let mut consumed = 0;
+        loop {
+            match self.mode {
+                Mode::Detect => {
+                    let rest = &buf[consumed..];
+                    let rest = rest.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(rest);
+                    match rest.iter().position(|b| !b.is_ascii_whitespace()) {
+                        Some(i) => {
+                            self.mode = if matches!(rest[i], b'{' | b'[') {
+                                Mode::Json
+                            } else {
+                                Mode::Text
+                            };
+                        }
+                        None if eof => self.mode = Mode::Text,
+                        None => return consumed,
+                    }
+                }
+                Mode::Text => return consumed + self.text(&buf[consumed..], eof),
+                Mode::Json => {
+                    let (n, to_text) = self.json_bytes(&buf[consumed..]);
+                    consumed += n;
+                    if !to_text {
+                        return consumed;
+                    }
+                    self.mode = Mode::Text;
+                }
+            }
+        }
+    }
+
+    fn text(&mut self, buf: &[u8], eof: bool) -> usize {
+        let mut start = 0;
+        if self.skipping {
+            match memchr(b'\n', buf) {
+                Some(i) => {
+                    self.skipping = false;
+                    self.line_no += 1;
+                    start = i + 1;
+                }
+                None => return buf.len(),
+            }
+        }
+        let rest = &buf[start..];
+        let region_end = memrchr(b'\n', rest).map_or(0, |i| i + 1);
+        if region_end > 0 {
+            self.scan_region(&rest[..region_end]);
+        }
+        let tail = &rest[region_end..];
+        if eof {
+            if !tail.is_empty() {
+                let cut = &tail[..tail.len().min(MAX_LINE)];
+                if tail.len() > MAX_LINE {
+                    self.stats.long_lines += 1;
+                }
+                self.scan_region(cut);
+                self.line_no += 1;
+            }
+            return buf.len();
+        }
+        if tail.len() > MAX_LINE {
+            // A line with no end in sight: examine its first MAX_LINE bytes, skip the rest.
+            self.stats.long_lines += 1;
+            self.scan_region(&tail[..MAX_LINE]);
+            self.skipping = true;
+            return buf.len();
+        }
+        start + region_end
+    }
+
+    /// Scan complete lines (the last may lack its newline at EOF).
+    fn scan_region(&mut self, region: &[u8]) {
+        let mut pos = 0;
+        if self.held.is_some() && !self.absorb(region, &mut pos) {
+            return;
+        }
+        let Some(ac) = triggers() else {
+            return;
+        };
+        while pos < region.len() {
+            let Some(m) = ac.find(&region[pos..]) else {
+                break;
+            };
+            let hit = pos + m.start();
+            let line_start = memrchr(b'\n', &region[pos..hit]).map_or(pos, |i| pos + i + 1);
+            self.line_no += count_newlines(&region[pos..line_start]);
+            let line_end = memchr(b'\n', &region[hit..]).map_or(region.len(), |i| hit + i);
+            self.held = Some(Held {
+                text: region[line_start..line_end].to_vec(),
+                line: self.line_no + 1,
+                lines: 1,
+            });
+            if line_end < region.len() {
+                self.line_no += 1;
+            }
+            pos = line_end + 1;
+            if !self.absorb(region, &mut pos) {
+                return;
+            }
+        }
+        if pos < region.len() {
+            self.line_no += count_newlines(&region[pos..]);
+        }
+    }
+
+    /// Append continuation lines to the held message; flush it when the next
+    /// line does not continue it. Returns false when the region ran out first.
+    fn absorb(&mut self, region: &[u8], pos: &mut usize) -> bool {
+        while let Some(held) = self.held.as_mut() {
+            if *pos >= region.len() {
+                return false;
+            }
+            let end = memchr(b'\n', &region[*pos..]).map_or(region.len(), |i| *pos + i);
+            let next = &region[*pos..end];
+            if continues(held, next) {
+                held.text.push(b' ');
+                held.text.extend_from_slice(trim_ascii(next));
+                held.lines += 1;
+                if end < region.len() {
+                    self.line_no += 1;
+                }
+                *pos = end + 1;
+            } else {
+                self.flush();
+            }
+        }
+        true
+    }
+
+    fn flush(&mut self) {
+        if let Some(h) = self.held.take() {
+            let text = String::from_utf8_lossy(&h.text);
+            self.ex.feed_line(&text, h.line, self.source);
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.mode == Mode::Json {
+            // A value cut short by the end of input: look at it as text.
+            if let Some(top) = self.json.top.take() {
+                self.text_fallback(&top, self.json.top_line);
+            }
+        }
+        self.flush();
+        self.stats.lines = self.line_no;
+        self.ex.end_source(self.source);
+    }
+
+    /// Scan bytes that turned out not to be CloudTrail JSON as text.
+    fn text_fallback(&mut self, bytes: &[u8], first_line: u64) {
+        let saved = self.line_no;
+        self.line_no = first_line.saturating_sub(1);
+        self.scan_region(bytes);
+        self.flush();
+        self.line_no = saved;
+    }
+
+    /// Consume JSON bytes; returns (bytes consumed, switch to text).
+    fn json_bytes(&mut self, buf: &[u8]) -> (usize, bool) {
+        let mut i = 0;
+        while i < buf.len() {
+            let b = buf[i];
+            let j = &mut self.json;
+            if j.depth == 0 && !j.in_str {
+                if b.is_ascii_whitespace() {
+                    if b == b'\n' {
+                        self.line_no += 1;
+                    }
+                    i += 1;
+                    continue;
+                }
+                if b != b'{' && b != b'[' {
+                    return (i, true);
+                }
+                j.top = Some(Vec::new());
+                j.top_line = self.line_no + 1;
+                j.top_overflow = false;
+                if b == b'[' {
+                    // A top-level array: its objects are records.
+                    j.records_depth = Some(1);
+                    j.top = None;
+                }
+            }
+            if let Some(t) = j.top.as_mut() {
+                if t.len() < MAX_JSON_VALUE {
+                    t.push(b);
+                } else {
+                    j.top_overflow = true;
+                }
+            }
+            if let Some(e) = j.elem.as_mut() {
+                if e.len() < MAX_JSON_VALUE {
+                    e.push(b);
+                } else {
+                    j.elem_overflow = true;
+                }
+            }
+            if b == b'\n' {
+                self.line_no += 1;
+            }
+            if j.in_str {
+                if j.esc {
+                    j.esc = false;
+                } else if b == b'\\' {
+                    j.esc = true;
+                } else if b == b'"' {
+                    j.in_str = false;
+                    j.key_on = false;
+                } else if j.key_on && j.key.len() < 16 {
+                    j.key.push(b);
+                }
+                i += 1;
+                continue;
+            }
+            match b {
+                b'"' => {
+                    j.in_str = true;
+                    if j.depth == 1 {
+                        j.key.clear();
+                        j.key_on = true;
+                    }
+                }
+                b'{' | b'[' => {
+                    if b == b'['
+                        && j.depth == 1
+                        && (j.key == b"Records" || j.key == b"Events")
+                        && j.records_depth.is_none()
+                    {
+                        j.records_depth = Some(2);
+                        j.top = None;
+                    }
+                    if b == b'{' && j.records_depth == Some(j.depth) && j.elem.is_none() {
+                        j.elem = Some(vec![b'{']);
+                        j.elem_line = self.line_no + 1;
+                        j.elem_overflow = false;
+                    }
+                    j.depth += 1;
+                }
+                b'}' | b']' => {
+                    j.depth = j.depth.saturating_sub(1);
+                    if j.records_depth == Some(j.depth) && b == b'}' {
+                        if let Some(e) = j.elem.take() {
+                            let (line, overflow) = (j.elem_line, j.elem_overflow);
+                            self.json_value(&e, line, overflow, true);
+                        }
+                    } else if j.records_depth.is_some_and(|d| j.depth < d) {
+                        j.records_depth = None;
+                    }
+                    let j = &mut self.json;
+                    if j.depth == 0 {
+                        j.records_depth = None;
+                        if let Some(t) = j.top.take() {
+                            let (line, overflow) = (j.top_line, j.top_overflow);
+                            self.json_value(&t, line, overflow, false);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        (buf.len(), false)
+    }
+
+    fn json_value(&mut self, bytes: &[u8], line: u64, overflow: bool, element: bool) {
+        if overflow {
+            self.stats.skipped_values += 1;
+            if !element {
+                self.text_fallback(bytes, line);
+            }
+            return;
+        }
+        match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(v) => {
+                self.stats.json_values += 1;
+                if !self.ex.feed_json(&v, line, self.source) {
+                    self.text_fallback(bytes, line);
+                }
+            }
+            Err(_) => self.text_fallback(bytes, line),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continuation_rules() {
+        let held = Held {
+            text: b"User: arn:aws:iam::1:user/x is not authorized to perform:".to_vec(),
+            line: 1,
+            lines: 1,
+        };
+        assert!(continues(&held, b"  codecommit:ListRepositories"));
+        let held = Held {
+            text: b"User: arn:aws:iam::1:user/x is not authorized to perform: s3:GetObject"
+                .to_vec(),
+            line: 1,
+            lines: 1,
+        };
+        assert!(continues(
+            &held,
+            b"because no identity-based policy allows the s3:GetObject action"
+        ));
+        assert!(!continues(&held, b"2024-01-01 INFO started"));
+        assert!(!continues(&held, b""));
+    }
+
+    #[test]
+    fn triggers_build() {
+        assert!(triggers().is_some());
+        assert_eq!(count_newlines(b"a\nb\n\n"), 3);
+    }
+}
