@@ -255,6 +255,17 @@ pub struct AccessKey {
     pub last_used_known: bool,
 }
 
+/// An IAM role as GetRole reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IamRole {
+    pub arn: String,
+    pub name: String,
+    /// `/` when none.
+    pub path: String,
+    /// The trust policy, URL-decoded and parsed.
+    pub trust_policy: Option<serde_json::Value>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

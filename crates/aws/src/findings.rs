@@ -1,0 +1,351 @@
+//! What the live answers mean: creds/* when the credentials do not work,
+//! creds/probe-denied for each permission eksdoctor was refused, and the
+//! per-cluster rules (sts/legacy-global-default, irsa/oidc-provider-missing,
+//! cluster/config-map-only, cluster/not-mapped, console permissions), plus
+//! keys/* on the probed keys.
+
+use std::collections::BTreeSet;
+
+use eksdoctor_core::finding::{Finding, Fix};
+use eksdoctor_core::mask::mask_key_id;
+use eksdoctor_core::rules;
+use eksdoctor_core::snapshot::{
+    AccessKey, AuthenticationMode, CallerIdentity, CredentialKind, KeyStatus, Probe,
+};
+
+use crate::error::ProbeError;
+use crate::round::{ClusterProbes, LiveSnapshot};
+use crate::source::CredentialSource;
+
+/// Every finding of a finished round.
+#[must_use]
+pub fn derive(snap: &LiveSnapshot) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(fatal) = snap.fatal() {
+        out.extend(for_probe_error(fatal, &snap.credential_source));
+        return out;
+    }
+    out.extend(probe_denied(&snap.problems));
+    if let Some(id) = snap.identity.ready() {
+        out.extend(long_term_credentials(id));
+        for c in snap.clusters.values() {
+            out.extend(cluster(c, id));
+        }
+    }
+    if let (Some(Probe::Ready(keys)), Some(user)) = (&snap.keys, &snap.keys_user) {
+        out.extend(keys_findings(user, keys));
+    }
+    out
+}
+
+/// The creds/* finding for a failure of the credentials themselves (or none,
+/// for failures that are not about credentials).
+#[must_use]
+pub fn for_probe_error(e: &ProbeError, source: &CredentialSource) -> Option<Finding> {
+    let tried = format!("credentials from: {}", source.describe());
+    let login = source.login_commands();
+    let fix = |summary: &str| {
+        login
+            .iter()
+            .fold(Fix::new(summary), |f, c| f.command(c.clone()))
+            .command(format!(
+                "aws sts get-caller-identity{}",
+                if source.profile_explicit || source.profile != "default" {
+                    format!(" --profile {}", source.profile)
+                } else {
+                    String::new()
+                }
+            ))
+    };
+    Some(match e {
+        ProbeError::NoCredentials(msg) => Finding::new(
+            rules::CREDS_NONE,
+            "no AWS credentials were found",
+        )
+        .detail(
+            "The default chain was tried in order: environment variables (AWS_ACCESS_KEY_ID), \
+             the shared credentials and config files (profile, SSO, credential_process, \
+             assume-role), a web identity token, container credentials, and the instance \
+             metadata service. None of them gave credentials.",
+        )
+        .evidence("tried", tried)
+        .evidence("error", msg.clone())
+        .fix(fix(
+            "log in, or configure a profile, then check who you are",
+        )),
+        ProbeError::Expired(msg) => {
+            Finding::new(rules::CREDS_EXPIRED, "the credentials have expired")
+                .detail(
+                    "Temporary credentials (an SSO session, an assumed role, a session token) \
+                 have a lifetime; once past it AWS rejects every call with ExpiredToken.",
+                )
+                .evidence("tried", tried)
+                .evidence("error", msg.clone())
+                .fix(fix("get fresh credentials"))
+        }
+        ProbeError::Invalid(msg) => Finding::new(
+            rules::CREDS_INVALID,
+            "AWS does not accept these credentials",
+        )
+        .detail(
+            "InvalidClientTokenId means the access key id is unknown to AWS (deleted, \
+             mistyped, or from another partition); SignatureDoesNotMatch means the secret \
+             does not belong to the key id. Also check that a leftover AWS_SESSION_TOKEN is \
+             not paired with long-term keys.",
+        )
+        .evidence("tried", tried)
+        .evidence("error", msg.clone())
+        .fix(fix("configure a working key pair or log in again")),
+        _ => return None,
+    })
+}
+
+/// The creds/* finding when [`crate::LiveConfig::connect`] failed.
+#[must_use]
+pub fn for_connect_error(e: &ProbeError, source: &CredentialSource) -> Vec<Finding> {
+    for_probe_error(e, source).into_iter().collect()
+}
+
+/// One creds/probe-denied per permission eksdoctor was refused.
+#[must_use]
+pub fn probe_denied(problems: &[ProbeError]) -> Vec<Finding> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for p in problems {
+        let ProbeError::Denied {
+            permission,
+            message,
+        } = p
+        else {
+            continue;
+        };
+        if !seen.insert(permission.clone()) {
+            continue;
+        }
+        out.push(
+            Finding::new(
+                rules::CREDS_PROBE_DENIED,
+                format!("eksdoctor was denied {permission}: that section shows \"unknown\""),
+            )
+            .detail(
+                "eksdoctor only reads. The caller's policies do not allow this read-only \
+                 call, so what it would have shown is unknown (not necessarily wrong). \
+                 docs/eksdoctor-readonly-policy.json grants every probe and nothing else.",
+            )
+            .evidence("permission", permission.clone())
+            .evidence("message", message.clone())
+            .fix(
+                Fix::new(format!(
+                    "allow {permission} (the policy below grants every eksdoctor probe)"
+                ))
+                .policy(crate::guard::readonly_policy()),
+            ),
+        );
+    }
+    out
+}
+
+/// keys/long-term-credentials for an AKIA caller.
+#[must_use]
+pub fn long_term_credentials(id: &CallerIdentity) -> Option<Finding> {
+    (id.credential_kind == CredentialKind::LongTerm).then(|| {
+        Finding::new(
+            rules::KEYS_LONG_TERM_CREDENTIALS,
+            "the caller uses long-term access keys (AKIA...)",
+        )
+        .detail(
+            "Long-term keys never expire on their own; a leaked key works until someone \
+             deletes it. Temporary credentials from IAM Identity Center (SSO) or an assumed \
+             role expire within hours.",
+        )
+        .evidence("arn", id.arn.clone())
+        .fix(
+            Fix::new("use temporary credentials instead")
+                .command("aws configure sso")
+                .command("aws sso login --profile PROFILE"),
+        )
+    })
+}
+
+fn cluster(c: &ClusterProbes, id: &CallerIdentity) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(cluster) = c.cluster.ready() else {
+        return out;
+    };
+    let (name, region) = (&cluster.name, &cluster.region);
+    if let Some((1, minor)) = cluster.version_tuple()
+        && minor < 22
+    {
+        out.push(
+            Finding::new(
+                rules::STS_LEGACY_GLOBAL_DEFAULT,
+                format!(
+                    "cluster {name} runs Kubernetes {}: pods default to the global STS endpoint",
+                    cluster.version.as_deref().unwrap_or("?")
+                ),
+            )
+            .detail(
+                "Before 1.22 the EKS pod identity webhook leaves AWS_STS_REGIONAL_ENDPOINTS \
+                 unset, so SDKs call sts.amazonaws.com (us-east-1) for IRSA: an extra \
+                 cross-region dependency. 1.22 and later default to the regional endpoint.",
+            )
+            .evidence("cluster", name.clone())
+            .evidence("region", region.clone())
+            .evidence("version", cluster.version.clone().unwrap_or_default())
+            .fix(
+                Fix::new("annotate IRSA service accounts for the regional endpoint (or upgrade the cluster)")
+                    .command(
+                        "kubectl annotate serviceaccount -n NAMESPACE NAME \
+                         eks.amazonaws.com/sts-regional-endpoints=true --overwrite",
+                    ),
+            ),
+        );
+    }
+    if let (Some(issuer), Probe::Ready(false)) = (&cluster.oidc_issuer, &c.oidc_provider) {
+        out.push(
+            Finding::new(
+                rules::IRSA_OIDC_PROVIDER_MISSING,
+                format!("no IAM OIDC provider for cluster {name}'s issuer"),
+            )
+            .detail(
+                "IRSA pods exchange their service-account token with \
+                 sts:AssumeRoleWithWebIdentity; STS only trusts tokens from an issuer \
+                 registered as an IAM OIDC identity provider in the account. Without it \
+                 every IRSA pod fails with InvalidIdentityToken.",
+            )
+            .evidence("cluster", name.clone())
+            .evidence("region", region.clone())
+            .evidence("issuer", issuer.clone())
+            .fix(
+                Fix::new("create the IAM OIDC provider for the issuer")
+                    .command(format!(
+                        "eksctl utils associate-iam-oidc-provider --cluster {name} --region {region} --approve"
+                    ))
+                    .command(format!(
+                        "aws iam create-open-id-connect-provider --url {issuer} --client-id-list sts.amazonaws.com"
+                    )),
+            ),
+        );
+    }
+    match cluster.authentication_mode {
+        Some(AuthenticationMode::ConfigMap) => out.push(
+            Finding::new(
+                rules::CLUSTER_CONFIG_MAP_ONLY,
+                format!("cluster {name} authenticates from aws-auth only (CONFIG_MAP)"),
+            )
+            .detail(
+                "Access entries are unavailable in CONFIG_MAP mode: every IAM principal is \
+                 mapped through the aws-auth ConfigMap. API_AND_CONFIG_MAP keeps aws-auth \
+                 working and adds access entries; the change is one-way.",
+            )
+            .evidence("cluster", name.clone())
+            .fix(Fix::new("enable access entries").command(format!(
+                "aws eks update-cluster-config --name {name} --region {region} \
+                 --access-config authenticationMode=API_AND_CONFIG_MAP"
+            ))),
+        ),
+        Some(AuthenticationMode::Api) if c.entry == Probe::Ready(None) => {
+            out.push(not_mapped(name, region, id));
+        }
+        _ => {}
+    }
+    if let Probe::Ready(decisions) = &c.console {
+        let missing: Vec<&str> = decisions
+            .iter()
+            .filter(|d| !d.allowed())
+            .map(|d| d.action.as_str())
+            .collect();
+        if !missing.is_empty() {
+            let arn = cluster.arn.clone().unwrap_or_default();
+            out.push(
+                Finding::new(
+                    rules::CLUSTER_CONSOLE_NO_K8S_ACCESS,
+                    format!("the console cannot show cluster {name}: {} not allowed", missing.join(", ")),
+                )
+                .detail(
+                    "The EKS console makes these calls as the signed-in principal \
+                     (SimulatePrincipalPolicy says they are denied). Kubernetes objects \
+                     also need the principal mapped into the cluster (access entry or \
+                     aws-auth) with RBAC that allows reading them.",
+                )
+                .evidence("cluster", name.clone())
+                .evidence("principal", id.canonical_arn.clone())
+                .evidence("denied", missing.clone())
+                .fix(
+                    Fix::new("allow the console's read calls on this cluster").policy(serde_json::json!({
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Effect": "Allow", "Action": ["eks:ListClusters", "eks:DescribeAddonVersions"], "Resource": "*"},
+                            {"Effect": "Allow", "Action": missing.iter().filter(|a| **a != "eks:ListClusters" && **a != "eks:DescribeAddonVersions").collect::<Vec<_>>(), "Resource": [arn.clone(), format!("{arn}/*").replace(":cluster/", ":nodegroup/")]}
+                        ]
+                    })),
+                ),
+            );
+        }
+    }
+    out
+}
+
+fn not_mapped(name: &str, region: &str, id: &CallerIdentity) -> Finding {
+    Finding::new(
+        rules::CLUSTER_NOT_MAPPED,
+        format!("the caller has no access entry on cluster {name} (authentication mode API)"),
+    )
+    .detail(
+        "In API mode EKS maps IAM principals only through access entries; aws-auth is \
+         ignored. Access entries take the IAM role's full ARN, path included (unlike aws-auth).",
+    )
+    .evidence("cluster", name.to_owned())
+    .evidence("principal", id.canonical_arn.clone())
+    .fix(
+        Fix::new("create an access entry for the caller and associate an access policy")
+            .command(format!(
+                "aws eks create-access-entry --cluster-name {name} --region {region} --principal-arn {}",
+                id.canonical_arn
+            ))
+            .command(format!(
+                "aws eks associate-access-policy --cluster-name {name} --region {region} --principal-arn {} \
+                 --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy \
+                 --access-scope type=cluster",
+                id.canonical_arn
+            )),
+    )
+}
+
+/// keys/* on live keys. A minimal set (limit-reached, two-active, inactive)
+/// until the shared `core::keys` rules are available to this crate.
+#[must_use]
+pub fn keys_findings(user: &str, keys: &[AccessKey]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if keys.len() >= 2 {
+        let first = keys
+            .iter()
+            .find(|k| k.status == KeyStatus::Inactive)
+            .or_else(|| {
+                keys.iter()
+                    .min_by_key(|k| k.last_used.as_ref().map(|l| l.date))
+            })
+            .map_or_else(String::new, |k| k.access_key_id.clone());
+        out.push(
+            Finding::new(
+                rules::KEYS_LIMIT_REACHED,
+                format!("user {user} holds {} access keys: no new key can be created", keys.len()),
+            )
+            .detail(
+                "IAM allows two access keys per user, active or inactive. Rotation needs a \
+                 free slot: delete one key first (after checking nothing uses it).",
+            )
+            .evidence(
+                "keys",
+                keys.iter().map(|k| mask_key_id(&k.access_key_id)).collect::<Vec<_>>(),
+            )
+            .fix(
+                Fix::new("free a slot, then rotate")
+                    .command(format!("aws iam update-access-key --user-name {user} --access-key-id {first} --status Inactive"))
+                    .command(format!("aws iam delete-access-key --user-name {user} --access-key-id {first}"))
+                    .command(format!("aws iam create-access-key --user-name {user}")),
+            ),
+        );
+    }
+    out
+}

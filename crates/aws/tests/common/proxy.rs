@@ -1,0 +1,515 @@
+//! A small fault-injecting HTTP proxy in front of moto, std only (the bench in
+//! xtask includes this file too).
+//!
+//! It reads each request, works out the AWS service (from the SigV4
+//! credential scope) and operation (query `Action=` for IAM/STS, method and
+//! path for EKS), then: sleeps the injected latency; answers `Throttling`
+//! (IAM/STS: HTTP 400 XML) or `ThrottlingException` (EKS: JSON) while the
+//! operation's throttle budget lasts; never answers "hung" operations; answers
+//! what moto does not implement itself (EKS access entries and access
+//! policies, IAM SimulatePrincipalPolicy) from the stub world; patches EKS
+//! DescribeCluster answers with an authentication mode (moto has none);
+//! rewrites moto's `<Errors><Error>` wrapper to AWS's bare `<Error>`; and
+//! forwards everything else to moto. One connection per request
+//! (`Connection: close`), one thread per connection.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One EKS access entry in the stub world.
+#[derive(Debug, Clone, Default)]
+pub struct StubEntry {
+    pub principal_arn: String,
+    pub username: String,
+    pub groups: Vec<String>,
+    /// (policy ARN, "cluster" | "namespace", namespaces)
+    pub policies: Vec<(String, String, Vec<String>)>,
+}
+
+/// What the proxy does to traffic; change it at any time.
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Added before every answer.
+    pub latency: Duration,
+    /// Operation name (or "*") → how many more requests to throttle.
+    pub throttle: HashMap<String, usize>,
+    /// Operations that never get an answer.
+    pub hang: HashSet<String>,
+    /// cluster → access entries (absent: none).
+    pub access_entries: HashMap<String, Vec<StubEntry>>,
+    /// cluster → authenticationMode patched into DescribeCluster.
+    pub auth_mode: HashMap<String, String>,
+    /// Actions SimulatePrincipalPolicy reports as implicitly denied.
+    pub simulate_denied: HashSet<String>,
+    /// SimulatePrincipalPolicy itself answers AccessDenied.
+    pub simulate_access_denied: bool,
+}
+
+pub struct Proxy {
+    pub addr: SocketAddr,
+    pub faults: Arc<Mutex<Faults>>,
+    /// Requests seen, by operation.
+    pub seen: Arc<Mutex<HashMap<String, usize>>>,
+    /// Requests that reached moto.
+    pub forwarded: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    pub fn start(upstream: SocketAddr, faults: Faults) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let faults = Arc::new(Mutex::new(faults));
+        let seen = Arc::new(Mutex::new(HashMap::new()));
+        let forwarded = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let (faults, seen, forwarded, stop) = (
+                faults.clone(),
+                seen.clone(),
+                forwarded.clone(),
+                stop.clone(),
+            );
+            std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let (faults, seen, forwarded, stop) = (
+                        faults.clone(),
+                        seen.clone(),
+                        forwarded.clone(),
+                        stop.clone(),
+                    );
+                    std::thread::spawn(move || {
+                        let _ = handle(conn, upstream, &faults, &seen, &forwarded, &stop);
+                    });
+                }
+            });
+        }
+        Self {
+            addr,
+            faults,
+            seen,
+            forwarded,
+            stop,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn count(&self, op: &str) -> usize {
+        self.seen.lock().unwrap().get(op).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Wake the accept loop.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `iam`, `sts`, `eks` from the SigV4 credential scope.
+    pub fn service(&self) -> String {
+        self.header("authorization")
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split(',').next())
+            .and_then(|c| c.split('/').nth(3))
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    fn form(&self) -> HashMap<String, String> {
+        String::from_utf8_lossy(&self.body)
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (decode(k), decode(v)))
+            .collect()
+    }
+
+    /// The operation name.
+    pub fn operation(&self) -> String {
+        if self.service() == "eks" {
+            let segs: Vec<&str> = self
+                .path
+                .split('?')
+                .next()
+                .unwrap_or("")
+                .trim_matches('/')
+                .split('/')
+                .collect();
+            let get = self.method == "GET";
+            return match (get, segs.as_slice()) {
+                (true, ["clusters"]) => "ListClusters",
+                (true, ["clusters", _]) => "DescribeCluster",
+                (true, ["clusters", _, "access-entries"]) => "ListAccessEntries",
+                (true, ["clusters", _, "access-entries", _]) => "DescribeAccessEntry",
+                (true, ["clusters", _, "access-entries", _, "access-policies"]) => {
+                    "ListAssociatedAccessPolicies"
+                }
+                (false, ["clusters", _, "access-entries"]) => "CreateAccessEntry",
+                _ => "EksOther",
+            }
+            .to_owned();
+        }
+        self.form().get("Action").cloned().unwrap_or_default()
+    }
+
+    fn cluster(&self) -> String {
+        self.path
+            .trim_matches('/')
+            .split('/')
+            .nth(1)
+            .map(decode)
+            .unwrap_or_default()
+    }
+}
+
+pub fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                if let Ok(b) = u8::from_str_radix(hex, 16) {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn read_request(stream: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+    let mut line = String::new();
+    if stream.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_owned();
+    let path = parts.next().unwrap_or("").to_owned();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        stream.read_line(&mut h)?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0usize);
+    let mut body = vec![0; len];
+    stream.read_exact(&mut body)?;
+    Ok(Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    }))
+}
+
+fn respond(stream: &mut TcpStream, status: &str, content_type: &str, extra: &str, body: &str) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.flush();
+}
+
+fn handle(
+    conn: TcpStream,
+    upstream: SocketAddr,
+    faults: &Mutex<Faults>,
+    seen: &Mutex<HashMap<String, usize>>,
+    forwarded: &AtomicUsize,
+    stop: &AtomicBool,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut conn = conn;
+    let Some(req) = read_request(&mut reader)? else {
+        return Ok(());
+    };
+    let service = req.service();
+    let op = req.operation();
+    *seen.lock().unwrap().entry(op.clone()).or_default() += 1;
+
+    let (latency, throttled, hung) = {
+        let mut f = faults.lock().unwrap();
+        let hung = f.hang.contains(&op) || f.hang.contains("*");
+        let mut throttled = false;
+        for key in [op.as_str(), "*"] {
+            if let Some(n) = f.throttle.get_mut(key)
+                && *n > 0
+            {
+                *n -= 1;
+                throttled = true;
+                break;
+            }
+        }
+        (f.latency, throttled, hung)
+    };
+    if hung {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        return Ok(());
+    }
+    if !latency.is_zero() {
+        std::thread::sleep(latency);
+    }
+    if throttled {
+        if service == "eks" {
+            respond(
+                &mut conn,
+                "429 Too Many Requests",
+                "application/json",
+                "x-amzn-ErrorType: ThrottlingException\r\n",
+                r#"{"message":"Rate exceeded"}"#,
+            );
+        } else {
+            respond(
+                &mut conn,
+                "400 Bad Request",
+                "text/xml",
+                "",
+                "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>\
+                 <Message>Rate exceeded</Message></Error><RequestId>eksdoctor-proxy</RequestId></ErrorResponse>",
+            );
+        }
+        return Ok(());
+    }
+    if let Some((status, ctype, body)) = stub(&req, &op, faults) {
+        respond(&mut conn, status, ctype, "", &body);
+        return Ok(());
+    }
+
+    // Forward to moto.
+    forwarded.fetch_add(1, Ordering::Relaxed);
+    let mut up = TcpStream::connect(upstream)?;
+    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.path);
+    for (k, v) in &req.headers {
+        if !k.eq_ignore_ascii_case("connection") {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    up.write_all(head.as_bytes())?;
+    up.write_all(&req.body)?;
+    up.flush()?;
+    let mut raw = Vec::new();
+    up.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(raw.len(), |p| p + 4);
+    let (resp_head, resp_body) = raw.split_at(split);
+    let resp_head = String::from_utf8_lossy(resp_head);
+    let mut lines = resp_head.split("\r\n").filter(|l| !l.is_empty());
+    let status_line = lines
+        .next()
+        .unwrap_or("HTTP/1.1 502 Bad Gateway")
+        .to_owned();
+    let mut body = resp_body.to_vec();
+    // moto wraps query-protocol errors in <Errors>, as EC2 does; IAM and STS
+    // (and the SDK's parser) have a bare <Error>. Normalise to AWS's format.
+    if service != "eks" && body.windows(8).any(|w| w == b"<Errors>") {
+        body = String::from_utf8_lossy(&body)
+            .replace("<Errors>", "")
+            .replace("</Errors>", "")
+            .into_bytes();
+    }
+    if op == "DescribeCluster" {
+        let mode = faults
+            .lock()
+            .unwrap()
+            .auth_mode
+            .get(&req.cluster())
+            .cloned();
+        if let Some(mode) = mode
+            && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body)
+        {
+            v["cluster"]["accessConfig"] = serde_json::json!({"authenticationMode": mode});
+            body = serde_json::to_vec(&v).unwrap();
+        }
+    }
+    let mut out = format!("{status_line}\r\n");
+    for l in lines {
+        let lower = l.to_ascii_lowercase();
+        if lower.starts_with("connection:")
+            || lower.starts_with("content-length:")
+            || lower.starts_with("transfer-encoding:")
+        {
+            continue;
+        }
+        out.push_str(l);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    conn.write_all(out.as_bytes())?;
+    conn.write_all(&body)?;
+    conn.flush()?;
+    Ok(())
+}
+
+/// Answers for what moto does not implement.
+fn stub(
+    req: &Request,
+    op: &str,
+    faults: &Mutex<Faults>,
+) -> Option<(&'static str, &'static str, String)> {
+    let f = faults.lock().unwrap();
+    let json = "application/json";
+    match op {
+        "ListAccessEntries" => {
+            let entries: Vec<&str> = f
+                .access_entries
+                .get(&req.cluster())
+                .map(|v| v.iter().map(|e| e.principal_arn.as_str()).collect())
+                .unwrap_or_default();
+            Some((
+                "200 OK",
+                json,
+                serde_json::json!({"accessEntries": entries}).to_string(),
+            ))
+        }
+        "DescribeAccessEntry" | "ListAssociatedAccessPolicies" => {
+            let principal = decode(
+                req.path
+                    .split('?')
+                    .next()?
+                    .trim_matches('/')
+                    .split('/')
+                    .nth(3)?,
+            );
+            let cluster = req.cluster();
+            let Some(e) = f
+                .access_entries
+                .get(&cluster)
+                .and_then(|v| v.iter().find(|e| e.principal_arn == principal))
+            else {
+                return Some((
+                    "404 Not Found",
+                    json,
+                    r#"{"__type":"ResourceNotFoundException","message":"no such access entry"}"#
+                        .to_owned(),
+                ));
+            };
+            if op == "DescribeAccessEntry" {
+                Some(("200 OK", json, serde_json::json!({"accessEntry": {
+                    "clusterName": cluster, "principalArn": e.principal_arn,
+                    "kubernetesGroups": e.groups, "username": e.username, "type": "STANDARD",
+                    "createdAt": 1_700_000_000, "modifiedAt": 1_700_000_000, "tags": {},
+                    "accessEntryArn": format!("arn:aws:eks:us-west-2:123456789012:access-entry/{cluster}/x")
+                }}).to_string()))
+            } else {
+                let list: Vec<_> = e
+                    .policies
+                    .iter()
+                    .map(|(arn, scope, ns)| {
+                        serde_json::json!({
+                            "policyArn": arn, "accessScope": {"type": scope, "namespaces": ns},
+                            "associatedAt": 1_700_000_000, "modifiedAt": 1_700_000_000
+                        })
+                    })
+                    .collect();
+                Some((
+                    "200 OK",
+                    json,
+                    serde_json::json!({
+                        "clusterName": cluster, "principalArn": e.principal_arn,
+                        "associatedAccessPolicies": list
+                    })
+                    .to_string(),
+                ))
+            }
+        }
+        "SimulatePrincipalPolicy" => {
+            if f.simulate_access_denied {
+                return Some((
+                    "403 Forbidden",
+                    "text/xml",
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not \
+                     authorized to perform: iam:SimulatePrincipalPolicy</Message></Error>\
+                     <RequestId>eksdoctor-proxy</RequestId></ErrorResponse>"
+                        .to_owned(),
+                ));
+            }
+            let form = req.form();
+            let resource = form
+                .get("ResourceArns.member.1")
+                .cloned()
+                .unwrap_or_default();
+            let mut members = String::new();
+            for i in 1.. {
+                let Some(action) = form.get(&format!("ActionNames.member.{i}")) else {
+                    break;
+                };
+                let decision = if f.simulate_denied.contains(action) {
+                    "implicitDeny"
+                } else {
+                    "allowed"
+                };
+                members.push_str(&format!(
+                    "<member><EvalActionName>{action}</EvalActionName><EvalResourceName>{resource}</EvalResourceName>\
+                     <EvalDecision>{decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>"
+                ));
+            }
+            Some((
+                "200 OK",
+                "text/xml",
+                format!(
+                    "<SimulatePrincipalPolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+                 <SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated>\
+                 <EvaluationResults>{members}</EvaluationResults></SimulatePrincipalPolicyResult>\
+                 <ResponseMetadata><RequestId>eksdoctor-proxy</RequestId></ResponseMetadata>\
+                 </SimulatePrincipalPolicyResponse>"
+                ),
+            ))
+        }
+        _ => None,
+    }
+}
