@@ -1,2 +1,0 @@
-//! Kubernetes manifests as operators hold them: multi-document YAML, `List`s,
-//! `kubectl get -o yaml` output; workloads, pod specs and service accounts.
