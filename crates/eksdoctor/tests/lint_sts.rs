@@ -129,3 +129,10 @@ fn bad_input_exits_2() {
     sts(&[&fixture("sts/list.yaml"), "--cluster-version", "latest"]).code(2);
     sts(&[]).code(2);
 }
+
+#[test]
+fn sarif_output() {
+    let a = sts(&[&fixture("sts/client.py"), "--format", "sarif"]).code(1);
+    let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(v["runs"][0]["results"][0]["ruleId"], "sts/global-endpoint");
+}

@@ -2,6 +2,7 @@
 //! global-endpoint calls. The logic is `eksdoctor_core::sts`.
 
 use eksdoctor_core::report::Report;
+use eksdoctor_core::sarif;
 use eksdoctor_core::snapshot::parse_k8s_version;
 use eksdoctor_core::sts::{self, SourceFile, StsOptions};
 
@@ -46,6 +47,9 @@ pub fn run(args: &LintStsArgs, global: &GlobalArgs, out: &Output) -> Result<i32,
             out.print(&sts::render_table(&rows));
             out.report(&report)
         }
-        Format::Sarif => out.report(&report),
+        Format::Sarif => {
+            out.print(&sarif::to_string(&report, None));
+            Ok(report.exit_code())
+        }
     }
 }
