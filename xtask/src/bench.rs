@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-pub fn run(_root: &Path, rest: &[String]) -> Result<(), String> {
+pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
     match rest.first().map(String::as_str) {
+        Some("tui") => crate::tui_bench::run(root, &rest[1..]),
         Some(other) => Err(format!("no benchmark {other:?}")),
         None => Err("usage: cargo xtask bench NAME".to_owned()),
     }
