@@ -118,10 +118,14 @@ impl Tmux {
     }
 
     fn wait_for(&self, what: &str) -> String {
+        self.wait_until(what, |s| s.contains(what))
+    }
+
+    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let s = self.screen();
-            if s.contains(what) {
+            if ok(&s) {
                 return s;
             }
             assert!(
@@ -184,8 +188,12 @@ fn demo_in_a_real_terminal() {
         s.contains("arn:aws:iam::111122223333:role/AWSReservedSSO"),
         "{s}"
     );
-    // Let the scenario finish streaming in.
-    t.wait_for("5 Findings 11");
+    // Let the scenario finish streaming in: findings counted, no spinner.
+    t.wait_until("the scenario to settle", |s| {
+        let tabs = s.lines().next().unwrap_or_default();
+        tabs.contains("5 Findings 1")
+            && !tabs.chars().any(|c| ('\u{2800}'..='\u{28ff}').contains(&c))
+    });
 
     t.keys(&["Tab"]);
     t.wait_for("legacy-batch");

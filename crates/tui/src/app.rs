@@ -579,22 +579,30 @@ impl App {
         } else {
             text.to_owned()
         };
+        // The raw text is diagnosed once, here; only its masked form is kept.
+        let explained = engines::explain(&raw);
+        for id in &explained.tainted {
+            self.redactor.taint(id);
+        }
         sanitize::taint_paired_key_ids(&mut self.redactor, &raw);
         let masked = sanitize::text(&self.redactor, &raw);
-        self.secret_findings.clear();
-        if masked != raw {
+        self.secret_findings = explained
+            .findings
+            .iter()
+            .filter(|f| f.rule == rules::KEYS_SECRET_IN_INPUT.id)
+            .map(|f| sanitize::finding(&self.redactor, f.clone()))
+            .collect();
+        if masked != raw && self.secret_findings.is_empty() {
             self.secret_findings.push(
-                eksdoctor_core::finding::Finding::new(
+                Finding::new(
                     rules::KEYS_SECRET_IN_INPUT,
                     "The pasted text held a secret access key or session token: it is masked; rotate the key",
                 )
                 .detail("A secret that was pasted into a terminal may be in scrollback, logs or shell history. Treat it as exposed: create a new key, switch to it, and delete this one."),
             );
         }
-        self.explain_text = raw;
-        self.rerun_explain();
-        // Keep only the masked text from here on.
         self.explain_text = masked;
+        self.show_explained(explained.findings);
     }
 
     /// Put text in the Explain box without leaving the current panel (the
@@ -611,11 +619,18 @@ impl App {
             self.secret_findings.clear();
         }
         self.rerun_explain();
-        self.explain_text = sanitize::text(&self.redactor, &text);
     }
 
     fn rerun_explain(&mut self) {
-        let mut fs: Vec<Finding> = engines::explain(&self.explain_text)
+        let explained = engines::explain(&self.explain_text);
+        for id in &explained.tainted {
+            self.redactor.taint(id);
+        }
+        self.show_explained(explained.findings);
+    }
+
+    fn show_explained(&mut self, findings: Vec<Finding>) {
+        let mut fs: Vec<Finding> = findings
             .into_iter()
             .map(|f| sanitize::finding(&self.redactor, f))
             .collect();

@@ -17,7 +17,7 @@ use eksdoctor_core::snapshot::{
     KeyLastUsed, KeyStatus, Mapping, Probe, ProbeUpdate,
 };
 
-use crate::engines;
+use crate::engines::{self, AwsAuthCheck};
 use crate::feed::{Feed, FeedSink, FeedSource, StsWorkload};
 
 pub const ACCOUNT: &str = "111122223333";
@@ -152,38 +152,71 @@ pub fn legacy_aws_auth() -> String {
 fn findings(now: jiff::Timestamp) -> Vec<Finding> {
     let mut all = hand_built_findings();
     all.extend(engines::key_findings(&keys(now), now, 90));
+    for (_, check) in aws_auth_checks() {
+        all.extend(check.findings);
+    }
     all
+}
+
+/// The aws-auth ConfigMaps the demo "reads", linted and resolved for the
+/// caller by the real engines: (cluster name, result).
+fn aws_auth_checks() -> Vec<(&'static str, AwsAuthCheck)> {
+    let Probe::Ready(caller) = identity() else {
+        return Vec::new();
+    };
+    vec![
+        (
+            "legacy-batch",
+            engines::check_aws_auth(&legacy_aws_auth(), &legacy_cluster(), &caller, None),
+        ),
+        (
+            "prod-eu",
+            engines::check_aws_auth(&prod_aws_auth(), &prod_cluster(), &caller, None),
+        ),
+    ]
+}
+
+fn aws_auth_mapping(name: &str) -> Probe<Option<Mapping>> {
+    aws_auth_checks()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map_or(Probe::Ready(None), |(_, c)| Probe::Ready(c.mapping))
+}
+
+fn prod_cluster() -> Cluster {
+    cluster(
+        "prod-eu",
+        HOME_REGION,
+        "1.29",
+        AuthenticationMode::ApiAndConfigMap,
+    )
+}
+
+fn legacy_cluster() -> Cluster {
+    cluster(
+        "legacy-batch",
+        HOME_REGION,
+        "1.21",
+        AuthenticationMode::ConfigMap,
+    )
+}
+
+/// The aws-auth ConfigMap of `prod-eu`: the SSO role mapped right (no path).
+pub fn prod_aws_auth() -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::{ACCOUNT}:role/eks-node-role\n      username: system:node:{{{{EC2PrivateDNSName}}}}\n      groups:\n        - system:bootstrappers\n        - system:nodes\n    - rolearn: {}\n      username: platform-admin:{{{{SessionName}}}}\n      groups:\n        - platform-admins\n",
+        role_canonical()
+    )
 }
 
 /// Findings whose engines have not landed yet (or need data the demo
 /// cannot probe), written out by hand.
 fn hand_built_findings() -> Vec<Finding> {
-    let path_arn = role_with_path();
-    let canonical = role_canonical();
     vec![
-        Finding::new(rules::AWS_AUTH_ROLE_PATH, format!("legacy-batch: mapRoles[1] maps {path_arn}, with a path"))
-            .detail("The EKS authenticator matches the role ARN without its path (it strips it from the assumed-role ARN), so an aws-auth entry that keeps the path never matches and the caller gets Unauthorized.")
-            .evidence("cluster", "legacy-batch")
-            .evidence("rolearn", path_arn.clone())
-            .at("kube-system/aws-auth", 12)
-            .fix(Fix::new("Map the role ARN without its path").replacement(format!("    - rolearn: {canonical}"))
-                .command(format!("eksctl create iamidentitymapping --cluster legacy-batch --region {HOME_REGION} --arn {canonical} --username 'platform-admin:{{{{SessionName}}}}' --group system:masters"))),
-        Finding::new(rules::CLUSTER_NOT_MAPPED, format!("legacy-batch: {canonical} is in neither the access entries nor aws-auth"))
-            .detail("legacy-batch authenticates from aws-auth only (CONFIG_MAP), and no aws-auth entry matches the caller's role once its path is ignored.")
-            .evidence("cluster", "legacy-batch")
-            .evidence("principal", canonical.clone())
-            .fix(Fix::new("Fix the aws-auth entry (aws-auth/role-path), or switch to API_AND_CONFIG_MAP and add an access entry")
-                .command(format!("aws eks update-cluster-config --name legacy-batch --region {HOME_REGION} --access-config authenticationMode=API_AND_CONFIG_MAP"))
-                .command(format!("aws eks create-access-entry --cluster-name legacy-batch --region {HOME_REGION} --principal-arn {path_arn}"))
-                .command(format!("aws eks associate-access-policy --cluster-name legacy-batch --region {HOME_REGION} --principal-arn {path_arn} --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster"))),
         Finding::new(rules::CLUSTER_CONSOLE_NO_K8S_ACCESS, "legacy-batch: the console cannot show Kubernetes objects for this role")
             .detail("The console signs in to Kubernetes as the caller's role; without a mapping it shows 'Your current user or role does not have access to Kubernetes objects on this EKS cluster'.")
             .evidence("cluster", "legacy-batch")
             .fix(Fix::new("Map the role (see cluster/not-mapped)")),
-        Finding::new(rules::CLUSTER_CONFIG_MAP_ONLY, "legacy-batch authenticates from aws-auth only (CONFIG_MAP)")
-            .detail("Access entries need API or API_AND_CONFIG_MAP; moving is one-way but lets you manage access through the EKS API.")
-            .evidence("cluster", "legacy-batch")
-            .fix(Fix::new("Enable access entries").command(format!("aws eks update-cluster-config --name legacy-batch --region {HOME_REGION} --access-config authenticationMode=API_AND_CONFIG_MAP"))),
         Finding::new(rules::STS_GLOBAL_ENDPOINT, "prod-eu: payments/ledger-api calls https://sts.amazonaws.com; its pods resolve to the regional endpoint")
             .detail("On 1.22+ the pod identity webhook sets AWS_STS_REGIONAL_ENDPOINTS=regional, so credentials are scoped to eu-west-1; a hard-coded global endpoint then fails with 'Credential should be scoped to a valid region'.")
             .evidence("cluster", "prod-eu")
@@ -212,18 +245,8 @@ pub fn timeline(now: jiff::Timestamp) -> Vec<(Duration, Feed)> {
     let ms = Duration::from_millis;
     let eu = HOME_REGION.to_owned();
     let us = "us-east-1".to_owned();
-    let prod = cluster(
-        "prod-eu",
-        HOME_REGION,
-        "1.29",
-        AuthenticationMode::ApiAndConfigMap,
-    );
-    let legacy = cluster(
-        "legacy-batch",
-        HOME_REGION,
-        "1.21",
-        AuthenticationMode::ConfigMap,
-    );
+    let prod = prod_cluster();
+    let legacy = legacy_cluster();
     let staging = cluster("staging-us", "us-east-1", "1.30", AuthenticationMode::Api);
     let admin_entry = AccessEntry {
         principal_arn: role_canonical(),
@@ -312,7 +335,7 @@ pub fn timeline(now: jiff::Timestamp) -> Vec<(Duration, Feed)> {
             Feed::AwsAuthMapping {
                 region: eu.clone(),
                 name: "legacy-batch".into(),
-                mapping: Probe::Ready(None),
+                mapping: aws_auth_mapping("legacy-batch"),
             },
         ),
         (
@@ -320,12 +343,7 @@ pub fn timeline(now: jiff::Timestamp) -> Vec<(Duration, Feed)> {
             Feed::AwsAuthMapping {
                 region: eu.clone(),
                 name: "prod-eu".into(),
-                mapping: Probe::Ready(Some(Mapping {
-                    source: "aws-auth",
-                    username: "platform-admin:{{SessionName}}".into(),
-                    groups: vec!["system:masters".into()],
-                    access_policies: vec![],
-                })),
+                mapping: aws_auth_mapping("prod-eu"),
             },
         ),
         (

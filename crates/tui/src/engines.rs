@@ -2,61 +2,77 @@
 //! engine directly: they go through here, so following an engine's changes
 //! touches one file.
 
-use eksdoctor_core::finding::{Finding, Fix};
-use eksdoctor_core::rules;
-use eksdoctor_core::snapshot::AccessKey;
+use eksdoctor_core::finding::Finding;
+use eksdoctor_core::snapshot::{AccessEntry, AccessKey, CallerIdentity, Cluster, Mapping};
 
-/// The findings for pasted error text: offline, immediate.
-#[must_use]
-pub fn explain(text: &str) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        if let Some(f) = explain_line(line) {
-            out.push(f);
-        }
-    }
-    out
+/// What Explain found in a paste.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Explained {
+    pub findings: Vec<Finding>,
+    /// Key ids that came with a secret: to be masked everywhere from now on.
+    pub tainted: Vec<String>,
 }
 
-/// Until `core::explain` lands: the denial shape AWS prints,
-/// `User: ARN is not authorized to perform: ACTION [on resource: R]`.
-fn explain_line(line: &str) -> Option<Finding> {
-    let (_, rest) = line.split_once("User: ")?;
-    let (principal, rest) = rest.split_once(" is not authorized to perform: ")?;
-    let action = rest.split_whitespace().next()?.trim_end_matches(['.', ',']);
-    let resource = rest
-        .split_once(" on resource: ")
-        .map(|(_, r)| r.split_whitespace().next().unwrap_or_default().to_owned());
-    let rule = if action.eq_ignore_ascii_case("iam:PassRole") {
-        rules::AUTHZ_PASS_ROLE
-    } else {
-        rules::AUTHZ_NO_IDENTITY_POLICY
-    };
-    let resource_text = resource.clone().unwrap_or_else(|| "*".to_owned());
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource_text}]
-    });
-    let mut f = Finding::new(rule, format!("{principal} may not call {action}"))
-        .detail(format!(
-            "No identity-based policy of {principal} allows {action}; IAM denies by default."
-        ))
-        .evidence("principal", principal)
-        .evidence("action", action)
-        .fix(
-            Fix::new(format!(
-                "Allow {action} in a policy attached to {principal}"
-            ))
-            .policy(policy),
-        );
-    if let Some(r) = resource {
-        f = f.evidence("resource", r);
+/// The findings for pasted error text: offline, immediate (`core::explain`).
+#[must_use]
+pub fn explain(text: &str) -> Explained {
+    let mut ex = eksdoctor_core::explain::Explainer::new();
+    ex.feed_text(text);
+    let tainted = ex.tainted().map(str::to_owned).collect();
+    Explained {
+        findings: ex.finish(),
+        tainted,
     }
-    Some(f)
+}
+
+/// How an aws-auth ConfigMap maps the caller on a cluster, and what is
+/// wrong with it (`core::awsauth` lint + `core::access` resolution).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AwsAuthCheck {
+    pub mapping: Option<Mapping>,
+    pub findings: Vec<Finding>,
+}
+
+/// Lint a cluster's aws-auth and resolve the caller through it and the
+/// caller's access entry, as the cluster's authentication mode says.
+#[must_use]
+pub fn check_aws_auth(
+    configmap: &str,
+    cluster: &Cluster,
+    caller: &CallerIdentity,
+    entry: Option<&AccessEntry>,
+) -> AwsAuthCheck {
+    let file = format!("{}/kube-system/aws-auth", cluster.name);
+    let opts = eksdoctor_core::awsauth::MigrateOptions {
+        cluster: Some(cluster.name.clone()),
+        authentication_mode: cluster.authentication_mode,
+        ..Default::default()
+    };
+    let mut out = AwsAuthCheck::default();
+    let Ok(lint) = eksdoctor_core::awsauth::lint(configmap, &file, &opts) else {
+        return out;
+    };
+    out.findings = lint.findings;
+    let Ok(who) = eksdoctor_core::access::Caller::from_arn(&caller.arn) else {
+        return out;
+    };
+    let entries: Vec<AccessEntry> = entry.cloned().into_iter().collect();
+    let r = eksdoctor_core::access::resolve(
+        &who,
+        cluster.authentication_mode,
+        lint.configmaps.first(),
+        Some(&entries),
+    );
+    out.mapping = r.mapping;
+    out.findings.extend(r.findings);
+    // The dashboard lists every cluster's findings together: say whose.
+    for f in &mut out.findings {
+        f.message = format!("{}: {}", cluster.name, f.message);
+        f.evidence
+            .entry("cluster".to_owned())
+            .or_insert_with(|| cluster.name.clone().into());
+    }
+    out
 }
 
 pub use eksdoctor_core::keys::rotation::RotationPlan;
@@ -81,11 +97,14 @@ mod tests {
 
     #[test]
     fn explains_a_pass_role_denial() {
-        let f = explain(
+        let e = explain(
             "User: arn:aws:iam::123456789012:user/marymajor is not authorized to perform: iam:PassRole",
         );
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].rule, rules::AUTHZ_PASS_ROLE.id);
-        assert!(explain("hello").is_empty());
+        assert_eq!(e.findings.len(), 1);
+        assert_eq!(
+            e.findings[0].rule,
+            eksdoctor_core::rules::AUTHZ_PASS_ROLE.id
+        );
+        assert!(explain("hello").findings.is_empty());
     }
 }

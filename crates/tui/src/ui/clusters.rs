@@ -181,6 +181,24 @@ fn render_detail(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             }
         }
     }
+    let related: Vec<_> = app
+        .findings
+        .iter()
+        .filter(|f| f.evidence.get("cluster").and_then(|v| v.as_str()) == Some(c.name.as_str()))
+        .collect();
+    if !related.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::styled("Findings (5 for details)", theme.title()));
+        for f in related {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("{:<8}", f.severity.as_str()),
+                    theme.severity(f.severity),
+                ),
+                Span::raw(f.rule),
+            ]));
+        }
+    }
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(area, buf);
