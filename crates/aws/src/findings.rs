@@ -1,17 +1,17 @@
 //! What the live answers mean: creds/* when the credentials do not work,
 //! creds/probe-denied for each permission eksdoctor was refused, and the
 //! per-cluster rules (sts/legacy-global-default, irsa/oidc-provider-missing,
-//! cluster/config-map-only, cluster/not-mapped, console permissions), plus
-//! keys/* on the probed keys.
+//! cluster/config-map-only and cluster/not-mapped through
+//! `core::access::resolve`, console permissions), plus keys/* on the probed
+//! keys through `core::keys` — the same rules the offline commands run.
 
 use std::collections::BTreeSet;
 
+use eksdoctor_core::access::{self, Caller, Resolution};
 use eksdoctor_core::finding::{Finding, Fix};
-use eksdoctor_core::mask::mask_key_id;
+use eksdoctor_core::keys::{self, KeyPolicy};
 use eksdoctor_core::rules;
-use eksdoctor_core::snapshot::{
-    AccessKey, AuthenticationMode, CallerIdentity, CredentialKind, KeyStatus, Probe,
-};
+use eksdoctor_core::snapshot::{AuthenticationMode, CallerIdentity, Probe};
 
 use crate::error::ProbeError;
 use crate::round::{ClusterProbes, LiveSnapshot};
@@ -27,13 +27,13 @@ pub fn derive(snap: &LiveSnapshot) -> Vec<Finding> {
     }
     out.extend(probe_denied(&snap.problems));
     if let Some(id) = snap.identity.ready() {
-        out.extend(long_term_credentials(id));
+        out.extend(long_term_credentials(id, &snap.access_key_id));
         for c in snap.clusters.values() {
             out.extend(cluster(c, id));
         }
     }
-    if let (Some(Probe::Ready(keys)), Some(user)) = (&snap.keys, &snap.keys_user) {
-        out.extend(keys_findings(user, keys));
+    if let Some(Probe::Ready(keys)) = &snap.keys {
+        out.extend(keys::check(keys, &KeyPolicy::new(jiff::Timestamp::now())));
     }
     out
 }
@@ -145,26 +145,42 @@ pub fn probe_denied(problems: &[ProbeError]) -> Vec<Finding> {
     out
 }
 
-/// keys/long-term-credentials for an AKIA caller.
+/// keys/long-term-credentials for an AKIA caller (core's rule).
 #[must_use]
-pub fn long_term_credentials(id: &CallerIdentity) -> Option<Finding> {
-    (id.credential_kind == CredentialKind::LongTerm).then(|| {
-        Finding::new(
-            rules::KEYS_LONG_TERM_CREDENTIALS,
-            "the caller uses long-term access keys (AKIA...)",
-        )
-        .detail(
-            "Long-term keys never expire on their own; a leaked key works until someone \
-             deletes it. Temporary credentials from IAM Identity Center (SSO) or an assumed \
-             role expire within hours.",
-        )
-        .evidence("arn", id.arn.clone())
-        .fix(
-            Fix::new("use temporary credentials instead")
-                .command("aws configure sso")
-                .command("aws sso login --profile PROFILE"),
-        )
-    })
+pub fn long_term_credentials(id: &CallerIdentity, access_key_id: &str) -> Option<Finding> {
+    keys::long_term_credentials(access_key_id, Some(&id.arn))
+}
+
+/// How the caller is mapped into a cluster, as far as the live answers tell:
+/// `None` when it cannot be known (no access entry, and the mode also
+/// consults aws-auth, which needs Kubernetes access to read).
+#[must_use]
+pub fn mapping(c: &ClusterProbes, id: &CallerIdentity) -> Option<Resolution> {
+    let cluster = c.cluster.ready()?;
+    let mode = cluster.authentication_mode;
+    let entry = c.entry.ready()?;
+    let entries: Vec<_> = entry.iter().cloned().collect();
+    let caller = Caller::from_identity(id);
+    match (mode, entry) {
+        // Mapped through an access entry, or API mode (aws-auth ignored):
+        // the access entries decide alone.
+        (Some(AuthenticationMode::Api), _)
+        | (Some(AuthenticationMode::ApiAndConfigMap) | None, Some(_)) => {
+            Some(access::resolve(&caller, mode, None, Some(&entries)))
+        }
+        _ => None,
+    }
+}
+
+/// Fill a core finding's placeholders with this cluster.
+fn for_cluster(mut f: Finding, name: &str, region: &str) -> Finding {
+    f.message = format!("cluster {name}: {}", f.message);
+    if let Some(fix) = f.fix.as_mut() {
+        for c in &mut fix.commands {
+            *c = c.replace("CLUSTER_NAME", &format!("{name} --region {region}"));
+        }
+    }
+    f.evidence("cluster", name).evidence("region", region)
 }
 
 fn cluster(c: &ClusterProbes, id: &CallerIdentity) -> Vec<Finding> {
@@ -227,27 +243,10 @@ fn cluster(c: &ClusterProbes, id: &CallerIdentity) -> Vec<Finding> {
             ),
         );
     }
-    match cluster.authentication_mode {
-        Some(AuthenticationMode::ConfigMap) => out.push(
-            Finding::new(
-                rules::CLUSTER_CONFIG_MAP_ONLY,
-                format!("cluster {name} authenticates from aws-auth only (CONFIG_MAP)"),
-            )
-            .detail(
-                "Access entries are unavailable in CONFIG_MAP mode: every IAM principal is \
-                 mapped through the aws-auth ConfigMap. API_AND_CONFIG_MAP keeps aws-auth \
-                 working and adds access entries; the change is one-way.",
-            )
-            .evidence("cluster", name.clone())
-            .fix(Fix::new("enable access entries").command(format!(
-                "aws eks update-cluster-config --name {name} --region {region} \
-                 --access-config authenticationMode=API_AND_CONFIG_MAP"
-            ))),
-        ),
-        Some(AuthenticationMode::Api) if c.entry == Probe::Ready(None) => {
-            out.push(not_mapped(name, region, id));
-        }
-        _ => {}
+    if cluster.authentication_mode == Some(AuthenticationMode::ConfigMap) {
+        out.push(for_cluster(access::config_map_only(false), name, region));
+    } else if let Some(r) = mapping(c, id) {
+        out.extend(r.findings.into_iter().map(|f| for_cluster(f, name, region)));
     }
     if let Probe::Ready(decisions) = &c.console {
         let missing: Vec<&str> = decisions
@@ -282,70 +281,6 @@ fn cluster(c: &ClusterProbes, id: &CallerIdentity) -> Vec<Finding> {
                 ),
             );
         }
-    }
-    out
-}
-
-fn not_mapped(name: &str, region: &str, id: &CallerIdentity) -> Finding {
-    Finding::new(
-        rules::CLUSTER_NOT_MAPPED,
-        format!("the caller has no access entry on cluster {name} (authentication mode API)"),
-    )
-    .detail(
-        "In API mode EKS maps IAM principals only through access entries; aws-auth is \
-         ignored. Access entries take the IAM role's full ARN, path included (unlike aws-auth).",
-    )
-    .evidence("cluster", name.to_owned())
-    .evidence("principal", id.canonical_arn.clone())
-    .fix(
-        Fix::new("create an access entry for the caller and associate an access policy")
-            .command(format!(
-                "aws eks create-access-entry --cluster-name {name} --region {region} --principal-arn {}",
-                id.canonical_arn
-            ))
-            .command(format!(
-                "aws eks associate-access-policy --cluster-name {name} --region {region} --principal-arn {} \
-                 --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy \
-                 --access-scope type=cluster",
-                id.canonical_arn
-            )),
-    )
-}
-
-/// keys/* on live keys. A minimal set (limit-reached, two-active, inactive)
-/// until the shared `core::keys` rules are available to this crate.
-#[must_use]
-pub fn keys_findings(user: &str, keys: &[AccessKey]) -> Vec<Finding> {
-    let mut out = Vec::new();
-    if keys.len() >= 2 {
-        let first = keys
-            .iter()
-            .find(|k| k.status == KeyStatus::Inactive)
-            .or_else(|| {
-                keys.iter()
-                    .min_by_key(|k| k.last_used.as_ref().map(|l| l.date))
-            })
-            .map_or_else(String::new, |k| k.access_key_id.clone());
-        out.push(
-            Finding::new(
-                rules::KEYS_LIMIT_REACHED,
-                format!("user {user} holds {} access keys: no new key can be created", keys.len()),
-            )
-            .detail(
-                "IAM allows two access keys per user, active or inactive. Rotation needs a \
-                 free slot: delete one key first (after checking nothing uses it).",
-            )
-            .evidence(
-                "keys",
-                keys.iter().map(|k| mask_key_id(&k.access_key_id)).collect::<Vec<_>>(),
-            )
-            .fix(
-                Fix::new("free a slot, then rotate")
-                    .command(format!("aws iam update-access-key --user-name {user} --access-key-id {first} --status Inactive"))
-                    .command(format!("aws iam delete-access-key --user-name {user} --access-key-id {first}"))
-                    .command(format!("aws iam create-access-key --user-name {user}")),
-            ),
-        );
     }
     out
 }

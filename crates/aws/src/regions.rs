@@ -55,9 +55,103 @@ pub fn eks_regions(home: &str) -> Vec<&str> {
     }
 }
 
+/// Whether `s` looks like a region code (`us-west-2`, `us-gov-east-1`, `cn-north-1`).
+#[must_use]
+pub fn is_region_code(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    (3..=32).contains(&s.len())
+        && parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `--regions` values (already split on commas): `all`, or region codes.
+/// Empty means the home region. Blank items are skipped; duplicates dropped.
+///
+/// # Errors
+/// A value that is not a region code, or `all` mixed with regions.
+pub fn parse_selection(values: &[String]) -> Result<crate::RegionSelection, String> {
+    let items: Vec<String> = values
+        .iter()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if items.is_empty() {
+        return Ok(crate::RegionSelection::Home);
+    }
+    if items.iter().any(|v| v == "all") {
+        if items.len() > 1 {
+            return Err("--regions all cannot be combined with other regions".to_owned());
+        }
+        return Ok(crate::RegionSelection::All);
+    }
+    let mut out: Vec<String> = Vec::new();
+    for v in items {
+        if !is_region_code(&v) {
+            return Err(format!(
+                "--regions: {v:?} is not a region code (like us-west-2), nor `all`"
+            ));
+        }
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    Ok(crate::RegionSelection::List(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::RegionSelection;
+    use proptest::prelude::*;
+
+    #[test]
+    fn selections() {
+        let s =
+            |v: &[&str]| parse_selection(&v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>());
+        assert_eq!(s(&[]), Ok(RegionSelection::Home));
+        assert_eq!(s(&["ALL"]), Ok(RegionSelection::All));
+        assert_eq!(
+            s(&["us-west-2", " eu-west-1 ", "us-west-2", ""]),
+            Ok(RegionSelection::List(vec![
+                "us-west-2".into(),
+                "eu-west-1".into()
+            ]))
+        );
+        assert!(s(&["all", "us-west-2"]).is_err());
+        assert!(s(&["uswest2"]).is_err());
+        assert!(s(&["us-west-2;rm"]).is_err());
+        assert!(is_region_code("us-gov-west-1"));
+        assert!(is_region_code("ap-southeast-7"));
+        assert!(!is_region_code("1-2-3"));
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_lists_only_region_codes(values in proptest::collection::vec(".{0,40}", 0..6)) {
+            if let Ok(RegionSelection::List(l)) = parse_selection(&values) {
+                prop_assert!(!l.is_empty());
+                for r in &l {
+                    prop_assert!(is_region_code(r));
+                }
+            }
+        }
+
+        #[test]
+        fn known_regions_parse(i in 0usize..AWS.len()) {
+            prop_assert_eq!(
+                parse_selection(&[AWS[i].to_owned()]),
+                Ok(RegionSelection::List(vec![AWS[i].to_owned()]))
+            );
+        }
+    }
 
     #[test]
     fn partitions() {

@@ -133,6 +133,8 @@ pub struct LiveSnapshot {
     pub problems: Vec<ProbeError>,
     /// The live config's credential facts, for the creds/* fixes.
     pub credential_source: crate::source::CredentialSource,
+    /// The access key id the run signs with (not a secret; shown masked).
+    pub access_key_id: String,
 }
 
 impl LiveSnapshot {
@@ -225,6 +227,7 @@ pub async fn stream_probes(
         clusters: BTreeMap::new(),
         problems: Vec::new(),
         credential_source: live.credential_source().clone(),
+        access_key_id: live.access_key_id().to_owned(),
     };
     let identity = sts::caller_identity(live).await;
     if let Err(e) = &identity {

@@ -241,6 +241,12 @@ pub struct CheckArgs {
     /// Probes in flight at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
+    /// Each probe's deadline in seconds (retries included).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=600))]
+    pub timeout: u16,
+    /// Skip the console-permission check (iam:SimulatePrincipalPolicy).
+    #[arg(long)]
+    pub no_console: bool,
 }
 
 #[derive(Debug, Args)]

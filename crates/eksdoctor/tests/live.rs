@@ -165,3 +165,170 @@ fn no_region_is_exit_3() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("region"));
 }
+
+fn two_cluster_world() -> World {
+    // 1.21 in us-east-1 without an OIDC provider, 1.29 in us-west-2 with one
+    // (moto gives every cluster of a region the same issuer).
+    World::new(&json!({
+        "users": [{"name": "alice", "keys": 2}],
+        "clusters": [
+            {"name": "old", "version": "1.21", "region": "us-east-1"},
+            {"name": "new", "version": "1.29", "oidc_provider": true}
+        ]
+    }))
+}
+
+#[test]
+fn check_all_clusters_json() {
+    let world = two_cluster_world();
+    world.faults().auth_mode.insert("new".into(), "API".into());
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = eksdoctor(home.path());
+    with_keys(&mut cmd, &world, world.user_key("alice", 0));
+    let out = cmd
+        .args([
+            "check",
+            "--all-clusters",
+            "--regions",
+            "us-west-2,us-east-1",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    // cluster/not-mapped (API mode, no access entry) and irsa/oidc-provider-missing are errors.
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    for r in [
+        "keys/limit-reached",
+        "keys/long-term-credentials",
+        "sts/legacy-global-default",
+        "irsa/oidc-provider-missing",
+        "cluster/not-mapped",
+    ] {
+        assert!(rules.contains(&r), "{r} missing from {rules:?}");
+    }
+    assert_eq!(v["identity"]["state"], "ready");
+    assert_eq!(v["clusters"].as_array().unwrap().len(), 2);
+    let new = v["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "new")
+        .unwrap();
+    assert_eq!(new["cluster"]["value"]["authentication_mode"], "API");
+    assert_eq!(new["mapped"], false);
+    assert_eq!(new["oidc_provider"]["value"], true);
+    let not_mapped = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "cluster/not-mapped")
+        .unwrap();
+    assert!(
+        not_mapped["fix"]["commands"][0]
+            .as_str()
+            .unwrap()
+            .contains("--cluster-name new --region us-west-2")
+    );
+}
+
+#[test]
+fn check_one_cluster_text() {
+    let world = two_cluster_world();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = eksdoctor(home.path());
+    with_keys(&mut cmd, &world, world.user_key("alice", 0));
+    let out = cmd.args(["check", "--cluster", "new"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("cluster    new (us-west-2)"), "{text}");
+    assert!(text.contains("version 1.29"), "{text}");
+    assert!(text.contains("OIDC provider present"), "{text}");
+    assert!(!text.contains("cluster    old"), "{text}");
+    // Key ids masked in the summary (fix commands carry the full id, by the
+    // spec: the operator must paste them); the secret never shows.
+    let (id, secret) = world.user_key("alice", 0);
+    assert!(
+        text.contains(&eksdoctor_core::mask::mask_key_id(&id)),
+        "{text}"
+    );
+    assert!(!text.contains(&secret), "{text}");
+}
+
+#[test]
+fn check_with_a_hung_describe_times_out_that_section() {
+    let world = two_cluster_world();
+    world.faults().hang.insert("DescribeCluster".into());
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = eksdoctor(home.path());
+    with_keys(&mut cmd, &world, world.user_key("alice", 0));
+    let started = std::time::Instant::now();
+    let out = cmd
+        .args(["check", "--timeout", "2", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let v = json_of(&out);
+    assert_eq!(v["clusters"][0]["cluster"]["state"], "timed-out", "{v}");
+    assert_eq!(v["identity"]["state"], "ready");
+}
+
+#[test]
+fn check_bad_regions_is_usage() {
+    let home = tempfile::tempdir().unwrap();
+    let out = eksdoctor(home.path())
+        .args(["check", "--regions", "us-west-2,not a region"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn keys_live_two_keys() {
+    let world = two_cluster_world();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = eksdoctor(home.path());
+    with_keys(&mut cmd, &world, world.user_key("alice", 0));
+    let out = cmd.args(["keys", "--format", "json"]).output().unwrap();
+    let v = json_of(&out);
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"keys/limit-reached"), "{v}");
+    let (_, secret) = world.user_key("alice", 0);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&secret));
+}
+
+#[test]
+fn keys_live_denied_is_probe_denied() {
+    let world = World::new(&json!({
+        "users": [{"name": "limited", "keys": 1, "policy": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]
+        }}],
+        "enforce_auth": true
+    }));
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = eksdoctor(home.path());
+    with_keys(&mut cmd, &world, world.user_key("limited", 0));
+    let out = cmd.args(["keys", "--format", "json"]).output().unwrap();
+    let v = json_of(&out);
+    let denied = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "creds/probe-denied")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(denied["evidence"]["permission"], "iam:ListAccessKeys");
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -1,14 +1,298 @@
-//! `check`.
+//! `check`: every live probe, as a report. Identity, keys, and for each
+//! cluster (one, or all in the regions): DescribeCluster, authentication
+//! mode, the caller's access entry and its policies, the STS endpoint
+//! default, the IRSA OIDC provider and the console's permissions.
 
+use std::fmt::Write as _;
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use eksdoctor_aws::round::ClusterProbes;
+use eksdoctor_aws::{ClusterSelection, LiveSnapshot, ProbeOptions};
+use eksdoctor_core::mask::mask_key_id;
+use eksdoctor_core::report::Report;
+use eksdoctor_core::snapshot::{Probe, ProbeUpdate};
+use serde_json::{Value, json};
+
+use crate::cli::{CheckArgs, Format, GlobalArgs};
+use crate::cmd::live;
 use crate::error::CliError;
 use crate::output::Output;
 
-pub fn run(
-    _args: &crate::cli::CheckArgs,
-    _global: &crate::cli::GlobalArgs,
-    _out: &Output,
-) -> Result<i32, CliError> {
-    Err(CliError::Usage(
-        "`eksdoctor check` is not implemented yet".to_owned(),
-    ))
+/// Show a progress line on stderr once a round takes longer than this.
+const PROGRESS_AFTER: Duration = Duration::from_millis(800);
+
+pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, CliError> {
+    let regions =
+        eksdoctor_aws::regions::parse_selection(&args.regions).map_err(CliError::Usage)?;
+    let clusters = match &args.cluster {
+        Some(name) if name.trim().is_empty() => {
+            return Err(CliError::Usage("--cluster needs a cluster name".to_owned()));
+        }
+        Some(name) => ClusterSelection::One(name.trim().to_owned()),
+        // Without --cluster, every cluster (as --all-clusters).
+        None => ClusterSelection::All,
+    };
+    let options = ProbeOptions {
+        regions,
+        clusters,
+        concurrency: usize::from(args.concurrency),
+        keys: true,
+        keys_user: None,
+        console: !args.no_console,
+    };
+    let rt = live::runtime()?;
+    rt.block_on(async {
+        let mut config = live::config(global, Some(Duration::from_secs(u64::from(args.timeout))));
+        // `--regions` without `--region`: the first listed region is home (STS, IAM).
+        if config.region.is_none()
+            && let eksdoctor_aws::RegionSelection::List(l) = &options.regions
+        {
+            config.region = l.first().cloned();
+        }
+        let live = match live::connect(&config, out).await? {
+            Ok(l) => l,
+            Err(code) => return Ok(code),
+        };
+        let snap = run_round(&live, &options, out).await;
+        if let Some(fatal) = snap.fatal() {
+            return live::fatal(fatal, &snap.credential_source, out);
+        }
+        let findings = eksdoctor_aws::findings::derive(&snap);
+        let report = Report::new(findings);
+        match out.format {
+            Format::Text => {
+                out.print(&render_text(&snap));
+                out.print("\n");
+                out.report(&report)
+            }
+            _ => out.report(&with_sections(report, &snap)),
+        }
+    })
+}
+
+/// Run the round, with one progress line on stderr if it takes a while and
+/// stderr is a terminal.
+async fn run_round(
+    live: &eksdoctor_aws::Live,
+    options: &ProbeOptions,
+    out: &Output,
+) -> LiveSnapshot {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let round = eksdoctor_aws::stream_probes(live, options, tx);
+    let progress = async {
+        let started = tokio::time::Instant::now();
+        let tty = std::io::stderr().is_terminal();
+        let mut shown = false;
+        let (mut clusters, mut answered) = (0usize, 0usize);
+        while let Some(u) = rx.recv().await {
+            match u {
+                ProbeUpdate::ClusterList {
+                    clusters: Probe::Ready(l),
+                    ..
+                } => clusters += l.len(),
+                ProbeUpdate::Cluster { .. } => answered += 1,
+                _ => {}
+            }
+            if tty && !shown && started.elapsed() > PROGRESS_AFTER {
+                shown = true;
+                out.eprint(&format!(
+                    "eksdoctor: probing... {answered}/{clusters} clusters described so far"
+                ));
+            }
+        }
+    };
+    let (snap, ()) = tokio::join!(round, progress);
+    snap
+}
+
+fn probe_json(v: serde_json::Result<Value>) -> Value {
+    v.unwrap_or(Value::Null)
+}
+
+fn cluster_json(c: &ClusterProbes, snap: &LiveSnapshot) -> Value {
+    let mapping = snap
+        .identity
+        .ready()
+        .and_then(|id| eksdoctor_aws::findings::mapping(c, id));
+    let mapped = match &mapping {
+        Some(r) => Value::Bool(r.mapping.is_some()),
+        None => Value::from("unknown"),
+    };
+    json!({
+        "name": c.name,
+        "region": c.region,
+        "cluster": probe_json(serde_json::to_value(&c.cluster)),
+        "access_entry": probe_json(serde_json::to_value(&c.entry)),
+        "mapped": mapped,
+        "mapping": mapping.and_then(|r| r.mapping_json()),
+        "oidc_provider": probe_json(serde_json::to_value(&c.oidc_provider)),
+        "console": probe_json(serde_json::to_value(&c.console)),
+    })
+}
+
+/// The report with the probed sections as top-level members.
+fn with_sections(report: Report, snap: &LiveSnapshot) -> Report {
+    let clusters: Vec<Value> = snap
+        .clusters
+        .values()
+        .map(|c| cluster_json(c, snap))
+        .collect();
+    let regions: serde_json::Map<String, Value> = snap
+        .regions
+        .iter()
+        .map(|(r, p)| (r.clone(), probe_json(serde_json::to_value(p))))
+        .collect();
+    let keys = snap.keys.as_ref().map_or(
+        Value::Null,
+        |k| json!({"user": snap.keys_user, "keys": probe_json(serde_json::to_value(k))}),
+    );
+    report
+        .with("identity", probe_json(serde_json::to_value(&snap.identity)))
+        .with("keys", keys)
+        .with("regions", Value::Object(regions))
+        .with("clusters", Value::Array(clusters))
+}
+
+fn state<T>(p: &Probe<T>) -> String {
+    match p {
+        Probe::Pending => "pending".to_owned(),
+        Probe::Ready(_) => "ok".to_owned(),
+        Probe::Denied { permission } => format!("unknown (denied {permission})"),
+        Probe::TimedOut => "unknown (timed out)".to_owned(),
+        Probe::Failed { message } => format!("unknown ({message})"),
+    }
+}
+
+fn render_text(snap: &LiveSnapshot) -> String {
+    let mut s = String::new();
+    match &snap.identity {
+        Probe::Ready(id) => {
+            let _ = writeln!(
+                s,
+                "identity   {} ({}, {} credentials)",
+                id.arn,
+                id.kind,
+                id.credential_kind.as_str()
+            );
+            if id.canonical_arn != id.arn {
+                let _ = writeln!(s, "  EKS sees  {}", id.canonical_arn);
+            }
+        }
+        other => {
+            let _ = writeln!(s, "identity   {}", state(other));
+        }
+    }
+    if let Some(Probe::Ready(role)) = &snap.caller_role
+        && role.path != "/"
+    {
+        let _ = writeln!(
+            s,
+            "  role path {} (access entries need {})",
+            role.path, role.arn
+        );
+    }
+    match (&snap.keys, &snap.keys_user) {
+        (Some(Probe::Ready(keys)), Some(user)) => {
+            let list: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{} {:?}", mask_key_id(&k.access_key_id), k.status))
+                .collect();
+            let _ = writeln!(
+                s,
+                "keys       {user}: {} key(s) {}",
+                keys.len(),
+                list.join(", ")
+            );
+        }
+        (Some(other), Some(user)) => {
+            let _ = writeln!(s, "keys       {user}: {}", state(other));
+        }
+        _ => {}
+    }
+    for (region, p) in &snap.regions {
+        if !matches!(p, Probe::Ready(_)) {
+            let _ = writeln!(s, "region     {region}: clusters {}", state(p));
+        }
+    }
+    if snap.clusters.is_empty() && !snap.regions.is_empty() {
+        let _ = writeln!(s, "clusters   none found");
+    }
+    for c in snap.clusters.values() {
+        let _ = writeln!(s, "\ncluster    {} ({})", c.name, c.region);
+        match &c.cluster {
+            Probe::Ready(cl) => {
+                let endpoint = match (cl.endpoint_public_access, cl.endpoint_private_access) {
+                    (Some(true), Some(true)) => "public+private",
+                    (Some(true), _) => "public",
+                    (_, Some(true)) => "private",
+                    _ => "unknown",
+                };
+                let _ = writeln!(
+                    s,
+                    "  status   {}  version {}  endpoint {endpoint}  auth {}",
+                    cl.status.as_deref().unwrap_or("?"),
+                    cl.version.as_deref().unwrap_or("?"),
+                    cl.authentication_mode.map_or("unknown", |m| m.as_str())
+                );
+            }
+            other => {
+                let _ = writeln!(s, "  describe {}", state(other));
+                continue;
+            }
+        }
+        let mapping = snap
+            .identity
+            .ready()
+            .and_then(|id| eksdoctor_aws::findings::mapping(c, id));
+        let access = match (&c.entry, mapping.as_ref().and_then(|r| r.mapping.as_ref())) {
+            (_, Some(m)) => {
+                let mut t = format!("mapped via {} as {}", m.source, m.username);
+                if !m.groups.is_empty() {
+                    let _ = write!(t, ", groups {}", m.groups.join(","));
+                }
+                if !m.access_policies.is_empty() {
+                    let names: Vec<&str> = m
+                        .access_policies
+                        .iter()
+                        .map(|p| p.rsplit('/').next().unwrap_or(p))
+                        .collect();
+                    let _ = write!(t, ", policies {}", names.join(","));
+                }
+                t
+            }
+            (Probe::Ready(None), None) if mapping.is_some() => "not mapped".to_owned(),
+            (Probe::Ready(None), None) => {
+                "no access entry (aws-auth may map it: not readable without Kubernetes access)"
+                    .to_owned()
+            }
+            (other, _) => state(other),
+        };
+        let _ = writeln!(s, "  access   {access}");
+        let oidc = match &c.oidc_provider {
+            Probe::Ready(true) => "OIDC provider present".to_owned(),
+            Probe::Ready(false) => "OIDC provider MISSING".to_owned(),
+            other => state(other),
+        };
+        let _ = writeln!(s, "  irsa     {oidc}");
+        match &c.console {
+            Probe::Ready(d) => {
+                let denied = d.iter().filter(|d| !d.allowed()).count();
+                let _ = writeln!(
+                    s,
+                    "  console  {}",
+                    if denied == 0 {
+                        "permissions ok".to_owned()
+                    } else {
+                        format!("{denied} permission(s) missing")
+                    }
+                );
+            }
+            Probe::Failed { message } if message == "not checked" => {}
+            other => {
+                let _ = writeln!(s, "  console  {}", state(other));
+            }
+        }
+    }
+    s
 }

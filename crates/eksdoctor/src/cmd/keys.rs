@@ -44,24 +44,20 @@ pub fn run(args: &KeysArgs, global: &GlobalArgs, out: &Output) -> Result<i32, Cl
     }
 }
 
-/// The keys to check: from `--input` files, or (later) live from IAM.
+/// The keys to check: from `--input` files, or live from IAM (ListAccessKeys
+/// and GetAccessKeyLastUsed for `--user`, else the caller's own user).
 ///
 /// # Errors
-/// An unreadable or malformed input (exit 2); no input and no live probing yet (exit 3).
+/// An unreadable or malformed input (exit 2); live probing that cannot run (exit 3).
 /// Findings about the inputs themselves (a secret in a file) go to `findings`.
 pub fn load_keys(
     args: &KeysArgs,
-    _global: &GlobalArgs,
+    global: &GlobalArgs,
     out: &Output,
     findings: &mut Vec<Finding>,
 ) -> Result<Vec<AccessKey>, CliError> {
     if args.input.is_empty() {
-        return Err(CliError::Live(
-            "live keys are not available yet: pass saved output with --input \
-             (aws iam list-access-keys --user-name NAME > keys.json, and/or \
-             aws iam generate-credential-report && aws iam get-credential-report > report.json)"
-                .to_owned(),
-        ));
+        return crate::cmd::live::load_keys(args.user.as_deref(), global, out, findings);
     }
     let mut all = saved::SavedKeys::default();
     for path in &args.input {

@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use eksdoctor_aws::{Live, LiveConfig, ProbeError};
+use eksdoctor_core::arn::{Principal, PrincipalKind};
+use eksdoctor_core::finding::Finding;
 use eksdoctor_core::report::Report;
+use eksdoctor_core::snapshot::AccessKey;
 
 use crate::cli::GlobalArgs;
 use crate::error::CliError;
@@ -62,4 +65,68 @@ pub fn fatal(
     }
     out.report(&Report::new(findings))?;
     Ok(EXIT_LIVE)
+}
+
+/// `keys` live: the keys of `user`, else of the caller (an IAM user).
+/// A denied probe becomes creds/probe-denied in `findings` (the table is then
+/// empty: unknown); credentials that do not work print their creds/* report
+/// and fail with exit 3.
+///
+/// # Errors
+/// Exit 3 when live probing cannot run; exit 2 when the caller is not an IAM
+/// user and no `--user` was given.
+pub fn load_keys(
+    user: Option<&str>,
+    global: &GlobalArgs,
+    out: &Output,
+    findings: &mut Vec<Finding>,
+) -> Result<Vec<AccessKey>, CliError> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let cannot_run = || {
+            CliError::Live("live probing could not run (see the finding above)".to_owned())
+        };
+        let config = config(global, None);
+        let live = match connect(&config, out).await? {
+            Ok(l) => l,
+            Err(_) => return Err(cannot_run()),
+        };
+        let id = match eksdoctor_aws::sts::caller_identity(&live).await {
+            Ok(id) => id,
+            Err(e) if e.is_fatal() => {
+                fatal(&e, live.credential_source(), out)?;
+                return Err(cannot_run());
+            }
+            Err(e) => return Err(CliError::Live(e.to_string())),
+        };
+        let user = match user {
+            Some(u) => u.to_owned(),
+            None if id.kind == PrincipalKind::User => Principal::parse(&id.arn)
+                .map(|p| p.name)
+                .map_err(|e| CliError::Live(e.to_string()))?,
+            None => {
+                return Err(CliError::Usage(format!(
+                    "the caller is {} ({}), not an IAM user: pass --user NAME to list a user's keys",
+                    id.arn, id.kind
+                )));
+            }
+        };
+        findings.extend(eksdoctor_aws::findings::long_term_credentials(
+            &id,
+            live.access_key_id(),
+        ));
+        match eksdoctor_aws::iam::access_keys(&live, Some(&user)).await {
+            Ok(keys) => Ok(keys),
+            Err(e @ ProbeError::Denied { .. }) => {
+                findings.extend(eksdoctor_aws::findings::probe_denied(&[e]));
+                Ok(Vec::new())
+            }
+            Err(ProbeError::NotFound(_)) => Err(CliError::Usage(format!("no IAM user {user:?}"))),
+            Err(e) if e.is_fatal() => {
+                fatal(&e, live.credential_source(), out)?;
+                Err(cannot_run())
+            }
+            Err(e) => Err(CliError::Live(format!("listing {user}'s access keys: {e}"))),
+        }
+    })
 }

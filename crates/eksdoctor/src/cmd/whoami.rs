@@ -24,9 +24,10 @@ pub fn run(global: &GlobalArgs, out: &Output) -> Result<i32, CliError> {
             Err(e) if e.is_fatal() => return live::fatal(&e, live.credential_source(), out),
             Err(e) => return Err(CliError::Live(e.to_string())),
         };
-        let findings: Vec<_> = eksdoctor_aws::findings::long_term_credentials(&id)
-            .into_iter()
-            .collect();
+        let findings: Vec<_> =
+            eksdoctor_aws::findings::long_term_credentials(&id, live.access_key_id())
+                .into_iter()
+                .collect();
         let report = Report::new(findings);
         if out.format == Format::Text {
             out.print(&render_text(&id));
