@@ -9,6 +9,7 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod tui_bench;
+mod bench_policy;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use super::Tri;
 use super::context::Context;
-use super::variables::{ValuePattern, ValueText};
+use super::variables::{Unresolved, ValuePattern, ValueText};
 
 /// The positive form of an operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +252,14 @@ impl Clause {
         }
         let request = match given {
             None if self.if_exists => return Tri::True,
+            // Known not to be in the request: AWS's answer for an absent key.
+            None if ctx.is_absent(&self.key_lc) => {
+                return Tri::from(match self.qualifier {
+                    SetQualifier::ForAllValues => true,
+                    SetQualifier::ForAnyValue => false,
+                    SetQualifier::None => self.negated,
+                });
+            }
             None => {
                 missing.push(MissingKey {
                     key: self.key.clone(),
@@ -298,10 +306,11 @@ impl Clause {
                     Base::StringEqualsIgnoreCase => s.to_lowercase() == v.to_lowercase(),
                     _ => *s == *v,
                 },
-                Err(k) => {
+                Err(Unresolved::Missing(k)) => {
                     note(k, missing);
                     false
                 }
+                Err(Unresolved::Absent) => false,
             }),
             Values::Like(vals) => vals.iter().any(|p| match p.matches(v, ctx) {
                 Ok(b) => b,

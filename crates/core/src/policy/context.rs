@@ -11,6 +11,9 @@ use super::error::PolicyError;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
     values: HashMap<Box<str>, Vec<String>>,
+    /// Keys known not to be in the request (derived from the caller:
+    /// `aws:username` for anything but an IAM user).
+    absent: Vec<Box<str>>,
 }
 
 impl Context {
@@ -39,6 +42,21 @@ impl Context {
         if !self.contains(key) {
             self.insert(key, value);
         }
+    }
+
+    /// Record that the request does not carry `key` (unless a value is given).
+    pub fn mark_absent(&mut self, key: &str) {
+        if !self.contains(key) {
+            self.absent.push(key.to_ascii_lowercase().into());
+        }
+    }
+
+    /// Whether `key_lc` (lowercase) is known to be absent from the request.
+    #[must_use]
+    pub fn is_absent(&self, key_lc: &str) -> bool {
+        !self.absent.is_empty()
+            && !self.values.contains_key(key_lc)
+            && self.absent.iter().any(|k| &**k == key_lc)
     }
 
     /// Whether the context holds `key` (any case).

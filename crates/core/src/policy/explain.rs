@@ -173,12 +173,28 @@ fn implicit_deny_reasons(set: &PolicySet, req: &Request, ev: &Evaluation, out: &
         }
     }
     let identity_allow = first_allow(set, ev, PolicyKind::Identity);
-    if l.identity == Tri::False && (l.resource_required || any_grant != Tri::True) {
+    let res_kind = if trust {
+        PolicyKind::Trust
+    } else {
+        PolicyKind::ResourceBased
+    };
+    // A same-account grant to the caller itself (or its role) needs no
+    // identity-based Allow; anything else does.
+    let own_grant = !l.cross_account && l.resource_direct.or(l.resource_role) == Tri::True;
+    if l.identity == Tri::False && !own_grant {
         let via_account = l.resource_account == Tri::True;
         if !set.has(PolicyKind::Identity) {
             out.push(format!(
-                "no identity-based policy was given (--policy), so none allows {action} on {}",
-                req.resource
+                "no identity-based policy was given (--policy), so none allows {action} on {}{}",
+                req.resource,
+                if via_account {
+                    format!(
+                        ": the {} trusts the whole account, which must still allow its principals through identity-based policies",
+                        res_kind.describe()
+                    )
+                } else {
+                    String::new()
+                }
             ));
         } else {
             out.push(format!(
@@ -186,36 +202,49 @@ fn implicit_deny_reasons(set: &PolicySet, req: &Request, ev: &Evaluation, out: &
                 names(set, PolicyKind::Identity),
                 req.resource,
                 if via_account {
-                    ": the resource-based policy trusts the whole account, which must still allow its principals through identity-based policies"
+                    format!(
+                        ": the {} trusts the whole account, which must still allow its principals through identity-based policies",
+                        res_kind.describe()
+                    )
                 } else {
-                    ""
+                    String::new()
                 }
             ));
         }
     }
-    let lead = identity_allow.map_or_else(
-        || "the identity side".to_owned(),
-        |at| format!("allowed by {}", where_(set, at)),
-    );
-    if l.identity == Tri::True {
+    let role_grant = ev.matched.iter().find(|m| {
+        m.grant == Some(Grant::Role)
+            && set
+                .policies()
+                .get(m.at.policy)
+                .is_some_and(|p| p.kind == res_kind)
+    });
+    let lead = match (identity_allow, role_grant) {
+        (Some(at), _) if l.identity == Tri::True => Some(format!("allowed by {}", where_(set, at))),
+        (_, Some(m)) if l.resource_direct != Tri::True => Some(format!(
+            "allowed by {}, which names the role of the caller's session",
+            where_(set, m.at)
+        )),
+        _ => None,
+    };
+    if let Some(lead) = lead {
+        let why_role = if identity_allow.is_none() || l.identity != Tri::True {
+            " (a grant to the role ARN is capped by it; one naming the role session ARN would not be)"
+        } else {
+            ""
+        };
         if l.boundary == Some(Tri::False) {
             out.push(format!(
-                "{lead}, but the permissions boundary {} allows no {action}",
+                "{lead}, but the permissions boundary {} allows no {action}{why_role}",
                 names(set, PolicyKind::PermissionsBoundary)
             ));
         }
         if l.session == Some(Tri::False) {
             out.push(format!(
-                "{lead}, but the session policy {} allows no {action}: a session policy narrows the role session",
+                "{lead}, but the session policy {} allows no {action}: a session policy narrows the role session{why_role}",
                 names(set, PolicyKind::Session)
             ));
         }
-    }
-    if l.resource_role == Tri::True && l.resource_direct != Tri::True {
-        out.push(
-            "the resource-based policy names the session's role ARN, so the role's permissions boundary and session policy still apply (naming the role session ARN would not be limited by them)"
-                .to_owned(),
-        );
     }
 }
 
@@ -283,16 +312,25 @@ fn allow_reasons(set: &PolicySet, req: &Request, ev: &Evaluation, out: &mut Vec<
         ));
     }
     for (kind, what) in [
-        (PolicyKind::PermissionsBoundary, "the permissions boundary"),
-        (PolicyKind::Session, "the session policy"),
-        (PolicyKind::ServiceControl, "the service control policies"),
-        (PolicyKind::ResourceControl, "the resource control policies"),
+        (
+            PolicyKind::PermissionsBoundary,
+            "the permissions boundary allows",
+        ),
+        (PolicyKind::Session, "the session policy allows"),
+        (
+            PolicyKind::ServiceControl,
+            "the service control policies allow",
+        ),
+        (
+            PolicyKind::ResourceControl,
+            "the resource control policies allow",
+        ),
     ] {
         if let Some(at) = first_allow(set, ev, kind).filter(|_| set.has(kind)) {
-            out.push(format!("{what} allow it too ({})", where_(set, at)));
+            out.push(format!("{what} it too ({})", where_(set, at)));
         }
     }
-    if l.cross_account {
+    if l.cross_account && !l.identity_assumed {
         out.push("cross-account request: both the caller's identity-based policies and the resource-based policy allow it".to_owned());
     }
 }

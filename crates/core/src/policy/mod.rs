@@ -31,6 +31,8 @@ pub mod variables;
 
 #[cfg(test)]
 mod cases;
+#[cfg(test)]
+mod props;
 
 pub use context::Context;
 pub use document::{Effect, Policy, PolicyKind, Statement, Version};

@@ -90,8 +90,14 @@ impl Caller {
             if let Self::Service(s) = self {
                 ctx.insert_default("aws:PrincipalServiceName", s);
             }
+            ctx.mark_absent("aws:username");
             return;
         };
+        // "aws:username: this key is not present for assumed roles" (and
+        // other non-user principals).
+        if p.kind != PrincipalKind::User {
+            ctx.mark_absent("aws:username");
+        }
         if let Some(acct) = p.account() {
             ctx.insert_default("aws:PrincipalAccount", acct);
         }

@@ -31,6 +31,9 @@ enum Part {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     parts: Box<[Part]>,
+    /// The literal text before the first wildcard or variable: a value that
+    /// does not start with it cannot match, whatever the variables hold.
+    prefix: Box<str>,
 }
 
 impl Template {
@@ -73,8 +76,13 @@ impl Template {
         if !rest.is_empty() {
             parts.push(Part::Text(rest.into()));
         }
+        let prefix: String = match parts.first() {
+            Some(Part::Text(t)) => t.chars().take_while(|c| !matches!(c, '*' | '?')).collect(),
+            _ => String::new(),
+        };
         any.then(|| Self {
             parts: parts.into_boxed_slice(),
+            prefix: prefix.into(),
         })
     }
 
@@ -90,8 +98,8 @@ impl Template {
     /// without wildcards). `Err(key)` when a variable cannot be resolved.
     ///
     /// # Errors
-    /// The key of the first variable the context cannot resolve.
-    pub fn resolve_text(&self, ctx: &Context) -> Result<String, String> {
+    /// The first variable that cannot be resolved.
+    pub fn resolve_text(&self, ctx: &Context) -> Result<String, Unresolved> {
         let mut out = String::new();
         for p in &*self.parts {
             match p {
@@ -113,7 +121,7 @@ impl Template {
     ///
     /// # Errors
     /// The key of the first variable the context cannot resolve.
-    pub fn resolve_pattern(&self, ctx: &Context) -> Result<Pattern, String> {
+    pub fn resolve_pattern(&self, ctx: &Context) -> Result<Pattern, Unresolved> {
         let mut segs = Vec::new();
         for p in &*self.parts {
             match p {
@@ -132,17 +140,30 @@ impl Template {
     }
 }
 
-/// A single-valued key's value, else the default, else the key as error.
+/// Why a variable has no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unresolved {
+    /// The context does not give this key: the answer is unknown.
+    Missing(String),
+    /// The request is known not to carry the key (`aws:username` for a
+    /// role session): AWS fails the element, it matches nothing.
+    Absent,
+}
+
+/// A single-valued key's value, else the default, else why not.
 /// Multivalued keys cannot be variables (AWS docs), so they do not resolve.
 fn lookup<'a>(
     ctx: &'a Context,
     key: &str,
     key_lc: &str,
     default: Option<&'a str>,
-) -> Result<&'a str, String> {
-    match ctx.get(key_lc) {
-        Some([one]) => Ok(one),
-        _ => default.ok_or_else(|| key.to_owned()),
+) -> Result<&'a str, Unresolved> {
+    match (ctx.get(key_lc), default) {
+        (Some([one]), _) => Ok(one),
+        (_, Some(d)) => Ok(d),
+        (Some(_), None) => Err(Unresolved::Absent),
+        (None, None) if ctx.is_absent(key_lc) => Err(Unresolved::Absent),
+        (None, None) => Err(Unresolved::Missing(key.to_owned())),
     }
 }
 
@@ -192,7 +213,12 @@ impl ValuePattern {
     pub fn matches(&self, text: &str, ctx: &Context) -> Result<bool, String> {
         match self {
             Self::Static(p) => Ok(p.matches(text)),
-            Self::Dynamic(t) => Ok(t.resolve_pattern(ctx)?.matches(text)),
+            Self::Dynamic(t) if !text.starts_with(&*t.prefix) => Ok(false),
+            Self::Dynamic(t) => match t.resolve_pattern(ctx) {
+                Ok(p) => Ok(p.matches(text)),
+                Err(Unresolved::Absent) => Ok(false),
+                Err(Unresolved::Missing(k)) => Err(k),
+            },
         }
     }
 }
@@ -217,7 +243,7 @@ impl ValueText {
     ///
     /// # Errors
     /// The key of the variable the context cannot resolve.
-    pub fn resolve<'a>(&'a self, ctx: &Context) -> Result<std::borrow::Cow<'a, str>, String> {
+    pub fn resolve<'a>(&'a self, ctx: &Context) -> Result<std::borrow::Cow<'a, str>, Unresolved> {
         match self {
             Self::Static(s) => Ok(std::borrow::Cow::Borrowed(s)),
             Self::Dynamic(t) => Ok(std::borrow::Cow::Owned(t.resolve_text(ctx)?)),
@@ -275,6 +301,16 @@ mod tests {
             p.matches("b/${aws:username}", &Context::default()),
             Ok(true)
         );
+    }
+
+    #[test]
+    fn absent_key_matches_nothing() {
+        let mut c = Context::default();
+        c.mark_absent("aws:username");
+        let p = ValuePattern::new("b/${aws:username}/*", true);
+        assert_eq!(p.matches("b/x/y", &c), Ok(false));
+        let t = ValueText::new("${aws:username}", true);
+        assert_eq!(t.resolve(&c), Err(Unresolved::Absent));
     }
 
     #[test]
