@@ -13,8 +13,9 @@ use eksdoctor_core::snapshot::{
 
 use crate::action::{Action, KeyContext};
 use crate::engines::{self, RotationPlan};
-use crate::feed::{Feed, StsWorkload};
+use crate::feed::Feed;
 use crate::sanitize;
+use eksdoctor_core::sts::EndpointRow;
 
 /// The panels, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,7 +99,7 @@ pub struct ClusterState {
     pub entry: Probe<Option<AccessEntry>>,
     pub aws_auth: Probe<Option<Mapping>>,
     pub oidc: Probe<bool>,
-    pub workloads: Probe<Vec<StsWorkload>>,
+    pub workloads: Probe<Vec<EndpointRow>>,
 }
 
 impl ClusterState {

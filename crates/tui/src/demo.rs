@@ -17,8 +17,8 @@ use eksdoctor_core::snapshot::{
     KeyLastUsed, KeyStatus, Mapping, Probe, ProbeUpdate,
 };
 
-use crate::engines::{self, AwsAuthCheck};
-use crate::feed::{Feed, FeedSink, FeedSource, StsWorkload};
+use crate::engines::{self, AwsAuthCheck, StsCheck};
+use crate::feed::{Feed, FeedSink, FeedSource};
 
 pub const ACCOUNT: &str = "111122223333";
 pub const SSO_ROLE: &str = "AWSReservedSSO_PlatformAdmin_7f3a9c2e51d04b6a";
@@ -109,36 +109,95 @@ fn keys(now: jiff::Timestamp) -> Vec<AccessKey> {
     ]
 }
 
-fn workloads_prod() -> Vec<StsWorkload> {
-    vec![
-        StsWorkload {
-            workload: "payments/ledger-api".to_owned(),
-            service_account: "payments/ledger-api".to_owned(),
-            annotation: None,
-            env: vec![],
-            calls: Some("https://sts.amazonaws.com".to_owned()),
-        },
-        StsWorkload {
-            workload: "kube-system/external-dns".to_owned(),
-            service_account: "kube-system/external-dns".to_owned(),
-            annotation: Some("true".to_owned()),
-            env: vec![(
-                "AWS_STS_REGIONAL_ENDPOINTS".to_owned(),
-                "regional".to_owned(),
-            )],
-            calls: None,
-        },
-    ]
-}
+/// The workloads the demo "reads" on `prod-eu`: one that forces the global
+/// STS endpoint on a 1.29 cluster, one set up right.
+pub const PROD_MANIFESTS: &str = "apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: ledger-api
+  namespace: payments
+  annotations:
+    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/ledger-api
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ledger-api
+  namespace: payments
+spec:
+  template:
+    spec:
+      serviceAccountName: ledger-api
+      containers:
+        - name: api
+          image: ledger-api:1.4.2
+          env:
+            - name: AWS_REGION
+              value: eu-west-1
+            - name: AWS_ENDPOINT_URL_STS
+              value: https://sts.amazonaws.com
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: external-dns
+  namespace: kube-system
+  annotations:
+    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/external-dns
+    eks.amazonaws.com/sts-regional-endpoints: \"true\"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: external-dns
+  namespace: kube-system
+spec:
+  template:
+    spec:
+      serviceAccountName: external-dns
+      containers:
+        - name: external-dns
+          image: external-dns:0.14
+          env:
+            - name: AWS_REGION
+              value: eu-west-1
+";
 
-fn workloads_legacy() -> Vec<StsWorkload> {
-    vec![StsWorkload {
-        workload: "batch/nightly-etl".to_owned(),
-        service_account: "batch/etl-runner".to_owned(),
-        annotation: None,
-        env: vec![],
-        calls: None,
-    }]
+/// The workloads of `legacy-batch` (1.21): on the global endpoint by default.
+pub const LEGACY_MANIFESTS: &str = "apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: etl-runner
+  namespace: batch
+  annotations:
+    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/nightly-etl
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly-etl
+  namespace: batch
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          serviceAccountName: etl-runner
+          containers:
+            - name: etl
+              image: etl:2024.10
+";
+
+fn sts_check(name: &str) -> StsCheck {
+    let (cluster, manifests) = if name == "prod-eu" {
+        (prod_cluster(), PROD_MANIFESTS)
+    } else {
+        (legacy_cluster(), LEGACY_MANIFESTS)
+    };
+    engines::check_sts(
+        &cluster,
+        &[(format!("{name}/workloads.yaml"), manifests.to_owned())],
+    )
 }
 
 /// The aws-auth ConfigMap of `legacy-batch`: the SSO role mapped with its path.
@@ -154,6 +213,9 @@ fn findings(now: jiff::Timestamp) -> Vec<Finding> {
     all.extend(engines::key_findings(&keys(now), now, 90));
     for (_, check) in aws_auth_checks() {
         all.extend(check.findings);
+    }
+    for name in ["prod-eu", "legacy-batch"] {
+        all.extend(sts_check(name).findings);
     }
     all
 }
@@ -217,18 +279,6 @@ fn hand_built_findings() -> Vec<Finding> {
             .detail("The console signs in to Kubernetes as the caller's role; without a mapping it shows 'Your current user or role does not have access to Kubernetes objects on this EKS cluster'.")
             .evidence("cluster", "legacy-batch")
             .fix(Fix::new("Map the role (see cluster/not-mapped)")),
-        Finding::new(rules::STS_GLOBAL_ENDPOINT, "prod-eu: payments/ledger-api calls https://sts.amazonaws.com; its pods resolve to the regional endpoint")
-            .detail("On 1.22+ the pod identity webhook sets AWS_STS_REGIONAL_ENDPOINTS=regional, so credentials are scoped to eu-west-1; a hard-coded global endpoint then fails with 'Credential should be scoped to a valid region'.")
-            .evidence("cluster", "prod-eu")
-            .evidence("workload", "payments/ledger-api")
-            .evidence("cluster_version", "1.29")
-            .fix(Fix::new("Drop the explicit endpoint, or call the regional one")
-                .command(format!("kubectl -n payments set env deployment/ledger-api AWS_ENDPOINT_URL_STS=https://sts.{HOME_REGION}.amazonaws.com"))),
-        Finding::new(rules::STS_LEGACY_GLOBAL_DEFAULT, "legacy-batch (1.21): pods default to the global STS endpoint")
-            .detail("Before 1.22 the webhook does not set the regional endpoint; the global endpoint is a single point in us-east-1.")
-            .evidence("cluster", "legacy-batch")
-            .fix(Fix::new("Annotate service accounts for the regional endpoint")
-                .command("kubectl -n batch annotate serviceaccount etl-runner eks.amazonaws.com/sts-regional-endpoints=true")),
         Finding::new(rules::CREDS_PROBE_DENIED, "staging-us: eksdoctor may not call eks:ListAccessEntries")
             .detail("The mapping on staging-us could not be checked; the rest of the dashboard is unaffected.")
             .evidence("permission", "eks:ListAccessEntries")
@@ -383,7 +433,7 @@ pub fn timeline(now: jiff::Timestamp) -> Vec<(Duration, Feed)> {
             Feed::StsWorkloads {
                 region: eu.clone(),
                 name: "prod-eu".into(),
-                workloads: Probe::Ready(workloads_prod()),
+                workloads: Probe::Ready(sts_check("prod-eu").rows),
             },
         ),
         (
@@ -391,7 +441,7 @@ pub fn timeline(now: jiff::Timestamp) -> Vec<(Duration, Feed)> {
             Feed::StsWorkloads {
                 region: eu.clone(),
                 name: "legacy-batch".into(),
-                workloads: Probe::Ready(workloads_legacy()),
+                workloads: Probe::Ready(sts_check("legacy-batch").rows),
             },
         ),
         (

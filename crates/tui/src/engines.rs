@@ -4,6 +4,7 @@
 
 use eksdoctor_core::finding::Finding;
 use eksdoctor_core::snapshot::{AccessEntry, AccessKey, CallerIdentity, Cluster, Mapping};
+use eksdoctor_core::sts::{EndpointRow, EndpointType, SourceFile, StsOptions};
 
 /// What Explain found in a paste.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,14 +66,55 @@ pub fn check_aws_auth(
     );
     out.mapping = r.mapping;
     out.findings.extend(r.findings);
-    // The dashboard lists every cluster's findings together: say whose.
-    for f in &mut out.findings {
-        f.message = format!("{}: {}", cluster.name, f.message);
+    tag_cluster(&mut out.findings, &cluster.name);
+    out
+}
+
+/// Which STS endpoint a cluster's workloads resolve to, and the sts/
+/// findings (`core::sts`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StsCheck {
+    pub rows: Vec<EndpointRow>,
+    pub findings: Vec<Finding>,
+}
+
+/// Resolve and check a cluster's workload manifests: `(file name, text)`.
+#[must_use]
+pub fn check_sts(cluster: &Cluster, manifests: &[(String, String)]) -> StsCheck {
+    let files: Vec<SourceFile> = manifests
+        .iter()
+        .filter_map(|(name, text)| SourceFile::classify(name, text.clone()).ok())
+        .collect();
+    let opts = StsOptions {
+        cluster_version: cluster.version_tuple(),
+        region: Some(cluster.region.clone()),
+    };
+    let rows = eksdoctor_core::sts::resolve_all(&files, &opts);
+    let mut findings = eksdoctor_core::sts::rules::check(&files, &rows, &opts);
+    tag_cluster(&mut findings, &cluster.name);
+    StsCheck { rows, findings }
+}
+
+/// The endpoint type pods get by default on a cluster of this version.
+#[must_use]
+pub fn sts_default(cluster: &Cluster) -> EndpointType {
+    eksdoctor_core::sts::cluster_default(cluster.version_tuple())
+}
+
+/// `https://sts.REGION.amazonaws.com`, partition-aware.
+#[must_use]
+pub fn sts_regional_url(region: &str) -> String {
+    eksdoctor_core::sts::endpoint::regional_url(region)
+}
+
+/// The dashboard lists every cluster's findings together: say whose.
+fn tag_cluster(findings: &mut [Finding], cluster: &str) {
+    for f in findings {
+        f.message = format!("{cluster}: {}", f.message);
         f.evidence
             .entry("cluster".to_owned())
-            .or_insert_with(|| cluster.name.clone().into());
+            .or_insert_with(|| cluster.to_owned().into());
     }
-    out
 }
 
 pub use eksdoctor_core::keys::rotation::RotationPlan;

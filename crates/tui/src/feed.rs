@@ -3,6 +3,7 @@
 //! answer from an abandoned round never overwrites a fresh one.
 
 use eksdoctor_core::snapshot::{Mapping, Probe, ProbeUpdate};
+use eksdoctor_core::sts::EndpointRow;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// One piece of data for the dashboard.
@@ -17,11 +18,12 @@ pub enum Feed {
         name: String,
         mapping: Probe<Option<Mapping>>,
     },
-    /// The STS endpoint settings found in a cluster's workloads.
+    /// The STS endpoint each of a cluster's workloads resolves to
+    /// (`core::sts`), when its manifests could be read.
     StsWorkloads {
         region: String,
         name: String,
-        workloads: Probe<Vec<StsWorkload>>,
+        workloads: Probe<Vec<EndpointRow>>,
     },
 }
 
@@ -29,21 +31,6 @@ impl From<ProbeUpdate> for Feed {
     fn from(u: ProbeUpdate) -> Self {
         Self::Probe(u)
     }
-}
-
-/// One workload's STS settings, as found in its service account and pods.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StsWorkload {
-    /// `namespace/name` of the workload (deployment, pod...).
-    pub workload: String,
-    /// `namespace/name` of its service account.
-    pub service_account: String,
-    /// The value of `eks.amazonaws.com/sts-regional-endpoints`, if set.
-    pub annotation: Option<String>,
-    /// `AWS_STS_REGIONAL_ENDPOINTS` and `AWS_ENDPOINT_URL_STS` as set on the pods.
-    pub env: Vec<(String, String)>,
-    /// An explicit endpoint the code calls (`https://sts.amazonaws.com`), if seen.
-    pub calls: Option<String>,
 }
 
 /// Where the feed goes: a clonable handle the sources send through.

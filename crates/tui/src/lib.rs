@@ -14,7 +14,6 @@
 pub mod action;
 pub mod app;
 pub mod demo;
-pub mod endpoints;
 pub mod engines;
 pub mod feed;
 pub mod sanitize;

@@ -90,6 +90,19 @@ fn selecting_another_cluster_shows_its_access() {
 }
 
 #[test]
+fn endpoints_show_the_global_endpoint_conflict() {
+    let mut app = loaded(options());
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Char('j'));
+    for (w, h) in [(80, 24), (120, 40)] {
+        let s = screen(&app, w, h);
+        assert!(s.contains("ledger-api"), "{s}");
+        assert!(s.contains("calls the global STS endpoint"), "{s}");
+        insta::assert_snapshot!(format!("endpoints_conflict_{w}x{h}"), s);
+    }
+}
+
+#[test]
 fn findings_detail_and_filter() {
     let mut app = loaded(options());
     press(&mut app, KeyCode::Char('5'));

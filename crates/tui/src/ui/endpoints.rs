@@ -2,15 +2,17 @@
 //! workloads set, and where code and configuration disagree.
 
 use eksdoctor_core::snapshot::Probe;
+use eksdoctor_core::sts::EndpointType;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
+use super::wrap::hanging;
 use super::{probe_line, probe_word};
 use crate::app::App;
-use crate::endpoints::{StsEndpointKind, default_for_version, regional_url, resolve};
+use crate::engines::{sts_default, sts_regional_url};
 use crate::theme::Theme;
 
 pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
@@ -38,28 +40,22 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     for (i, c) in app.clusters.values().enumerate() {
         let selected = i == app.endpoint_sel;
         let marker = if selected { ">" } else { " " };
-        let (version, default) = match c.cluster.ready() {
+        let (version, mut default) = match c.cluster.ready() {
             Some(k) => {
                 let v = k.version.clone().unwrap_or_default();
-                let d = match k.version.as_deref().and_then(default_for_version) {
-                    Some(StsEndpointKind::Regional) => {
-                        Span::styled("regional".to_owned(), theme.good())
-                    }
-                    Some(StsEndpointKind::Global) => {
-                        Span::styled("global (<1.22)".to_owned(), theme.warn())
-                    }
-                    None => Span::raw("?"),
+                let d = match sts_default(k) {
+                    EndpointType::Global => Span::styled("global (<1.22)".to_owned(), theme.warn()),
+                    other => Span::styled(other.as_str().to_owned(), theme.good()),
                 };
                 (v, d)
             }
             None => (String::new(), probe_word(app, theme, &c.cluster)),
         };
-        let mut default = default;
         default.content = format!("{:<15}", default.content).into();
         let mut line = Line::from(vec![
             Span::raw(format!("{marker}{:<16.16}{version:<8}", c.name)),
             default,
-            Span::raw(regional_url(&c.region)),
+            Span::raw(sts_regional_url(&c.region)),
         ]);
         if selected {
             line = line.style(theme.selected());
@@ -69,7 +65,7 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     if let Some(c) = app.clusters.values().nth(app.endpoint_sel) {
         lines.push(Line::from(""));
         lines.push(Line::styled(
-            format!("Workloads on {}", c.name),
+            format!("Workloads on {} (IRSA)", c.name),
             theme.title(),
         ));
         if let Some(mut l) = probe_line(
@@ -81,60 +77,72 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             l.spans.insert(0, Span::raw(" "));
             lines.push(l);
         }
-        match (c.workloads.ready(), c.cluster.ready()) {
-            (Some(ws), _) if ws.is_empty() => {
+        let conflicts: Vec<_> = app
+            .findings
+            .iter()
+            .filter(|f| f.rule.starts_with("sts/"))
+            .filter(|f| f.evidence.get("cluster").and_then(|v| v.as_str()) == Some(c.name.as_str()))
+            .collect();
+        if let Some(rows) = c.workloads.ready() {
+            if rows.is_empty() {
                 lines.push(Line::from(" No workloads with an IAM role (IRSA)."));
             }
-            (Some(ws), Some(k)) => {
-                for w in ws {
-                    let r = resolve(k, w);
-                    let (mark, style) = if r.conflict.is_some() {
-                        (theme.bad(), theme.error())
-                    } else {
-                        (theme.ok(), theme.good())
-                    };
-                    lines.push(Line::from(vec![
-                        Span::styled(format!(" {mark} "), style),
-                        Span::styled(w.workload.clone(), theme.title()),
-                        Span::raw(format!(
-                            " {} {} ({})",
-                            theme.arrow(),
-                            r.endpoint.as_str(),
-                            r.because
-                        )),
-                    ]));
-                    let annotation = w
-                        .annotation
-                        .as_ref()
-                        .map_or_else(|| theme.dash().to_owned(), |a| format!("\"{a}\""));
-                    let env = if w.env.is_empty() {
-                        theme.dash().to_owned()
-                    } else {
-                        w.env
-                            .iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    };
-                    lines.push(Line::styled(
-                        format!(
-                            "     sa {}  annotation {annotation}  env {env}",
-                            w.service_account
-                        ),
-                        theme.label(),
-                    ));
-                    if let Some(calls) = &w.calls {
-                        lines.push(Line::styled(
-                            format!("     code calls {calls}"),
-                            Style::new(),
-                        ));
-                    }
-                    if let Some(conflict) = &r.conflict {
-                        lines.push(Line::styled(format!("     {conflict}"), theme.error()));
-                    }
+            for r in rows {
+                let conflict = conflicts.iter().find(|f| {
+                    f.evidence.get("workload").and_then(|v| v.as_str()) == Some(r.workload.as_str())
+                });
+                let (mark, style) = if conflict.is_some() {
+                    (theme.bad(), theme.error())
+                } else {
+                    (theme.ok(), theme.good())
+                };
+                let mut head = hanging(
+                    &format!(
+                        "{}/{} {} {} (by {})",
+                        r.namespace,
+                        r.workload,
+                        theme.arrow(),
+                        r.effective.as_str(),
+                        r.source
+                    ),
+                    &format!(" {mark} "),
+                    area.width,
+                    Style::new(),
+                );
+                if let Some(first) = head.first_mut() {
+                    first.spans[0].style = style;
+                }
+                lines.extend(head);
+                let annotation = r
+                    .annotation
+                    .as_ref()
+                    .map_or_else(|| theme.dash().to_owned(), |a| format!("\"{a}\""));
+                let env = r.env.clone().unwrap_or_else(|| theme.dash().to_owned());
+                lines.extend(hanging(
+                    &format!(
+                        "resolves to {}  sa {}  annotation {annotation}  env {env}",
+                        r.endpoint, r.service_account
+                    ),
+                    "     ",
+                    area.width,
+                    theme.label(),
+                ));
+                if let Some(f) = conflict {
+                    lines.extend(hanging(&f.message, "     ", area.width, theme.error()));
                 }
             }
-            _ => {}
+        }
+        let general: Vec<_> = conflicts
+            .iter()
+            .filter(|f| !f.evidence.contains_key("workload"))
+            .collect();
+        for f in general {
+            lines.extend(hanging(
+                &format!("{} {}", f.rule, f.message),
+                " ! ",
+                area.width,
+                theme.severity(f.severity),
+            ));
         }
     }
     Paragraph::new(lines)
