@@ -12,6 +12,8 @@ use eksdoctor_core::finding::{Finding, Fix};
 use eksdoctor_core::keys::{self, KeyPolicy};
 use eksdoctor_core::rules;
 use eksdoctor_core::snapshot::{AuthenticationMode, CallerIdentity, Probe};
+use eksdoctor_core::sts::StsOptions;
+use eksdoctor_core::sts::rules as sts_rules;
 
 use crate::error::ProbeError;
 use crate::round::{ClusterProbes, LiveSnapshot};
@@ -189,34 +191,16 @@ fn cluster(c: &ClusterProbes, id: &CallerIdentity) -> Vec<Finding> {
         return out;
     };
     let (name, region) = (&cluster.name, &cluster.region);
-    if let Some((1, minor)) = cluster.version_tuple()
-        && minor < 22
-    {
-        out.push(
-            Finding::new(
-                rules::STS_LEGACY_GLOBAL_DEFAULT,
-                format!(
-                    "cluster {name} runs Kubernetes {}: pods default to the global STS endpoint",
-                    cluster.version.as_deref().unwrap_or("?")
-                ),
-            )
-            .detail(
-                "Before 1.22 the EKS pod identity webhook leaves AWS_STS_REGIONAL_ENDPOINTS \
-                 unset, so SDKs call sts.amazonaws.com (us-east-1) for IRSA: an extra \
-                 cross-region dependency. 1.22 and later default to the regional endpoint.",
-            )
-            .evidence("cluster", name.clone())
-            .evidence("region", region.clone())
-            .evidence("version", cluster.version.clone().unwrap_or_default())
-            .fix(
-                Fix::new("annotate IRSA service accounts for the regional endpoint (or upgrade the cluster)")
-                    .command(
-                        "kubectl annotate serviceaccount -n NAMESPACE NAME \
-                         eks.amazonaws.com/sts-regional-endpoints=true --overwrite",
-                    ),
-            ),
-        );
-    }
+    // sts/legacy-global-default: core's rule, on the cluster's version alone.
+    let sts_opts = StsOptions {
+        cluster_version: cluster.version_tuple(),
+        region: Some(region.clone()),
+    };
+    out.extend(
+        sts_rules::legacy_global_default(&[], &[], &sts_opts)
+            .into_iter()
+            .map(|f| for_cluster(f, name, region)),
+    );
     if let (Some(issuer), Probe::Ready(false)) = (&cluster.oidc_issuer, &c.oidc_provider) {
         out.push(
             Finding::new(

@@ -46,9 +46,8 @@ pub mod sts;
 
 pub use config::{Live, LiveConfig};
 pub use error::ProbeError;
-pub use round::{
-    ClusterProbes, ClusterSelection, LiveSnapshot, ProbeOptions, RegionSelection, stream_probes,
-};
+pub use regions::RegionSelection;
+pub use round::{ClusterProbes, ClusterSelection, LiveSnapshot, ProbeOptions, stream_probes};
 
 /// Run `fut` under the live config's per-probe deadline.
 pub(crate) async fn timed<T, F>(live: &Live, permission: &str, fut: F) -> Result<T, ProbeError>

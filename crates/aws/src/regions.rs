@@ -3,8 +3,22 @@
 //! Opt-in regions the account has not enabled answer ListClusters with
 //! `UnrecognizedClientException`; the round reports those per region and
 //! goes on.
+//!
+//! Depends on std and core only: the `regions` fuzz target includes this file.
 
 use eksdoctor_core::arn::partition_of_region;
+
+/// Which regions to look in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RegionSelection {
+    /// The run's home region.
+    #[default]
+    Home,
+    /// These regions.
+    List(Vec<String>),
+    /// Every EKS region of the home region's partition.
+    All,
+}
 
 const AWS: &[&str] = &[
     "us-east-1",
@@ -77,20 +91,20 @@ pub fn is_region_code(s: &str) -> bool {
 ///
 /// # Errors
 /// A value that is not a region code, or `all` mixed with regions.
-pub fn parse_selection(values: &[String]) -> Result<crate::RegionSelection, String> {
+pub fn parse_selection(values: &[String]) -> Result<RegionSelection, String> {
     let items: Vec<String> = values
         .iter()
         .map(|v| v.trim().to_ascii_lowercase())
         .filter(|v| !v.is_empty())
         .collect();
     if items.is_empty() {
-        return Ok(crate::RegionSelection::Home);
+        return Ok(RegionSelection::Home);
     }
     if items.iter().any(|v| v == "all") {
         if items.len() > 1 {
             return Err("--regions all cannot be combined with other regions".to_owned());
         }
-        return Ok(crate::RegionSelection::All);
+        return Ok(RegionSelection::All);
     }
     let mut out: Vec<String> = Vec::new();
     for v in items {
@@ -103,13 +117,12 @@ pub fn parse_selection(values: &[String]) -> Result<crate::RegionSelection, Stri
             out.push(v);
         }
     }
-    Ok(crate::RegionSelection::List(out))
+    Ok(RegionSelection::List(out))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::RegionSelection;
     use proptest::prelude::*;
 
     #[test]

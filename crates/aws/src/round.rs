@@ -21,19 +21,8 @@ use tokio::task::JoinSet;
 use crate::config::Live;
 use crate::error::ProbeError;
 use crate::iam::SimulatedDecision;
+use crate::regions::RegionSelection;
 use crate::{eks, iam, regions, sts};
-
-/// Which regions to look in.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum RegionSelection {
-    /// The run's home region.
-    #[default]
-    Home,
-    /// These regions.
-    List(Vec<String>),
-    /// Every EKS region of the home region's partition.
-    All,
-}
 
 /// Which clusters to probe.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -321,7 +310,17 @@ async fn region_task(ctx: Arc<Ctx>, region: String, selection: ClusterSelection)
         // One named cluster in one region: no need to list.
         ClusterSelection::One(name) if ctx.single_region => vec![name.clone()],
         _ => {
-            let r = ctx.probe(eks::list_clusters(&ctx.live, &region)).await;
+            let r = ctx
+                .probe(eks::list_clusters(&ctx.live, &region))
+                .await
+                .map_err(|e| match e {
+                    // The identity already answered, so the keys are good:
+                    // an opt-in region the account has not enabled.
+                    ProbeError::Invalid(m) => ProbeError::Other(format!(
+                        "region {region} rejects the credentials (an opt-in region not enabled for this account?): {m}"
+                    )),
+                    other => other,
+                });
             ctx.send(ProbeUpdate::ClusterList {
                 region: region.clone(),
                 clusters: to_probe(r.clone()),

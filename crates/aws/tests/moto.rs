@@ -400,3 +400,18 @@ async fn regions_list_is_probed_concurrently() {
             .contains_key(&("us-west-2".to_owned(), "a".to_owned()))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decode_authorization_message_for_explain() {
+    // moto lacks sts:DecodeAuthorizationMessage: the proxy answers it (stub).
+    let world = user_world(1);
+    let live = config(&world, world.user_key("alice", 0))
+        .connect()
+        .await
+        .unwrap();
+    let v = eksdoctor_aws::sts::decode_authorization_message(&live, "  encoded-blob  ")
+        .await
+        .unwrap();
+    assert_eq!(v["context"]["action"], "ec2:RunInstances");
+    assert_eq!(v["allowed"], false);
+}

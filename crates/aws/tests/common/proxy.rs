@@ -467,6 +467,23 @@ fn stub(
                 ))
             }
         }
+        "DecodeAuthorizationMessage" => {
+            let msg = r#"{"allowed":false,"explicitDeny":false,"matchedStatements":{"items":[]},"failures":{"items":[]},"context":{"principal":{"id":"AIDAEXAMPLE","arn":"arn:aws:iam::123456789012:user/alice"},"action":"ec2:RunInstances","resource":"arn:aws:ec2:us-west-2:123456789012:instance/*","conditions":{"items":[]}}}"#;
+            let escaped = msg
+                .replace('&', "&amp;")
+                .replace('"', "&quot;")
+                .replace('<', "&lt;");
+            Some((
+                "200 OK",
+                "text/xml",
+                format!(
+                    "<DecodeAuthorizationMessageResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+                 <DecodeAuthorizationMessageResult><DecodedMessage>{escaped}</DecodedMessage>\
+                 </DecodeAuthorizationMessageResult><ResponseMetadata><RequestId>eksdoctor-proxy</RequestId>\
+                 </ResponseMetadata></DecodeAuthorizationMessageResponse>"
+                ),
+            ))
+        }
         "SimulatePrincipalPolicy" => {
             if f.simulate_access_denied {
                 return Some((
