@@ -118,6 +118,28 @@ fn render_list(rows: &[&Finding], selected: usize, theme: Theme, area: Rect, buf
     }
 }
 
+/// Nested evidence (explain's `parsed`) as `parsed.principal.arn: ...`
+/// lines; nulls left out.
+fn flatten(key: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match v {
+        serde_json::Value::Null => {}
+        serde_json::Value::String(s) => out.push((key.to_owned(), s.clone())),
+        serde_json::Value::Object(o) => {
+            for (k, v) in o {
+                flatten(&format!("{key}.{k}"), v, out);
+            }
+        }
+        serde_json::Value::Array(a) if a.iter().all(|x| !x.is_object()) => {
+            let items: Vec<String> = a
+                .iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+                .collect();
+            out.push((key.to_owned(), items.join(", ")));
+        }
+        other => out.push((key.to_owned(), other.to_string())),
+    }
+}
+
 /// Explanation, evidence and fix.
 pub(super) fn detail(f: &Finding, theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
     let mut lines = vec![Line::from(vec![
@@ -141,11 +163,11 @@ pub(super) fn detail(f: &Finding, theme: Theme, scroll: u16, area: Rect, buf: &m
     }
     if !f.evidence.is_empty() {
         lines.push(Line::styled("Evidence", theme.title()));
+        let mut flat = Vec::new();
         for (k, v) in &f.evidence {
-            let v = match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
+            flatten(k, v, &mut flat);
+        }
+        for (k, v) in flat {
             lines.extend(hanging(&v, &format!("  {k}: "), area.width, Style::new()));
         }
     }
