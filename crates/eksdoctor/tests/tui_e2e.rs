@@ -8,6 +8,10 @@
 //! operator's sessions. `cargo xtask ci` installs tmux when it is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../aws/tests/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -23,6 +27,11 @@ impl Tmux {
     /// A private tmux server running `eksdoctor --demo` in an 80x24 pane,
     /// followed by `stty -a` into a file once it exits.
     fn start(name: &str) -> Self {
+        Self::start_with(name, "", "--demo")
+    }
+
+    /// The same with `env` assignments before the binary and other arguments.
+    fn start_with(name: &str, env: &str, args: &str) -> Self {
         assert!(
             Command::new("tmux").arg("-V").output().is_ok(),
             "tmux is needed for this test (cargo xtask ci installs it)"
@@ -31,7 +40,7 @@ impl Tmux {
         let dir = tempfile::tempdir().unwrap();
         let stty = dir.path().join("stty.txt");
         let script = format!(
-            "'{BIN}' --demo; echo \"exit=$?\" > '{}.exit'; stty -a > '{}'; echo EKSDOCTOR-EXITED; sleep 60",
+            "{env} '{BIN}' {args}; echo \"exit=$?\" > '{}.exit'; stty -a > '{}'; echo EKSDOCTOR-EXITED; sleep 60",
             stty.display(),
             stty.display()
         );
@@ -267,6 +276,48 @@ fn ctrl_z_suspends_and_fg_resumes() {
         assert!(Instant::now() < deadline, "stty never ran");
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert_cooked(&t.stty());
+}
+
+/// No `--demo`: the live probes (against moto, with dummy keys) stream into
+/// the same panels.
+#[test]
+fn live_dashboard_against_moto() {
+    let world = common::World::new(&serde_json::json!({
+        "users": [{"name": "alice", "keys": 2}],
+        "clusters": [
+            {"name": "old", "version": "1.21"},
+            {"name": "new", "version": "1.29", "oidc_provider": true}
+        ]
+    }));
+    let (id, secret) = world.user_key("alice", 0);
+    let home = tempfile::tempdir().unwrap();
+    let env = format!(
+        "env -i PATH=\"$PATH\" TERM=xterm-256color HOME='{home}' AWS_CONFIG_FILE='{home}/config' \
+         AWS_SHARED_CREDENTIALS_FILE='{home}/credentials' AWS_EC2_METADATA_DISABLED=true \
+         AWS_ACCESS_KEY_ID={id} AWS_SECRET_ACCESS_KEY='{secret}'",
+        home = home.path().display()
+    );
+    let args = format!(
+        "--region {} --endpoint-url {}",
+        common::REGION,
+        world.endpoint()
+    );
+    let t = Tmux::start_with("live", &env, &args);
+    let s = t.wait_for("user/alice");
+    assert!(s.contains("long-term"), "{s}");
+    assert!(!s.contains(&secret), "{s}");
+    t.keys(&["2"]);
+    t.wait_for("old");
+    let s = t.wait_for("1.29");
+    assert!(s.contains("new"), "{s}");
+    t.keys(&["3"]);
+    t.wait_for("2/2 keys");
+    t.keys(&["5"]);
+    t.wait_for("keys/limit-reached");
+    t.keys(&["q"]);
+    t.wait_for("EKSDOCTOR-EXITED");
+    assert_eq!(t.exit_status(), "exit=0");
     assert_cooked(&t.stty());
 }
 

@@ -142,9 +142,40 @@ impl ClusterState {
         None
     }
 
+    /// Mapped, not mapped, or unknown because a source EKS consults could
+    /// not be read (aws-auth needs Kubernetes access; a denied probe).
+    #[must_use]
+    pub fn access(&self) -> Access {
+        if let Some(m) = self.mapping() {
+            return Access::Mapped(m);
+        }
+        let mode = self.cluster.ready().and_then(|c| c.authentication_mode);
+        let mut unknown = Vec::new();
+        if mode.is_none_or(|m| m.uses_access_entries()) && !matches!(self.entry, Probe::Ready(_)) {
+            unknown.push("access entries");
+        }
+        if mode.is_none_or(|m| m.uses_config_map()) && !matches!(self.aws_auth, Probe::Ready(_)) {
+            unknown.push("aws-auth");
+        }
+        if unknown.is_empty() {
+            Access::NotMapped
+        } else {
+            Access::Unknown(format!("{} not readable", unknown.join(" and ")))
+        }
+    }
+
     fn pending(&self) -> bool {
         matches!(self.cluster, Probe::Pending) || matches!(self.entry, Probe::Pending)
     }
+}
+
+/// Whether the caller gets into a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    Mapped(Mapping),
+    NotMapped,
+    /// A source the cluster consults could not be read: what.
+    Unknown(String),
 }
 
 /// The findings list's view: selection, filter, detail.

@@ -7,6 +7,9 @@ use eksdoctor_core::snapshot::{Probe, ProbeUpdate};
 use eksdoctor_tui::demo::{self, DemoSource};
 use eksdoctor_tui::{App, FeedSink, FeedSource, Options};
 
+use eksdoctor_aws::{ClusterSelection, LiveConfig, ProbeOptions};
+
+use crate::cmd::live;
 use crate::error::CliError;
 use crate::output::Output;
 
@@ -32,13 +35,16 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
         app.preload_explain(demo::PASS_ROLE_ERROR);
         Box::new(DemoSource::new(now))
     } else {
-        Box::new(LiveSource)
+        Box::new(LiveSource {
+            config: live::config(&cli.global, None),
+            options: ProbeOptions {
+                clusters: ClusterSelection::All,
+                ..ProbeOptions::default()
+            },
+            task: None,
+        })
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Live(format!("cannot start the runtime: {e}")))?;
+    let runtime = live::runtime()?;
     let first_frame = bench_hook();
     let exit = runtime
         .block_on(eksdoctor_tui::tui::run(app, source, first_frame))
@@ -46,18 +52,59 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
     Ok(exit.code())
 }
 
-/// The live probes. Until `eksdoctor-aws` exposes its probe runner, every
-/// panel says so instead of spinning.
-struct LiveSource;
+/// The live probes: a round of `eksdoctor_aws::stream_probes` per start,
+/// forwarded to the dashboard as each probe answers. Connecting (resolving
+/// credentials, SSO...) happens inside the round too, so the dashboard is on
+/// screen with its spinners at once.
+struct LiveSource {
+    config: LiveConfig,
+    options: ProbeOptions,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
 
 impl FeedSource for LiveSource {
     fn start(&mut self, sink: FeedSink) {
-        let message = "live probes are not wired yet: try --demo".to_owned();
-        sink.send(ProbeUpdate::Identity(Probe::Failed {
-            message: message.clone(),
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+        let config = self.config.clone();
+        let options = self.options.clone();
+        self.task = Some(tokio::spawn(async move {
+            let live = match config.connect().await {
+                Ok(live) => live,
+                Err(e) => {
+                    let source = config.credential_source().await;
+                    let message = e.to_string();
+                    sink.send(ProbeUpdate::Identity(Probe::Failed {
+                        message: message.clone(),
+                    }));
+                    sink.send(ProbeUpdate::AccessKeys(Probe::Failed { message }));
+                    sink.send(ProbeUpdate::Findings(
+                        eksdoctor_aws::findings::for_connect_error(&e, &source),
+                    ));
+                    sink.send(ProbeUpdate::Done);
+                    return;
+                }
+            };
+            let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+            let round = tokio::spawn(async move {
+                eksdoctor_aws::stream_probes(&live, &options, tx).await;
+            });
+            while let Some(update) = rx.recv().await {
+                if !sink.send(update) {
+                    round.abort();
+                    return;
+                }
+            }
         }));
-        sink.send(ProbeUpdate::AccessKeys(Probe::Failed { message }));
-        sink.send(ProbeUpdate::Done);
+    }
+}
+
+impl Drop for LiveSource {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
     }
 }
 

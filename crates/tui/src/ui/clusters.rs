@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 use super::{kv, kv_wrapped, probe_line, probe_word, scroll_offset};
-use crate::app::{App, ClusterState};
+use crate::app::{Access, App, ClusterState};
 use crate::theme::Theme;
 
 pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
@@ -88,12 +88,13 @@ fn access_word(app: &App, theme: Theme, c: &ClusterState) -> Span<'static> {
     if !matches!(c.cluster, Probe::Ready(_)) {
         return probe_word(app, theme, &c.cluster);
     }
-    if c.mapping().is_some() {
-        Span::styled(theme.ok().to_owned(), theme.good())
-    } else if matches!(c.entry, Probe::Pending) && !app.done {
-        Span::styled(theme.spinner(app.spinner).to_owned(), theme.spinner_style())
-    } else {
-        Span::styled(theme.bad().to_owned(), theme.error())
+    match c.access() {
+        Access::Mapped(_) => Span::styled(theme.ok().to_owned(), theme.good()),
+        _ if matches!(c.entry, Probe::Pending) && !app.done => {
+            Span::styled(theme.spinner(app.spinner).to_owned(), theme.spinner_style())
+        }
+        Access::Unknown(_) => Span::styled("?".to_owned(), theme.warn()),
+        Access::NotMapped => Span::styled(theme.bad().to_owned(), theme.error()),
     }
 }
 
@@ -256,6 +257,13 @@ fn render_mapping(
                         theme.spinner_style(),
                     ),
                 ]));
+            } else if let Access::Unknown(why) = c.access() {
+                lines.push(kv(
+                    theme,
+                    "Mapped via",
+                    format!("? unknown: {why}"),
+                    theme.warn(),
+                ));
             } else {
                 lines.push(kv(
                     theme,
@@ -308,7 +316,8 @@ fn probe_state_span<T>(app: &App, theme: Theme, p: &Probe<T>) -> Span<'static> {
 /// Kubernetes identity with read RBAC.
 fn render_console(app: &App, theme: Theme, c: &ClusterState, lines: &mut Vec<Line<'static>>) {
     let iam = matches!(c.cluster, Probe::Ready(_));
-    let k8s = c.mapping().is_some();
+    let access = c.access();
+    let k8s = matches!(access, Access::Mapped(_));
     let waiting =
         !app.done && (matches!(c.cluster, Probe::Pending) || matches!(c.entry, Probe::Pending));
     let (text, style) = if waiting {
@@ -324,6 +333,11 @@ fn render_console(app: &App, theme: Theme, c: &ClusterState, lines: &mut Vec<Lin
                 theme.ok()
             ),
             theme.good(),
+        )
+    } else if iam && let Access::Unknown(why) = &access {
+        (
+            format!("{} IAM ? Kubernetes: unknown ({why})", theme.ok()),
+            theme.warn(),
         )
     } else if iam {
         (
