@@ -257,3 +257,109 @@ fn text_output_is_readable() {
     assert!(out.starts_with("decision: allow"), "{out}");
     assert!(out.contains("statement 'EksRead'"));
 }
+
+#[test]
+fn saved_get_policy_version_output_and_scp_regions() {
+    let base = [
+        "--policy",
+        &fixture("get-policy-version.json"),
+        "--scp",
+        &fixture("scp-deny-regions.json"),
+        "--action",
+        "eks:DescribeCluster",
+        "--resource",
+        "arn:aws:eks:us-west-2:111122223333:cluster/dev",
+    ];
+    let mut ok = base.to_vec();
+    ok.extend(["--context", "aws:RequestedRegion=us-west-2"]);
+    let (code, v) = json(&ok);
+    assert_eq!((code, v["decision"].as_str()), (0, Some("allow")), "{v}");
+    assert_eq!(v["matched"][0]["statement"], "EksAdmin");
+    let mut bad = base.to_vec();
+    bad.extend(["--context", "aws:RequestedRegion=ap-south-1"]);
+    let (code, v) = json(&bad);
+    assert_eq!((code, v["decision"].as_str()), (1, Some("explicit-deny")));
+    assert!(
+        v["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("DenyOutsideApprovedRegions")
+    );
+    let (code, v) = json(&base);
+    assert_eq!((code, v["decision"].as_str()), (1, Some("indeterminate")));
+    assert!(
+        v["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("aws:RequestedRegion")
+    );
+}
+
+#[test]
+fn resource_policy_role_grant_is_capped_by_the_session_policy() {
+    let args = [
+        "--resource-policy",
+        &fixture("bucket-policy.json"),
+        "--caller",
+        "arn:aws:sts::111122223333:assumed-role/app/i-0abc",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::app-config/settings.json",
+    ];
+    let (code, v) = json(&args);
+    assert_eq!((code, v["decision"].as_str()), (0, Some("allow")), "{v}");
+    let mut capped = args.to_vec();
+    let session = fixture("boundary-s3-only.json");
+    capped.extend(["--session-policy", &session]);
+    assert_eq!(json(&capped).1["decision"], "allow");
+    let eks = fixture("eks-read.json");
+    let mut capped = args.to_vec();
+    capped.extend(["--session-policy", &eks]);
+    let (code, v) = json(&capped);
+    assert_eq!(
+        (code, v["decision"].as_str()),
+        (1, Some("implicit-deny")),
+        "{v}"
+    );
+    assert!(
+        v["reasons"][0].as_str().unwrap().contains("session policy"),
+        "{v}"
+    );
+    let (code, v) = json(
+        &args[..2]
+            .iter()
+            .chain(&args[4..])
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(
+        (code, v["decision"].as_str()),
+        (1, Some("indeterminate")),
+        "{v}"
+    );
+}
+
+#[test]
+fn sarif_is_refused_and_principal_in_identity_policy_is_bad_input() {
+    let (code, _, err) = eval(&[
+        "--format",
+        "sarif",
+        "--policy",
+        &fixture("eks-read.json"),
+        "--action",
+        "eks:ListClusters",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = eval(&[
+        "--policy",
+        &fixture("bucket-policy.json"),
+        "--action",
+        "s3:GetObject",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("Principal") && err.contains("--resource-policy"),
+        "{err}"
+    );
+}

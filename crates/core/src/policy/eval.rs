@@ -453,6 +453,8 @@ fn statement_applies(
                 Tri::from(!pm.not)
             }
             None => {
+                // Unknown caller: the statement might name it in any way.
+                grant = Some(Grant::Direct);
                 missing.push(MissingKey {
                     key: "the caller (--caller)".to_owned(),
                     operator: if pm.not { "NotPrincipal" } else { "Principal" }.to_owned(),

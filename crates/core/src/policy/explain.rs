@@ -5,6 +5,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::finding::Finding;
+use crate::rules::{self, Rule};
+
 use super::Tri;
 use super::document::{Effect, PolicyKind};
 use super::eval::{Decision, Evaluation, PolicySet, Request, StatementRef};
@@ -395,4 +398,121 @@ pub fn to_text(set: &PolicySet, req: &Request, ev: &Evaluation, reasons: &[Strin
         let _ = writeln!(out, "  - {r}");
     }
     out
+}
+
+/// The catalog rule that names what blocked the request, for callers that
+/// report findings (the live check, the dashboard): `None` for allow and
+/// indeterminate.
+#[must_use]
+pub fn blocking_rule(set: &PolicySet, ev: &Evaluation) -> Option<Rule> {
+    let l = &ev.layers;
+    let denied_by = |kind: PolicyKind| {
+        set.policies()
+            .iter()
+            .zip(&ev.outcomes)
+            .any(|(p, o)| p.kind == kind && o.allow == Tri::False)
+    };
+    let any_grant = l.resource_direct.or(l.resource_role).or(l.resource_account);
+    match ev.decision {
+        Decision::Allow | Decision::Indeterminate => None,
+        Decision::ExplicitDeny => Some(rules::AUTHZ_EXPLICIT_DENY),
+        Decision::ImplicitDeny => Some(if denied_by(PolicyKind::ServiceControl) {
+            rules::AUTHZ_SERVICE_CONTROL_POLICY
+        } else if denied_by(PolicyKind::ResourceControl) {
+            rules::AUTHZ_RESOURCE_CONTROL_POLICY
+        } else if set.has(PolicyKind::Trust) && any_grant == Tri::False {
+            rules::AUTHZ_ROLE_TRUST
+        } else if l.cross_account && any_grant == Tri::False {
+            rules::AUTHZ_RESOURCE_POLICY
+        } else if l.identity == Tri::False {
+            rules::AUTHZ_NO_IDENTITY_POLICY
+        } else if l.boundary == Some(Tri::False) {
+            rules::AUTHZ_PERMISSIONS_BOUNDARY
+        } else if l.session == Some(Tri::False) {
+            rules::AUTHZ_SESSION_POLICY
+        } else {
+            rules::AUTHZ_NO_IDENTITY_POLICY
+        }),
+    }
+}
+
+/// The denial as a [`Finding`] of the rule [`blocking_rule`] names: the
+/// first reason as message, the others as detail, the decision and the
+/// statements that applied as evidence. `None` for allow and indeterminate.
+#[must_use]
+pub fn finding(set: &PolicySet, req: &Request, ev: &Evaluation) -> Option<Finding> {
+    let rule = blocking_rule(set, ev)?;
+    let reasons = reasons(set, req, ev);
+    let matched: Vec<serde_json::Value> = ev
+        .matched
+        .iter()
+        .filter_map(|m| {
+            let (p, s) = set.statement(m.at)?;
+            Some(serde_json::json!({"policy": p.name, "statement": s.label(), "effect": m.effect.to_string()}))
+        })
+        .collect();
+    Some(
+        Finding::new(rule, reasons.first().cloned().unwrap_or_default())
+            .detail(reasons.get(1..).unwrap_or_default().join("; "))
+            .evidence("decision", ev.decision.as_str())
+            .evidence("action", req.action.as_str())
+            .evidence("resource", req.resource.as_str())
+            .evidence("matched", matched),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Context, Policy, evaluate};
+
+    fn set(docs: &[(PolicyKind, &str)]) -> PolicySet {
+        let mut s = PolicySet::new();
+        for (i, (k, d)) in docs.iter().enumerate() {
+            s.add(Policy::parse(&format!("p{i}.json"), *k, d).unwrap());
+        }
+        s
+    }
+
+    #[test]
+    fn blocking_rules_name_the_layer() {
+        let allow = r#"{"Statement":{"Effect":"Allow","Action":"eks:*","Resource":"*"}}"#;
+        let s3 = r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
+        let deny = r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#;
+        let req = Request::new("eks:ListClusters", "*", None, Context::new());
+        for (docs, want) in [
+            (
+                vec![
+                    (PolicyKind::Identity, allow),
+                    (PolicyKind::PermissionsBoundary, s3),
+                ],
+                Some(rules::AUTHZ_PERMISSIONS_BOUNDARY),
+            ),
+            (
+                vec![
+                    (PolicyKind::Identity, allow),
+                    (PolicyKind::ServiceControl, s3),
+                ],
+                Some(rules::AUTHZ_SERVICE_CONTROL_POLICY),
+            ),
+            (
+                vec![(PolicyKind::Identity, allow), (PolicyKind::Session, s3)],
+                Some(rules::AUTHZ_SESSION_POLICY),
+            ),
+            (
+                vec![(PolicyKind::Identity, s3)],
+                Some(rules::AUTHZ_NO_IDENTITY_POLICY),
+            ),
+            (
+                vec![(PolicyKind::Identity, allow), (PolicyKind::Identity, deny)],
+                Some(rules::AUTHZ_EXPLICIT_DENY),
+            ),
+            (vec![(PolicyKind::Identity, allow)], None),
+        ] {
+            let s = set(&docs);
+            let ev = evaluate(&s, &req);
+            assert_eq!(blocking_rule(&s, &ev).map(|r| r.id), want.map(|r| r.id));
+            assert_eq!(finding(&s, &req, &ev).map(|f| f.rule), want.map(|r| r.id));
+        }
+    }
 }

@@ -5,7 +5,9 @@
 //! context) is then evaluated with [`evaluate`], which returns an
 //! [`Evaluation`]: the [`Decision`], the statements that applied, the
 //! condition keys that were missing, and the value of every step of AWS's
-//! evaluation logic. [`explain::reasons`] turns that into plain sentences.
+//! evaluation logic. [`explain::reasons`] turns that into plain sentences;
+//! [`explain::finding`] into a catalog finding (`authz/permissions-boundary`,
+//! ...); [`Evaluation::denying_statements`] says which statement denies.
 //!
 //! ```
 //! use eksdoctor_core::policy::{self, Context, Policy, PolicyKind, PolicySet, Request};
