@@ -1,10 +1,230 @@
-//! `lint irsa`.
+//! `lint irsa`: a role's trust policy against a service account's token.
+//! Either `--role-trust FILE --service-account NS/NAME [--issuer URL]`, or
+//! manifests whose service accounts carry `eks.amazonaws.com/role-arn` with
+//! the roles' saved `aws iam get-role` output (`--role`, repeats). The logic
+//! is `eksdoctor_core::irsa`.
 
+use std::fmt::Write as _;
+use std::path::Path;
+
+use eksdoctor_core::finding::{Finding, Location};
+use eksdoctor_core::irsa::{self, Issuer, RoleTrust, ServiceAccountRef, TrustSource, trust};
+use eksdoctor_core::k8s;
+use eksdoctor_core::report::Report;
+use eksdoctor_core::sarif;
+use serde_json::json;
+
+use crate::cli::{Format, LintIrsaArgs};
 use crate::error::CliError;
+use crate::input;
 use crate::output::Output;
 
-pub fn run(_args: &crate::cli::LintIrsaArgs, _out: &Output) -> Result<i32, CliError> {
-    Err(CliError::Usage(
-        "`eksdoctor lint irsa` is not implemented yet".to_owned(),
-    ))
+const AUDIENCE_ANNOTATION: &str = "eks.amazonaws.com/audience";
+
+pub fn run(args: &LintIrsaArgs, out: &Output) -> Result<i32, CliError> {
+    let issuer = args
+        .issuer
+        .as_deref()
+        .map(Issuer::parse)
+        .transpose()
+        .map_err(|m| CliError::Usage(format!("--issuer: {m}")))?;
+    let mut findings = Vec::new();
+    let mut rows = Vec::new();
+    if let Some(path) = &args.role_trust {
+        let Some(sa) = &args.service_account else {
+            return Err(CliError::Usage(
+                "--role-trust needs --service-account NAMESPACE/NAME".to_owned(),
+            ));
+        };
+        let sa = ServiceAccountRef::parse(sa)
+            .map_err(|m| CliError::Usage(format!("--service-account {m}")))?;
+        let name = input::display_name(path);
+        let trust = read_trust(path)?;
+        let issuer = pick_issuer(issuer.as_ref(), &trust, &name)?;
+        let role_name = role_name_of(&trust, None);
+        let found = irsa::check(
+            &trust,
+            &issuer,
+            &sa,
+            &TrustSource {
+                file: name.clone(),
+                role_name: role_name.clone(),
+            },
+        );
+        rows.push(row(&sa, &role_name, &name, &found));
+        findings.extend(found);
+    } else if !args.files.is_empty() {
+        let mut roles = Vec::new();
+        for path in &args.role {
+            roles.push((input::display_name(path), read_trust(path)?));
+        }
+        for path in &args.files {
+            let name = input::display_name(path);
+            let text = input::read_text(path)?;
+            let manifests = k8s::read_manifests(&text).map_err(|e| CliError::input(&name, e))?;
+            for sa in &manifests.service_accounts {
+                let Some(role_arn) = sa.meta.annotation(irsa_role_annotation()) else {
+                    continue;
+                };
+                let sa_ref = ServiceAccountRef {
+                    namespace: sa.meta.namespace_or_default().to_owned(),
+                    name: sa.meta.name.clone(),
+                    audience: sa
+                        .meta
+                        .annotation(AUDIENCE_ANNOTATION)
+                        .map_or_else(|| irsa::DEFAULT_AUDIENCE.to_owned(), |a| a.value.clone()),
+                };
+                let Some((role_file, trust)) = find_role(&roles, &role_arn.value) else {
+                    rows.push(json!({
+                        "service_account": format!("{}/{}", sa_ref.namespace, sa_ref.name),
+                        "role": role_arn.value,
+                        "trust": null,
+                        "result": "not checked: pass the role's `aws iam get-role` output with --role",
+                    }));
+                    continue;
+                };
+                let issuer = pick_issuer(issuer.as_ref(), trust, role_file)?;
+                let role_name = role_name_of(trust, Some(&role_arn.value));
+                let mut found = irsa::check(
+                    trust,
+                    &issuer,
+                    &sa_ref,
+                    &TrustSource {
+                        file: role_file.clone(),
+                        role_name: role_name.clone(),
+                    },
+                );
+                for f in &mut found {
+                    f.location = Some(Location {
+                        file: name.clone(),
+                        line: role_arn.line,
+                        column: None,
+                    });
+                    f.evidence.insert("trust_file".to_owned(), json!(role_file));
+                }
+                rows.push(row(&sa_ref, &role_name, role_file, &found));
+                findings.extend(found);
+            }
+        }
+    } else {
+        return Err(CliError::Usage(
+            "lint irsa needs --role-trust FILE --service-account NS/NAME [--issuer URL], \
+             or manifests with eks.amazonaws.com/role-arn and --role get-role.json"
+                .to_owned(),
+        ));
+    }
+    let report = Report::new(findings);
+    match out.format {
+        Format::Json => out.report(&report.with("service_accounts", json!(rows))),
+        Format::Text => {
+            out.print(&render(&rows));
+            out.report(&report)
+        }
+        Format::Sarif => {
+            out.print(&sarif::to_string(&report, None));
+            Ok(report.exit_code())
+        }
+    }
+}
+
+fn irsa_role_annotation() -> &'static str {
+    eksdoctor_core::sts::ROLE_ARN_ANNOTATION
+}
+
+fn read_trust(path: &Path) -> Result<RoleTrust, CliError> {
+    let text = input::read_text(path)?;
+    trust::read(&text).map_err(|e| CliError::input(input::display_name(path), e))
+}
+
+/// `--issuer`, else the one OIDC provider the trust policy names.
+fn pick_issuer(given: Option<&Issuer>, trust: &RoleTrust, file: &str) -> Result<Issuer, CliError> {
+    if let Some(i) = given {
+        return Ok(i.clone());
+    }
+    match irsa::issuers_in(trust).as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(CliError::Usage(format!(
+            "--issuer is needed for {file} (aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer --output text)"
+        ))),
+    }
+}
+
+/// The role name for commands: get-role's RoleName, else the last part of an ARN.
+fn role_name_of(trust: &RoleTrust, annotated_arn: Option<&str>) -> String {
+    trust
+        .role_name
+        .clone()
+        .or_else(|| {
+            trust
+                .role_arn
+                .as_deref()
+                .or(annotated_arn)
+                .and_then(|a| a.rsplit('/').next())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "ROLE_NAME".to_owned())
+}
+
+fn find_role<'a>(roles: &'a [(String, RoleTrust)], arn: &str) -> Option<&'a (String, RoleTrust)> {
+    let name = arn.rsplit('/').next().unwrap_or(arn);
+    roles.iter().find(|(_, t)| {
+        t.role_arn
+            .as_deref()
+            .is_some_and(|a| a.eq_ignore_ascii_case(arn))
+            || t.role_name.as_deref() == Some(name)
+    })
+}
+
+fn row(
+    sa: &ServiceAccountRef,
+    role: &str,
+    trust_file: &str,
+    found: &[Finding],
+) -> serde_json::Value {
+    let problems: Vec<&str> = found
+        .iter()
+        .filter_map(|f| {
+            f.evidence
+                .get("problem")
+                .and_then(serde_json::Value::as_str)
+        })
+        .collect();
+    json!({
+        "service_account": format!("{}/{}", sa.namespace, sa.name),
+        "role": role,
+        "trust": trust_file,
+        "result": if problems.is_empty() { "ok".to_owned() } else { problems.join(", ") },
+    })
+}
+
+fn render(rows: &[serde_json::Value]) -> String {
+    let mut out = String::new();
+    if rows.is_empty() {
+        return out;
+    }
+    let cell = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("-").to_owned();
+    let w0 = rows
+        .iter()
+        .map(|r| cell(r, "service_account").len())
+        .max()
+        .unwrap_or(0)
+        .max(15);
+    let w1 = rows
+        .iter()
+        .map(|r| cell(r, "role").len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let _ = writeln!(out, "{:<w0$}  {:<w1$}  RESULT", "SERVICE ACCOUNT", "ROLE");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:<w0$}  {:<w1$}  {}",
+            cell(r, "service_account"),
+            cell(r, "role"),
+            cell(r, "result")
+        );
+    }
+    out.push('\n');
+    out
 }
