@@ -461,6 +461,25 @@ fn compile_statement(
             })
         }
     };
+    if resources.is_none()
+        && matches!(
+            kind,
+            PolicyKind::Identity
+                | PolicyKind::PermissionsBoundary
+                | PolicyKind::Session
+                | PolicyKind::ResourceBased
+        )
+    {
+        // IAM rejects such a statement ("Policy statement must contain
+        // resources"); reading it as "any resource" would over-grant.
+        return Err(err(
+            "Effect",
+            format!(
+                "has neither Resource nor NotResource, which a {} statement needs",
+                kind.describe()
+            ),
+        ));
+    }
     let principals = match (m.get("Principal"), m.get("NotPrincipal")) {
         (Some(_), Some(_)) => {
             return Err(err(
@@ -584,6 +603,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("Effect"), "{e}");
+        let e = parse(
+            PolicyKind::Identity,
+            r#"{"Statement":{"Effect":"Allow","Action":"s3:*"}}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("neither Resource"), "{e}");
     }
 
     #[test]
