@@ -167,6 +167,8 @@ struct Ctx {
     sem: Semaphore,
     identity: CallerIdentity,
     oidc: OnceCell<Result<Vec<String>, ProbeError>>,
+    /// The caller's role (GetRole), fetched once.
+    role: OnceCell<Result<IamRole, ProbeError>>,
     events: mpsc::UnboundedSender<Event>,
     console: bool,
     /// One region only: a named cluster is described directly, not listed first.
@@ -189,6 +191,33 @@ impl Ctx {
 
     fn send(&self, u: ProbeUpdate) {
         let _ = self.events.send(Event::Update(u));
+    }
+
+    /// GetRole for a role or assumed-role caller, once.
+    async fn caller_role(&self) -> Option<Result<IamRole, ProbeError>> {
+        let name = Principal::parse(&self.identity.arn)
+            .ok()
+            .and_then(|p| p.role_name().map(str::to_owned))?;
+        Some(
+            self.role
+                .get_or_init(|| self.probe(iam::get_role(&self.live, &name)))
+                .await
+                .clone(),
+        )
+    }
+
+    /// The principal SimulatePrincipalPolicy takes for the caller: the user,
+    /// or for a role session the role's real ARN (path included; an STS
+    /// session ARN cannot be simulated). `None` for root and federated users.
+    async fn simulation_principal(&self) -> Option<String> {
+        match self.identity.kind {
+            PrincipalKind::User => Some(self.identity.arn.clone()),
+            PrincipalKind::Role | PrincipalKind::AssumedRole => match self.caller_role().await {
+                Some(Ok(role)) => Some(role.arn),
+                _ => Some(self.identity.canonical_arn.clone()),
+            },
+            _ => None,
+        }
     }
 
     async fn providers(&self) -> Result<Vec<String>, ProbeError> {
@@ -235,6 +264,7 @@ pub async fn stream_probes(
         sem: Semaphore::new(options.concurrency.max(1)),
         identity: identity.clone(),
         oidc: OnceCell::new(),
+        role: OnceCell::new(),
         events: events_tx,
         console: options.console,
         single_region: match &options.regions {
@@ -264,14 +294,12 @@ pub async fn stream_probes(
 
     // The caller's role (role and assumed-role callers): its path (access
     // entries need it) and trust policy.
-    if let Some(role) = Principal::parse(&identity.arn)
-        .ok()
-        .and_then(|p| p.role_name().map(str::to_owned))
     {
         let ctx = ctx.clone();
         tasks.spawn(async move {
-            let r = ctx.probe(iam::get_role(&ctx.live, &role)).await;
-            let _ = ctx.events.send(Event::Role(to_probe(r)));
+            if let Some(r) = ctx.caller_role().await {
+                let _ = ctx.events.send(Event::Role(to_probe(r)));
+            }
         });
     }
 
@@ -400,15 +428,16 @@ async fn cluster_task(ctx: Arc<Ctx>, region: String, name: String) {
         let Some(arn) = cluster.as_ref().and_then(|c| c.arn.clone()) else {
             return;
         };
-        let decisions = to_probe(
-            ctx.probe(iam::simulate(
-                &ctx.live,
-                &ctx.identity.canonical_arn,
-                CONSOLE_ACTIONS,
-                &arn,
-            ))
-            .await,
-        );
+        let decisions = match ctx.simulation_principal().await {
+            Some(principal) => to_probe(
+                ctx.probe(iam::simulate(&ctx.live, &principal, CONSOLE_ACTIONS, &arn))
+                    .await,
+            ),
+            None => Probe::Failed {
+                message: "IAM cannot simulate this kind of principal (root, federated user)"
+                    .to_owned(),
+            },
+        };
         let _ = ctx.events.send(Event::Console {
             region: region.clone(),
             name: name.clone(),

@@ -89,12 +89,27 @@ async fn iam_user_caller() {
 #[tokio::test(flavor = "multi_thread")]
 async fn assumed_role_with_path_is_canonicalised_without_it() {
     let world = World::new(&json!({
-        "roles": [{"name": "eks-admin", "path": "/team/dev/", "session": "alice"}]
+        "roles": [{"name": "eks-admin", "path": "/team/dev/", "session": "alice"}],
+        "clusters": [{"name": "c1"}]
     }));
     let (id, secret, token) = world.role_creds("eks-admin");
     let cfg = LiveConfig::new(None, Some(common::REGION), Some(&world.endpoint()))
         .static_credentials(id, secret, Some(token));
-    let (snap, _) = round(&world, cfg, ProbeOptions::default()).await;
+    let opts = ProbeOptions {
+        clusters: ClusterSelection::All,
+        ..ProbeOptions::default()
+    };
+    let (snap, _) = round(&world, cfg, opts).await;
+    // The console check simulates the role itself, path included (an STS
+    // session ARN cannot be simulated; the path-free ARN does not exist).
+    assert_eq!(
+        world.faults().simulated_principals,
+        vec![format!(
+            "arn:aws:iam::{}:role/team/dev/eks-admin",
+            common::ACCOUNT
+        )]
+    );
+    assert_eq!(world.proxy.count("GetRole"), 1);
     let id = snap.identity.ready().unwrap();
     assert_eq!(id.kind, PrincipalKind::AssumedRole);
     assert_eq!(id.credential_kind, CredentialKind::Temporary);

@@ -48,6 +48,8 @@ pub struct Faults {
     pub simulate_denied: HashSet<String>,
     /// SimulatePrincipalPolicy itself answers AccessDenied.
     pub simulate_access_denied: bool,
+    /// The PolicySourceArn of every SimulatePrincipalPolicy call (recorded).
+    pub simulated_principals: Vec<String>,
 }
 
 pub struct Proxy {
@@ -401,7 +403,7 @@ fn stub(
     op: &str,
     faults: &Mutex<Faults>,
 ) -> Option<(&'static str, &'static str, String)> {
-    let f = faults.lock().unwrap();
+    let mut f = faults.lock().unwrap();
     let json = "application/json";
     match op {
         "ListAccessEntries" => {
@@ -496,6 +498,9 @@ fn stub(
                 ));
             }
             let form = req.form();
+            if let Some(p) = form.get("PolicySourceArn") {
+                f.simulated_principals.push(p.clone());
+            }
             let resource = form
                 .get("ResourceArns.member.1")
                 .cloned()
