@@ -540,3 +540,18 @@ fn text_output_points_at_the_line() {
     assert!(text.contains("error[aws-auth/role-path]"));
     assert!(text.contains("role-path.yaml:8"));
 }
+
+#[test]
+fn a_role_arn_with_path_as_principal_stands_for_its_sessions() {
+    let (_, v) = json(&[
+        &fixture("clean.yaml"),
+        "--principal",
+        "arn:aws:iam::111122223333:role/team/dev",
+    ]);
+    assert_eq!(v["mapping"]["source"], "aws-auth");
+    assert_eq!(v["mapping"]["username"], "dev:{{SessionName}}");
+    assert_eq!(
+        v["mapping"]["unresolved"],
+        serde_json::json!(["SessionName"])
+    );
+}

@@ -72,9 +72,13 @@ impl Caller {
     /// When the text is not a principal ARN (service principals included).
     pub fn from_arn(arn: &str) -> Result<Self, PrincipalError> {
         let p = Principal::parse(arn)?;
-        let canonical = p
-            .canonical_arn()
-            .ok_or_else(|| PrincipalError::NotAPrincipal(arn.to_owned()))?;
+        // A role ARN stands for its sessions, which STS reports without the
+        // path: the authenticator sees arn:P:iam::ACCT:role/NAME.
+        let canonical = match p.kind {
+            PrincipalKind::Role => super::arns::path_free_role_arn(&p),
+            _ => p.canonical_arn(),
+        }
+        .ok_or_else(|| PrincipalError::NotAPrincipal(arn.to_owned()))?;
         Ok(Self {
             arn: arn.trim().to_owned(),
             canonical_arn: canonical,

@@ -16,6 +16,9 @@ pub mod reader;
 pub mod rules;
 pub mod yaml;
 
+#[cfg(test)]
+mod props;
+
 pub use migrate::MigrateOptions;
 pub use reader::{AwsAuth, Read, ReadError, Section, read};
 

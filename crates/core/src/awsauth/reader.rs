@@ -170,9 +170,17 @@ pub enum ValueForm {
 /// Where positions inside a data value are in the file.
 #[derive(Debug, Clone, PartialEq)]
 enum Placement {
-    Literal { header_line: usize, indent: usize },
+    Literal {
+        header_line: usize,
+        indent: usize,
+    },
     Outer,
-    Search { start: usize, end: usize },
+    /// `cursor`: where the previous entry was found (entries come in order).
+    Search {
+        start: usize,
+        end: usize,
+        cursor: std::cell::Cell<usize>,
+    },
 }
 
 /// One key of the ConfigMap's `data`.
@@ -460,6 +468,7 @@ fn place_string(
         Placement::Search {
             start,
             end: end.max(start).min(text.len()),
+            cursor: std::cell::Cell::new(start),
         },
     )
 }
@@ -479,22 +488,22 @@ fn map_pos(
             indent,
         } => (header_line + p.line, p.col + indent),
         Placement::Outer => (p.line, p.col),
-        Placement::Search { start, end } => {
-            let region = text.get(*start..*end).unwrap_or("");
-            let at = needle
+        Placement::Search { start, end, cursor } => {
+            let from = cursor.get().clamp(*start, *end);
+            let region = text.get(from..*end).unwrap_or("");
+            let abs = match needle
                 .filter(|n| !n.is_empty())
                 .and_then(|n| region.find(n))
-                .unwrap_or(0);
-            let abs = start + at;
-            let line = lines_before(text, abs) + 1;
-            let _ = lines;
-            (line, 0)
+            {
+                Some(at) => {
+                    cursor.set(from + at);
+                    from + at
+                }
+                None => from,
+            };
+            (lines.line_of(abs), 0)
         }
     }
-}
-
-fn lines_before(text: &str, offset: usize) -> usize {
-    memchr::memchr_iter(b'\n', text.as_bytes().get(..offset).unwrap_or(b"")).count()
 }
 
 fn fill_section(

@@ -373,6 +373,12 @@ impl<'a> Lines<'a> {
             .unwrap_or(self.text.len())
     }
 
+    /// The 1-based line holding byte `offset`.
+    #[must_use]
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|s| *s <= offset).max(1)
+    }
+
     /// The text of 1-based `line`, without its newline.
     #[must_use]
     pub fn line(&self, line: usize) -> &'a str {
@@ -463,6 +469,9 @@ mod tests {
             4
         );
         assert_eq!(l.line(2), "ab: y");
+        assert_eq!(l.line_of(0), 1);
+        assert_eq!(l.line_of(5), 1);
+        assert_eq!(l.line_of(6), 2);
         assert_eq!(l.count(), 2);
     }
 }

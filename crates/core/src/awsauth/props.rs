@@ -1,0 +1,159 @@
+//! Property tests: the mapper against the authenticator's rules, the reader
+//! against arbitrary input, the fixer against its promise.
+
+use proptest::prelude::*;
+
+use super::mapper::{Caller, Outcome, lookup};
+use super::reader::{Read, read};
+use super::{MigrateOptions, fixer, lint};
+
+fn configmap(map_roles: &str) -> String {
+    let body: String = map_roles.lines().map(|l| format!("    {l}\n")).collect();
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n{body}"
+    )
+}
+
+fn read_one(text: &str) -> super::AwsAuth {
+    match read(text, "f") {
+        Ok(Read::ConfigMaps(mut v)) => v.remove(0),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Flip the case of characters chosen by `mask`.
+fn recase(s: &str, mask: &[bool]) -> String {
+    s.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if mask.get(i % mask.len().max(1)).copied().unwrap_or(false) {
+                if c.is_ascii_lowercase() {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+const NAME: &str = "[A-Za-z0-9_+=,.@-]{1,24}";
+const PATH: &str = "([A-Za-z0-9_+=,.@-]{1,8}/){1,3}";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_mapped_canonical_arn_matches_in_any_case(
+        account in "[0-9]{12}",
+        name in NAME,
+        session in "[A-Za-z0-9_=,.@-]{2,32}",
+        mask in proptest::collection::vec(any::<bool>(), 1..16),
+    ) {
+        let mapped = recase(&format!("arn:aws:iam::{account}:role/{name}"), &mask);
+        let text = configmap(&format!("- rolearn: {mapped}\n  username: u\n  groups: [g]\n"));
+        let auth = read_one(&text);
+        let caller = Caller::from_arn(&format!("arn:aws:sts::{account}:assumed-role/{name}/{session}")).unwrap();
+        let l = lookup(&auth, &caller);
+        let matched = matches!(l.outcome, Outcome::Entry { line: 8, .. });
+        prop_assert!(matched, "{:?}", l.outcome);
+    }
+
+    #[test]
+    fn an_entry_with_a_path_never_matches(
+        account in "[0-9]{12}",
+        name in NAME,
+        path in PATH,
+        session in "[A-Za-z0-9_=,.@-]{2,32}",
+    ) {
+        let text = configmap(&format!("- rolearn: arn:aws:iam::{account}:role/{path}{name}\n  username: u\n"));
+        let auth = read_one(&text);
+        for arn in [
+            format!("arn:aws:sts::{account}:assumed-role/{name}/{session}"),
+            format!("arn:aws:iam::{account}:role/{name}"),
+            format!("arn:aws:iam::{account}:role/{path}{name}"),
+        ] {
+            let caller = Caller::from_arn(&arn).unwrap();
+            let l = lookup(&auth, &caller);
+            // The last form is no caller STS ever reports for a role session,
+            // but even given it, the canonical ARN drops nothing: it matches
+            // only because it is the same text.
+            if arn.contains(&path) {
+                continue;
+            }
+            prop_assert_eq!(&l.outcome, &Outcome::NotMapped);
+            prop_assert!(l.reasons.iter().any(|r| r.contains("line 8")), "{:?}", l.reasons);
+        }
+    }
+
+    #[test]
+    fn an_sts_entry_never_matches(account in "[0-9]{12}", name in NAME, session in "[A-Za-z0-9_=,.@-]{2,32}") {
+        let text = configmap(&format!("- rolearn: arn:aws:sts::{account}:assumed-role/{name}/{session}\n  username: u\n"));
+        let auth = read_one(&text);
+        let caller = Caller::from_arn(&format!("arn:aws:sts::{account}:assumed-role/{name}/{session}")).unwrap();
+        prop_assert_eq!(lookup(&auth, &caller).outcome, Outcome::NotMapped);
+    }
+
+    #[test]
+    fn the_reader_never_panics(text in "(?s).{0,400}") {
+        let _ = lint(&text, "f", &MigrateOptions::default());
+    }
+
+    #[test]
+    fn inner_yaml_never_panics(inner in "(?s)[-a-z:{}\\[\\]|>'\" \n#&*!0-9]{0,200}") {
+        let text = configmap(&inner);
+        let _ = lint(&text, "f", &MigrateOptions::default());
+        let _ = fixer::fix(&text, "f", &MigrateOptions::default());
+    }
+
+    #[test]
+    fn every_entry_line_holds_its_arn(names in proptest::collection::vec(NAME, 1..12), gaps in proptest::collection::vec(0..3usize, 12)) {
+        let mut roles = String::new();
+        for (i, n) in names.iter().enumerate() {
+            for _ in 0..gaps[i] {
+                roles.push_str("# comment\n\n");
+            }
+            roles.push_str(&format!("- rolearn: arn:aws:iam::111122223333:role/{n}\n  username: u{i}\n"));
+        }
+        let text = configmap(&roles);
+        let auth = read_one(&text);
+        let lines: Vec<&str> = text.lines().collect();
+        for e in auth.all_entries().map(|(_, e)| e) {
+            let arn = &e.arn.as_ref().unwrap().value;
+            prop_assert!(lines[e.line - 1].contains(arn.as_str()), "line {} = {:?}, want {}", e.line, lines[e.line - 1], arn);
+        }
+    }
+
+    #[test]
+    fn fix_clears_what_it_fixes_and_is_idempotent(
+        kinds in proptest::collection::vec(0..6u8, 1..10),
+        names in proptest::collection::vec("[a-z][a-z0-9-]{0,10}", 10),
+    ) {
+        let mut roles = String::new();
+        for (i, k) in kinds.iter().enumerate() {
+            let n = &names[i];
+            roles.push_str(&match k {
+                0 => format!("- rolearn: arn:aws:iam::111122223333:role/team/{n}\n  username: a{i}\n  groups:\n    - g\n"),
+                1 => format!("- rolearn: arn:aws:sts::111122223333:assumed-role/{n}/s{i}\n  username: b{i}\n"),
+                2 => format!("- rolearn: arn:aws:iam::111122223333:role/node{i}\n  username: system:node:{{{{EC2PrivateDNSName}}}}\n  groups:\n    - system:bootstrappers\n      - system:nodes\n"),
+                3 => format!("- rolearn: arn:aws:iam::111122223333:role/{n}\n  username: dup{i}\n- rolearn: arn:aws:iam::111122223333:role/{n}\n  username: dup{i}b\n"),
+                4 => format!("- rolearn: arn:aws:iam::111122223333:user/{n}\n  username: u{i}\n"),
+                _ => format!("- rolearn: arn:aws:iam::111122223333:role/x{i}\n  username: x{i}\n  groups: viewers\n"),
+            });
+        }
+        let text = configmap(&roles);
+        let opts = MigrateOptions::default();
+        let once = fixer::fix(&text, "f", &opts);
+        let after = lint(&once.text, "f", &opts).unwrap();
+        for f in &after.findings {
+            prop_assert!(
+                !matches!(f.rule, "aws-auth/role-path" | "aws-auth/assumed-role-arn" | "aws-auth/malformed-entry" | "aws-auth/node-role-groups" | "aws-auth/wrong-section" | "aws-auth/invalid-yaml"),
+                "{} left after fix: {}\n{}", f.rule, f.message, once.text
+            );
+        }
+        let twice = fixer::fix(&once.text, "f", &opts);
+        prop_assert_eq!(&twice.text, &once.text);
+    }
+}
