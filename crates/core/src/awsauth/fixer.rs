@@ -247,13 +247,33 @@ fn moves_into(auth: &AwsAuth, target: Section) -> Vec<(Section, String)> {
     let lines = Lines::new(inner);
     let mut out = Vec::new();
     for e in &v.entries {
-        let Some(arn) = move_arn(e) else { continue };
-        let _ = arn;
-        let block = entry_text(&lines, e);
-        let block = rekey(&block, e, target);
-        out.push((target, dedent_entry(&block)));
+        if let Some(fragment) = departing(&lines, v, e) {
+            out.push((target, fragment));
+        }
     }
     out
+}
+
+/// Whether the entry's lines are its own (a block list item starting on a
+/// line no other entry starts on), so whole lines can be removed or moved.
+fn owns_lines(lines: &Lines<'_>, v: &DataValue, e: &MapEntry) -> bool {
+    let first = e.inner_lines.0;
+    lines.line(first).trim_start().starts_with('-')
+        && v.entries
+            .iter()
+            .filter(|o| o.inner_lines.0 == first)
+            .count()
+            == 1
+}
+
+/// The entry, re-keyed and de-indented for the other section, when it is to move.
+fn departing(lines: &Lines<'_>, v: &DataValue, e: &MapEntry) -> Option<String> {
+    move_arn(e)?;
+    if !owns_lines(lines, v, e) {
+        return None;
+    }
+    let block = rekey(&entry_text(lines, e), e, e.section.other())?;
+    Some(dedent_entry(&block))
 }
 
 /// The entry's lines, exactly.
@@ -281,14 +301,14 @@ fn entry_text(lines: &Lines<'_>, e: &MapEntry) -> String {
 }
 
 /// Rename the entry's ARN key for `target` (`rolearn` → `userarn`).
-fn rekey(block: &str, e: &MapEntry, target: Section) -> String {
+fn rekey(block: &str, e: &MapEntry, target: Section) -> Option<String> {
     let key = match (&e.arn, &e.foreign_arn) {
         (Some(a), _) => a.key.clone(),
         (None, Some(f)) => f.key.clone(),
-        (None, None) => return block.to_owned(),
+        (None, None) => return None,
     };
     if key.eq_ignore_ascii_case(target.arn_key()) {
-        return block.to_owned();
+        return Some(block.to_owned());
     }
     let mut out = String::new();
     let mut done = false;
@@ -307,7 +327,7 @@ fn rekey(block: &str, e: &MapEntry, target: Section) -> String {
         }
         out.push_str(line);
     }
-    out
+    done.then_some(out)
 }
 
 /// Shift an entry so its dash is at column 0.
@@ -334,8 +354,8 @@ fn entry_edits(inner: &str, auth: &AwsAuth, v: &DataValue) -> (Vec<Edit>, usize)
     let mut moved = 0;
     let losers = duplicate_losers(auth, v);
     for e in &v.entries {
-        let leaving = move_arn(e).is_some() && v.section.is_some_and(|s| s != Section::Accounts);
-        if leaving || losers.contains(&e.index) {
+        let leaving = departing(&lines, v, e).is_some();
+        if leaving || (losers.contains(&e.index) && owns_lines(&lines, v, e)) {
             let (first, last) = e.inner_lines;
             let kept = entry_text(&lines, e);
             let end_line = first + kept.lines().count().max(1) - 1;
@@ -514,6 +534,11 @@ fn duplicate_losers(auth: &AwsAuth, v: &DataValue) -> Vec<usize> {
     let Some(section) = v.section else {
         return Vec::new();
     };
+    let ValueForm::String { text: inner, .. } = &v.form else {
+        return Vec::new();
+    };
+    let lines = Lines::new(inner);
+    let moves = |e: &MapEntry| departing(&lines, v, e).is_some();
     if !v.is_effective(section) || section == Section::Accounts {
         return Vec::new();
     }
@@ -528,7 +553,7 @@ fn duplicate_losers(auth: &AwsAuth, v: &DataValue) -> Vec<usize> {
         })
     };
     for e in &v.entries {
-        if e.ignored() || move_arn(e).is_some() {
+        if e.ignored() || moves(e) {
             continue;
         }
         if let Some(k) = key(e) {
@@ -538,7 +563,7 @@ fn duplicate_losers(auth: &AwsAuth, v: &DataValue) -> Vec<usize> {
     let mut losers: Vec<usize> = v
         .entries
         .iter()
-        .filter(|e| !e.ignored() && move_arn(e).is_none())
+        .filter(|e| !e.ignored() && !moves(e))
         .filter(|e| {
             key(e)
                 .and_then(|k| last.get(&k))
@@ -635,6 +660,11 @@ fn write_back(text: &str, lines: &Lines<'_>, v: &DataValue, new_inner: &str) -> 
         let start = lines.start(header_line + 1);
         let end = lines.start(header_line + n + 1);
         let region = text.get(start..end).unwrap_or("");
+        let eol = if region.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        };
         let pad = " ".repeat(*indent);
         let mut out = String::new();
         let body: Vec<&str> = new_inner.lines().collect();
@@ -644,7 +674,7 @@ fn write_back(text: &str, lines: &Lines<'_>, v: &DataValue, new_inner: &str) -> 
                 out.push_str(l);
             }
             if i + 1 < body.len() || region.ends_with('\n') {
-                out.push('\n');
+                out.push_str(eol);
             }
         }
         if body.is_empty() && old.lines().count() == 0 {
@@ -659,9 +689,10 @@ fn write_back(text: &str, lines: &Lines<'_>, v: &DataValue, new_inner: &str) -> 
     // Quoted, plain or folded: becomes a literal block under the key.
     let pad = " ".repeat(v.key_col + 2);
     let chomp = if new_inner.ends_with('\n') { "|" } else { "|-" };
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let mut out = String::from(chomp);
     for l in new_inner.lines() {
-        out.push('\n');
+        out.push_str(eol);
         if !l.is_empty() {
             out.push_str(&pad);
             out.push_str(l);
@@ -778,6 +809,21 @@ mod tests {
         assert!(!out.contains("first"), "{out}");
         assert!(out.contains("username: second"));
         assert!(out.contains("  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/bob\n      username: bob\n"), "{out}");
+    }
+
+    #[test]
+    fn flow_lists_are_not_cut_by_lines() {
+        let text = format!(
+            "{HEAD}  mapRoles: |\n    [{{rolearn: arn:aws:iam::111122223333:role/a, username: x}}, {{rolearn: arn:aws:iam::111122223333:role/a, username: y}}]\n"
+        );
+        let out = fixed(&text);
+        assert!(out.contains("username: y"), "{out}");
+    }
+
+    #[test]
+    fn keeps_crlf_line_ends() {
+        let text = "kind: ConfigMap\r\nmetadata:\r\n  name: aws-auth\r\ndata:\r\n  mapRoles: |\r\n    - rolearn: arn:aws:iam::111122223333:role/a/b\r\n      username: x\r\n";
+        assert_eq!(fixed(text), text.replace("role/a/b", "role/b"));
     }
 
     #[test]
