@@ -118,6 +118,8 @@ fn each_rule_fires_at_the_line_of_the_file() {
         ("list.yaml", "aws-auth/role-path", 18, 1),
         ("multi-doc.yaml", "aws-auth/role-path", 13, 1),
         ("quoted.yaml", "aws-auth/role-path", 7, 1),
+        ("wrong-namespace.yaml", "aws-auth/malformed-entry", 5, 1),
+        ("duplicate-data-key.yaml", "aws-auth/malformed-entry", 10, 1),
     ];
     for (file, rule, line, code) in cases {
         let (c, v) = json(&[&fixture(file)]);
@@ -554,4 +556,34 @@ fn a_role_arn_with_path_as_principal_stands_for_its_sessions() {
         v["mapping"]["unresolved"],
         serde_json::json!(["SessionName"])
     );
+}
+
+#[test]
+fn text_output_says_how_the_principal_is_mapped() {
+    let out = bin()
+        .args([
+            "lint",
+            "aws-auth",
+            &fixture("clean.yaml"),
+            "--principal",
+            "arn:aws:sts::111122223333:assumed-role/dev/alice",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("mapped: arn:aws:iam::111122223333:role/dev is mapped by aws-auth (line 9): username \"dev:alice\", groups [devs]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_configmap_outside_kube_system_maps_nobody() {
+    let (_, v) = json(&[
+        &fixture("wrong-namespace.yaml"),
+        "--principal",
+        "arn:aws:sts::111122223333:assumed-role/dev/s",
+    ]);
+    assert!(v.get("mapping").is_none());
+    assert!(has(&v, "cluster/not-mapped", 5));
 }

@@ -207,6 +207,18 @@ fn matches(entry: &MapEntry, lower_canonical: &str) -> bool {
 /// Look the caller up in the ConfigMap.
 #[must_use]
 pub fn lookup(auth: &AwsAuth, caller: &Caller) -> Lookup {
+    if let Some(ns) = auth.namespace.as_deref()
+        && ns != "kube-system"
+    {
+        return Lookup {
+            outcome: Outcome::NotMapped,
+            reasons: vec![format!(
+                "the ConfigMap on line {} is in namespace {ns:?}, and the authenticator reads only kube-system/aws-auth",
+                auth.namespace_line
+            )],
+            hint_line: Some(auth.namespace_line),
+        };
+    }
     let lower = caller.canonical_arn.to_lowercase();
     let hit = auth
         .entries(Section::Roles)

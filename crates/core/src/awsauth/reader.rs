@@ -224,6 +224,8 @@ pub struct AwsAuth {
     /// The line of `data:` (or of the ConfigMap when it has no data).
     pub data_line: usize,
     pub namespace: Option<String>,
+    /// The line of `metadata.namespace`.
+    pub namespace_line: usize,
     pub values: Vec<DataValue>,
 }
 
@@ -330,15 +332,12 @@ fn collect_objects<'a>(n: &'a Node, out: &mut Vec<&'a Node>) {
 }
 
 fn read_config_map(o: &Node, file: &str, text: &str, lines: &Lines<'_>) -> AwsAuth {
-    let namespace = o
-        .get("metadata")
-        .and_then(|m| m.get("namespace"))
-        .and_then(Node::as_str)
-        .map(str::to_owned);
+    let ns = o.get("metadata").and_then(|m| m.get("namespace"));
     let mut auth = AwsAuth {
         file: file.to_owned(),
         data_line: o.start.line,
-        namespace,
+        namespace: ns.and_then(Node::as_str).map(str::to_owned),
+        namespace_line: ns.map_or(o.start.line, |n| n.start.line),
         values: Vec::new(),
     };
     let Some(pairs) = o.as_map() else {

@@ -25,7 +25,33 @@ pub const RESERVED_PREFIXES: &[&str] = &["system:", "eks:", "aws:", "amazon:", "
 #[must_use]
 pub fn check(auth: &AwsAuth, opts: &MigrateOptions) -> Vec<Finding> {
     let mut out = Vec::new();
+    if let Some(ns) = auth.namespace.as_deref()
+        && ns != "kube-system"
+    {
+        out.push(
+            Finding::new(
+                rules::AWS_AUTH_MALFORMED_ENTRY,
+                format!("the ConfigMap is in namespace {ns:?}; the authenticator reads aws-auth from kube-system only"),
+            )
+            .detail("EKS watches exactly one ConfigMap: kube-system/aws-auth. A ConfigMap named aws-auth in any other namespace is ignored, so none of these mappings apply.")
+            .evidence("namespace", ns.to_owned())
+            .at(&auth.file, auth.namespace_line)
+            .fix(Fix::new("put the ConfigMap in kube-system").replacement("  namespace: kube-system")),
+        );
+    }
+    let mut seen: Vec<&str> = Vec::new();
     for v in &auth.values {
+        if v.exact {
+            if seen.contains(&v.key.as_str()) {
+                out.push(
+                    Finding::new(rules::AWS_AUTH_MALFORMED_ENTRY, format!("data key {} is given twice", v.key))
+                        .detail("A YAML mapping key given twice: kubectl refuses the manifest (\"mapping key already defined\"), and decoders that accept it keep only the last value, silently dropping every entry of the first. Merge the two lists under one key.")
+                        .evidence("key", v.key.clone())
+                        .at(&auth.file, v.key_line),
+                );
+            }
+            seen.push(v.key.as_str());
+        }
         check_value(auth, v, &mut out);
         for e in &v.entries {
             check_entry(auth, e, &mut out);

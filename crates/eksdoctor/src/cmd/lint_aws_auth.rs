@@ -123,8 +123,60 @@ pub fn run(args: &LintAwsAuthArgs, out: &Output) -> Result<i32, CliError> {
             out.print(&sarif::to_string(&report, Some(&name)));
             Ok(report.exit_code())
         }
-        Format::Text | Format::Json => out.report(&report),
+        Format::Text => {
+            if let (Some(c), Some(m)) = (&caller, report.extra.get("mapping")) {
+                out.print(&mapping_text(&c.canonical_arn, m));
+            }
+            out.report(&report)
+        }
+        Format::Json => out.report(&report),
     }
+}
+
+/// `ARN is mapped by aws-auth (line 8): username "x", groups [a, b]`, for text output.
+fn mapping_text(arn: &str, m: &serde_json::Value) -> String {
+    let s = |k: &str| m.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+    let list = |k: &str| {
+        m.get(k)
+            .and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    let source = match m.get("line").and_then(serde_json::Value::as_u64) {
+        Some(l) => format!("{} (line {l})", s("source")),
+        None => s("source").to_owned(),
+    };
+    let mut text = format!(
+        "mapped: {arn} is mapped by {source}: username {:?}, groups [{}]",
+        s("username"),
+        list("groups")
+    );
+    let policies = list("access_policies");
+    if !policies.is_empty() {
+        text.push_str(&format!(", access policies [{policies}]"));
+    }
+    let unresolved = list("unresolved");
+    if !unresolved.is_empty() {
+        text.push_str(&format!(
+            "\n  not known offline: {unresolved} (rendered when the caller connects)"
+        ));
+    }
+    for n in m
+        .get("notes")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+    {
+        text.push_str(&format!("\n  note: {n}"));
+    }
+    text.push_str("\n\n");
+    text
 }
 
 fn fix(
