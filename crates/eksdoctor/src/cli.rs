@@ -166,27 +166,31 @@ pub struct PolicyArgs {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Would this action on this resource be allowed, and which statement decided?
+    ///
+    /// Exit status: 0 allow; 1 explicit-deny, implicit-deny or indeterminate (a condition
+    /// needs a --context key); 2 bad input. How it decides: docs/policy-eval.md.
     Eval(PolicyEvalArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct PolicyEvalArgs {
-    /// Identity-based policy files. Repeats.
+    /// Identity-based policy files (JSON, or saved get-policy-version / get-role-policy /
+    /// get-user-policy output). Repeats.
     #[arg(long)]
     pub policy: Vec<PathBuf>,
     /// The permissions boundary.
     #[arg(long)]
     pub boundary: Option<PathBuf>,
-    /// Service control policies. Repeats.
+    /// Service control policies, one file per OU level (each level must allow). Repeats.
     #[arg(long)]
     pub scp: Vec<PathBuf>,
-    /// Resource control policies. Repeats.
+    /// Resource control policies (each must allow). Repeats.
     #[arg(long)]
     pub rcp: Vec<PathBuf>,
     /// The session policy.
     #[arg(long)]
     pub session_policy: Option<PathBuf>,
-    /// A resource-based policy.
+    /// A resource-based policy (bucket policy, key policy, queue policy, ...).
     #[arg(long)]
     pub resource_policy: Option<PathBuf>,
     /// A role trust policy (with --caller; JSON, or saved `aws iam get-role` output).
