@@ -31,6 +31,8 @@ pub struct Fixed {
     pub text: String,
     /// `rule ×n` for every rule with fewer findings after the fix.
     pub fixed: Vec<String>,
+    /// How many findings fewer.
+    pub count: usize,
 }
 
 /// One replacement of a byte range.
@@ -98,15 +100,18 @@ pub fn fix(text: &str, file: &str, opts: &MigrateOptions) -> Fixed {
     }
     let after = counts(&current, file, opts);
     let mut fixed = Vec::new();
+    let mut count = 0;
     for (rule, n) in &before {
         let m = after.get(rule).copied().unwrap_or(0);
         if *n > m && *rule != "aws-auth/migrate" {
             fixed.push(format!("{rule} ×{}", n - m));
+            count += n - m;
         }
     }
     Fixed {
         text: current,
         fixed,
+        count,
     }
 }
 

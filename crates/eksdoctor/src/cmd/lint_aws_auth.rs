@@ -208,8 +208,8 @@ fn fix(
     }
     let mut summary = format!(
         "eksdoctor: fixed {} finding{}",
-        fixed.fixed.len(),
-        if fixed.fixed.len() == 1 { "" } else { "s" }
+        fixed.count,
+        if fixed.count == 1 { "" } else { "s" }
     );
     if !fixed.fixed.is_empty() {
         summary.push_str(&format!(" ({})", fixed.fixed.join(", ")));
