@@ -6,11 +6,15 @@ use std::path::Path;
 #[path = "bench_live.rs"]
 mod bench_live;
 
+#[path = "bench_inputs.rs"]
+mod bench_inputs;
+
 pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
     match rest.first().map(String::as_str) {
         Some("tui") => crate::tui_bench::run(root, &rest[1..]),
         Some("policy") => crate::bench_policy::run(root, &rest[1..]),
         Some("live") => bench_live::run(root, &rest[1..]),
+        Some("inputs") => bench_inputs::run(root, &rest[1..]),
         Some(other) => Err(format!("no benchmark {other:?}")),
         None => Err("usage: cargo xtask bench NAME".to_owned()),
     }
