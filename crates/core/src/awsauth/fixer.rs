@@ -160,7 +160,6 @@ fn edits_for(text: &str, auth: &AwsAuth) -> Vec<Edit> {
             continue;
         };
         let inner_edits = entry_edits(inner, auth, v);
-        let (inner_edits, moves) = inner_edits;
         let mut new_inner = if inner_edits.is_empty() {
             inner.clone()
         } else {
@@ -170,8 +169,7 @@ fn edits_for(text: &str, auth: &AwsAuth) -> Vec<Edit> {
         if let Some(section) = v.section
             && v.exact
         {
-            for (target, fragment) in moves_into(auth, section) {
-                let _ = target;
+            for fragment in moves_into(auth, section) {
                 if !new_inner.ends_with('\n') && !new_inner.is_empty() {
                     new_inner.push('\n');
                 }
@@ -181,14 +179,13 @@ fn edits_for(text: &str, auth: &AwsAuth) -> Vec<Edit> {
         if &new_inner != inner {
             edits.extend(write_back(text, &lines, v, &new_inner));
         }
-        let _ = moves;
     }
     // Moves into a section that does not exist yet: a new data key at the end.
     for s in [Section::Roles, Section::Users] {
         if present(s) || renamed.contains(&s) {
             continue;
         }
-        let fragments: Vec<String> = moves_into(auth, s).into_iter().map(|(_, f)| f).collect();
+        let fragments = moves_into(auth, s);
         if fragments.is_empty() {
             continue;
         }
@@ -236,7 +233,7 @@ fn move_arn(e: &MapEntry) -> Option<String> {
 }
 
 /// Fragments (entries re-keyed for `target`) of the entries leaving the other section.
-fn moves_into(auth: &AwsAuth, target: Section) -> Vec<(Section, String)> {
+fn moves_into(auth: &AwsAuth, target: Section) -> Vec<String> {
     let from = target.other();
     let Some(v) = auth
         .values
@@ -253,7 +250,7 @@ fn moves_into(auth: &AwsAuth, target: Section) -> Vec<(Section, String)> {
     let mut out = Vec::new();
     for e in &v.entries {
         if let Some(fragment) = departing(&lines, v, e) {
-            out.push((target, fragment));
+            out.push(fragment);
         }
     }
     out
@@ -352,25 +349,22 @@ fn inner_range(lines: &Lines<'_>, span: (Pos, Pos)) -> (usize, usize) {
     (lines.offset(span.0), lines.offset(span.1))
 }
 
-/// Edits inside one data value's text (inner byte offsets), and the entries that leave it.
-fn entry_edits(inner: &str, auth: &AwsAuth, v: &DataValue) -> (Vec<Edit>, usize) {
+/// Edits inside one data value's text (inner byte offsets).
+fn entry_edits(inner: &str, auth: &AwsAuth, v: &DataValue) -> Vec<Edit> {
     let lines = Lines::new(inner);
     let mut edits = Vec::new();
-    let mut moved = 0;
     let losers = duplicate_losers(auth, v);
     for e in &v.entries {
         let leaving = departing(&lines, v, e).is_some();
         if leaving || (losers.contains(&e.index) && owns_lines(&lines, v, e)) {
-            let (first, last) = e.inner_lines;
+            let first = e.inner_lines.0;
             let kept = entry_text(&lines, e);
             let end_line = first + kept.lines().count().max(1) - 1;
-            let _ = last;
             edits.push(Edit {
                 start: lines.start(first),
                 end: lines.start(end_line + 1),
                 text: String::new(),
             });
-            moved += usize::from(leaving);
             continue;
         }
         if let Some(a) = &e.arn
@@ -461,7 +455,7 @@ fn entry_edits(inner: &str, auth: &AwsAuth, v: &DataValue) -> (Vec<Edit>, usize)
         }
         edits.extend(node_groups(&lines, e));
     }
-    (edits, moved)
+    edits
 }
 
 /// Add system:bootstrappers / system:nodes to a node mapping that lacks them.

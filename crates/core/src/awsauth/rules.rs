@@ -290,7 +290,6 @@ fn check_entry(auth: &AwsAuth, e: &MapEntry, out: &mut Vec<Finding>) {
 }
 
 fn check_arn(file: &str, e: &MapEntry, a: &Field, out: &mut Vec<Finding>) {
-    let sec = e.section.key();
     if a.value.is_empty() {
         out.push(
             Finding::new(
@@ -362,7 +361,6 @@ fn check_arn(file: &str, e: &MapEntry, a: &Field, out: &mut Vec<Finding>) {
         }
         PrincipalKind::Service => {}
     }
-    let _ = sec;
 }
 
 fn wrong_section(file: &str, e: &MapEntry, a: &Field, what: &str) -> Finding {
@@ -650,6 +648,59 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::awsauth::reader::{Read, read};
+
+    fn findings(data: &str) -> Vec<Finding> {
+        let text = format!(
+            "kind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n{data}"
+        );
+        match read(&text, "f").unwrap() {
+            Read::ConfigMaps(v) => check(&v[0], &MigrateOptions::default())
+                .into_iter()
+                .filter(|f| f.rule != "aws-auth/migrate")
+                .collect(),
+            Read::Invalid(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn user_duplicates_in_case_are_undefined_and_roles_beat_users() {
+        let f = findings(
+            "  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/Bob\n    - userarn: arn:aws:iam::111122223333:user/bob\n",
+        );
+        assert_eq!(f.len(), 1);
+        assert!(f[0].detail.contains("not defined"), "{}", f[0].detail);
+        let f = findings(
+            "  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/x\n  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:role/x\n",
+        );
+        assert!(f.iter().any(|f| f.rule == "aws-auth/duplicate"
+            && f.detail.contains("mapRoles is looked up before mapUsers")));
+    }
+
+    #[test]
+    fn repeated_entry_keys_in_other_case() {
+        let f = findings(
+            "  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/a\n      RoleArn: arn:aws:iam::111122223333:role/b\n",
+        );
+        let shadow = f
+            .iter()
+            .find(|f| f.rule == "aws-auth/malformed-entry")
+            .unwrap();
+        // \"rolearn\" sorts after \"RoleArn\": it wins, RoleArn is ignored.
+        assert_eq!(shadow.evidence["value"], "arn:aws:iam::111122223333:role/b");
+    }
+
+    #[test]
+    fn fargate_pattern_is_a_node_username() {
+        let f = findings(
+            "  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/pod-exec\n      username: system:node:{{SessionName}}\n      groups: [system:bootstrappers, system:nodes, system:node-proxier]\n",
+        );
+        assert!(f.is_empty(), "{f:?}");
+        let f = findings(
+            "  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/a\n      username: eks:admin\n",
+        );
+        assert_eq!(f[0].rule, "aws-auth/reserved-username");
+    }
 
     #[test]
     fn dashes_and_distance() {
