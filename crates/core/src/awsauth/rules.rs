@@ -327,7 +327,6 @@ fn check_arn(file: &str, e: &MapEntry, a: &Field, out: &mut Vec<Finding>) {
             if e.section == Section::Users {
                 out.push(wrong_section(file, e, a, "an sts assumed-role ARN"));
             }
-            return;
         }
         PrincipalKind::Role => {
             if p.path != "/" {
