@@ -255,7 +255,7 @@ impl AwsAuth {
 /// Why the input is not an aws-auth ConfigMap (exit 2).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReadError {
-    #[error("the input is empty")]
+    #[error("the input holds no Kubernetes object (it is empty, or an empty List)")]
     Empty,
     #[error("no ConfigMap named aws-auth in the input (found: {0})")]
     NotAwsAuth(String),
