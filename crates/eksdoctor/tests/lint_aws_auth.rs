@@ -587,3 +587,43 @@ fn a_configmap_outside_kube_system_maps_nobody() {
     assert!(v.get("mapping").is_none());
     assert!(has(&v, "cluster/not-mapped", 5));
 }
+
+#[test]
+fn fix_commands_use_the_cluster_name_and_the_known_role_path() {
+    let (_, v) = json(&[
+        &fixture("role-path.yaml"),
+        "--principal",
+        "arn:aws:sts::111122223333:assumed-role/dev/s",
+        "--role-paths",
+        &fixture("role-paths.json"),
+        "--cluster",
+        "prod",
+    ]);
+    let nm = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "cluster/not-mapped")
+        .unwrap();
+    assert_eq!(
+        nm["fix"]["commands"][0],
+        "aws eks create-access-entry --cluster-name prod --principal-arn arn:aws:iam::111122223333:role/team/dev --type STANDARD"
+    );
+    let (_, v) = json(&[
+        &fixture("system-masters.yaml"),
+        "--role-paths",
+        &fixture("role-paths.json"),
+        "--cluster",
+        "prod",
+    ]);
+    let sm = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "aws-auth/system-masters")
+        .unwrap();
+    assert_eq!(
+        sm["fix"]["commands"][1],
+        "aws eks associate-access-policy --cluster-name prod --principal-arn arn:aws:iam::111122223333:role/admin --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster"
+    );
+}

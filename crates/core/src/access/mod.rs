@@ -142,6 +142,13 @@ fn from_entry(entry: &AccessEntry, caller: &Caller) -> (Mapping, Vec<&'static st
     )
 }
 
+/// What makes the fix commands exact: the cluster's name and the roles' paths.
+#[derive(Debug, Clone, Default)]
+pub struct Hints {
+    pub cluster: Option<String>,
+    pub role_paths: RolePaths,
+}
+
 /// Who the caller is to Kubernetes.
 #[must_use]
 pub fn resolve(
@@ -149,6 +156,18 @@ pub fn resolve(
     mode: Option<AuthenticationMode>,
     aws_auth: Option<&AwsAuth>,
     entries: Option<&[AccessEntry]>,
+) -> Resolution {
+    resolve_with(caller, mode, aws_auth, entries, &Hints::default())
+}
+
+/// [`resolve`], with the cluster name and role paths for the fix commands.
+#[must_use]
+pub fn resolve_with(
+    caller: &Caller,
+    mode: Option<AuthenticationMode>,
+    aws_auth: Option<&AwsAuth>,
+    entries: Option<&[AccessEntry]>,
+    hints: &Hints,
 ) -> Resolution {
     let mut r = Resolution::default();
     let use_entries = entries.is_some() && mode.is_none_or(AuthenticationMode::uses_access_entries);
@@ -160,7 +179,10 @@ pub fn resolve(
     let lookup = aws_auth.map(|a| mapper::lookup(a, caller));
 
     if mode == Some(AuthenticationMode::ConfigMap) {
-        r.findings.push(config_map_only(entry.is_some()));
+        r.findings.push(config_map_only_for(
+            hints.cluster.as_deref(),
+            entry.is_some(),
+        ));
     }
 
     if use_entries && let Some(e) = entry {
@@ -233,7 +255,7 @@ pub fn resolve(
     if entries.is_none() && mode != Some(AuthenticationMode::ConfigMap) {
         reasons.push("access entries were not given (--access-entries): an access entry could still map this principal".to_owned());
     }
-    r.findings.push(not_mapped(caller, mode, &reasons));
+    r.findings.push(not_mapped(caller, mode, &reasons, hints));
     r
 }
 
@@ -250,7 +272,12 @@ fn summarize(l: &mapper::Lookup) -> Lookup {
     }
 }
 
-fn not_mapped(caller: &Caller, mode: Option<AuthenticationMode>, reasons: &[String]) -> Finding {
+fn not_mapped(
+    caller: &Caller,
+    mode: Option<AuthenticationMode>,
+    reasons: &[String],
+    hints: &Hints,
+) -> Finding {
     let base = match mode {
         Some(AuthenticationMode::Api) => format!("{} has no access entry", caller.canonical_arn),
         Some(AuthenticationMode::ConfigMap) => {
@@ -278,12 +305,30 @@ fn not_mapped(caller: &Caller, mode: Option<AuthenticationMode>, reasons: &[Stri
         }
     }
     detail.push_str("Without a mapping kubectl gets \"You must be logged in to the server (Unauthorized)\" and the console \"does not have access to Kubernetes objects\".");
-    let path_note =
-        if caller.kind == PrincipalKind::AssumedRole || caller.kind == PrincipalKind::Role {
+    let is_role = caller.kind == PrincipalKind::AssumedRole || caller.kind == PrincipalKind::Role;
+    let role_name = arn.rsplit('/').next().unwrap_or("");
+    let full = if is_role {
+        hints.role_paths.full_arn(&caller.account, role_name)
+    } else {
+        None
+    };
+    let path_note = match (is_role, full) {
+        (false, _) => String::new(),
+        (true, Some(_)) => {
             " (access entry: the role's full ARN with its path; aws-auth: the ARN without path)"
-        } else {
-            ""
-        };
+                .to_owned()
+        }
+        (true, None) => format!(
+            " (access entry: the role's full ARN with its path, which is unknown here: check `aws iam get-role --role-name {role_name} --query Role.Arn`; aws-auth: the ARN without path)"
+        ),
+    };
+    let principal = crate::awsauth::migrate::shell_quote(full.unwrap_or(arn));
+    let cluster = crate::awsauth::migrate::shell_quote(
+        hints
+            .cluster
+            .as_deref()
+            .unwrap_or(crate::awsauth::migrate::CLUSTER_PLACEHOLDER),
+    );
     Finding::new(rules::CLUSTER_NOT_MAPPED, message)
         .detail(detail)
         .evidence("canonical_arn", arn.clone())
@@ -295,10 +340,10 @@ fn not_mapped(caller: &Caller, mode: Option<AuthenticationMode>, reasons: &[Stri
         .fix(
             Fix::new(format!("map the principal{path_note}"))
                 .command(format!(
-                    "aws eks create-access-entry --cluster-name CLUSTER_NAME --principal-arn {arn} --type STANDARD"
+                    "aws eks create-access-entry --cluster-name {cluster} --principal-arn {principal} --type STANDARD"
                 ))
                 .command(format!(
-                    "aws eks associate-access-policy --cluster-name CLUSTER_NAME --principal-arn {arn} --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy --access-scope type=cluster"
+                    "aws eks associate-access-policy --cluster-name {cluster} --principal-arn {principal} --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy --access-scope type=cluster"
                 ))
                 .replacement(format!(
                     "# or, in aws-auth mapRoles/mapUsers:\n- {}: {arn}\n  username: NAME\n  groups:\n    - GROUP",
@@ -310,6 +355,12 @@ fn not_mapped(caller: &Caller, mode: Option<AuthenticationMode>, reasons: &[Stri
 /// cluster/config-map-only; `has_entry`: the caller has an access entry that this mode ignores.
 #[must_use]
 pub fn config_map_only(has_entry: bool) -> Finding {
+    config_map_only_for(None, has_entry)
+}
+
+/// [`config_map_only`] with the cluster's name in the command.
+#[must_use]
+pub fn config_map_only_for(cluster: Option<&str>, has_entry: bool) -> Finding {
     let mut detail = String::from(
         "In the CONFIG_MAP authentication mode EKS reads only the aws-auth ConfigMap: access entries cannot be created or used. Move to API_AND_CONFIG_MAP (both sources, access entries first), create access entries for the aws-auth mappings (lint aws-auth lists the commands under aws-auth/migrate), then move to API. The change is one-way: a cluster cannot go back to CONFIG_MAP.",
     );
@@ -323,9 +374,10 @@ pub fn config_map_only(has_entry: bool) -> Finding {
         "the cluster authenticates from aws-auth only (CONFIG_MAP)",
     )
     .detail(detail)
-    .fix(Fix::new("enable access entries").command(
-        "aws eks update-cluster-config --name CLUSTER_NAME --access-config authenticationMode=API_AND_CONFIG_MAP",
-    ))
+    .fix(Fix::new("enable access entries").command(format!(
+        "aws eks update-cluster-config --name {} --access-config authenticationMode=API_AND_CONFIG_MAP",
+        crate::awsauth::migrate::shell_quote(cluster.unwrap_or(crate::awsauth::migrate::CLUSTER_PLACEHOLDER))
+    )))
 }
 
 /// cluster/access-entry-path: access entries for roles given without the path

@@ -54,7 +54,7 @@ pub fn check(auth: &AwsAuth, opts: &MigrateOptions) -> Vec<Finding> {
         }
         check_value(auth, v, &mut out);
         for e in &v.entries {
-            check_entry(auth, e, &mut out);
+            check_entry(auth, e, opts, &mut out);
         }
         for a in &v.accounts {
             if !a.scalar || !valid_account(&a.value) {
@@ -187,7 +187,7 @@ fn check_value(auth: &AwsAuth, v: &DataValue, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_entry(auth: &AwsAuth, e: &MapEntry, out: &mut Vec<Finding>) {
+fn check_entry(auth: &AwsAuth, e: &MapEntry, opts: &MigrateOptions, out: &mut Vec<Finding>) {
     let file = &auth.file;
     let sec = e.section.key();
     let own = e.section.arn_key();
@@ -285,7 +285,7 @@ fn check_entry(auth: &AwsAuth, e: &MapEntry, out: &mut Vec<Finding>) {
         }
         out.push(f);
     }
-    check_groups(file, e, out);
+    check_groups(file, e, opts, out);
     check_username(file, e, out);
 }
 
@@ -394,7 +394,7 @@ fn entry_fragment(e: &MapEntry, section: Section, arn: &str) -> String {
     s
 }
 
-fn check_groups(file: &str, e: &MapEntry, out: &mut Vec<Finding>) {
+fn check_groups(file: &str, e: &MapEntry, opts: &MigrateOptions, out: &mut Vec<Finding>) {
     match &e.groups {
         Groups::NotList { field, what } => {
             let items: Vec<&str> = field
@@ -456,13 +456,36 @@ fn check_groups(file: &str, e: &MapEntry, out: &mut Vec<Finding>) {
                 .detail("system:masters bypasses RBAC entirely and cannot be limited or audited by a binding. Grant cluster-admin through an access entry with the AmazonEKSClusterAdminPolicy access policy instead (or a ClusterRoleBinding to a group of your own), then remove system:masters from this entry.")
                 .evidence("arn", arn.to_owned())
                 .at(file, line)
-                .fix(
-                    Fix::new("an access entry with AmazonEKSClusterAdminPolicy instead (restore the role's path in the principal ARN if it has one)")
-                        .command(format!("aws eks create-access-entry --cluster-name CLUSTER_NAME --principal-arn {arn}"))
-                        .command(format!("aws eks associate-access-policy --cluster-name CLUSTER_NAME --principal-arn {arn} --policy-arn {} --access-scope type=cluster", migrate::CLUSTER_ADMIN_POLICY)),
-                ),
+                .fix(masters_fix(e, arn, opts)),
         );
     }
+}
+
+/// The access entry that replaces a system:masters mapping.
+fn masters_fix(e: &MapEntry, arn: &str, opts: &MigrateOptions) -> Fix {
+    let cluster = migrate::shell_quote(
+        opts.cluster
+            .as_deref()
+            .unwrap_or(migrate::CLUSTER_PLACEHOLDER),
+    );
+    let (principal, known) = match migrate::plan(e, opts) {
+        Some(p) => (p.principal_arn, p.path_known),
+        None => (arn.to_owned(), false),
+    };
+    let summary = if known {
+        "an access entry with AmazonEKSClusterAdminPolicy instead, then remove system:masters from the entry".to_owned()
+    } else {
+        format!(
+            "an access entry with AmazonEKSClusterAdminPolicy instead (the role's path is unknown: if it has one, put it in the principal ARN, e.g. from `aws iam get-role --role-name {} --query Role.Arn`), then remove system:masters from the entry",
+            principal.rsplit('/').next().unwrap_or("NAME")
+        )
+    };
+    Fix::new(summary)
+        .command(format!("aws eks create-access-entry --cluster-name {cluster} --principal-arn {principal} --type STANDARD"))
+        .command(format!(
+            "aws eks associate-access-policy --cluster-name {cluster} --principal-arn {principal} --policy-arn {} --access-scope type=cluster",
+            migrate::CLUSTER_ADMIN_POLICY
+        ))
 }
 
 /// "system:bootstrappers - system:nodes" → ["system:bootstrappers", "system:nodes"].

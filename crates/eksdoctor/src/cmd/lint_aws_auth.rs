@@ -83,7 +83,11 @@ pub fn run(args: &LintAwsAuthArgs, out: &Output) -> Result<i32, CliError> {
     }
     let mut mapping = None;
     if let Some(caller) = &caller {
-        let res = access::resolve(caller, mode, main, entries.as_deref());
+        let hints = access::Hints {
+            cluster: opts.cluster.clone(),
+            role_paths: opts.role_paths.clone(),
+        };
+        let res = access::resolve_with(caller, mode, main, entries.as_deref(), &hints);
         mapping = res.mapping_json();
         let line = res
             .line
@@ -110,7 +114,7 @@ pub fn run(args: &LintAwsAuthArgs, out: &Output) -> Result<i32, CliError> {
             m["notes"] = serde_json::json!(res.notes);
         }
     } else if mode == Some(AuthenticationMode::ConfigMap) {
-        let mut f = access::config_map_only(false);
+        let mut f = access::config_map_only_for(opts.cluster.as_deref(), false);
         f.location = main.map(|a| anchor(a.data_line));
         findings.push(f);
     }
