@@ -24,21 +24,33 @@ const TICK: Duration = Duration::from_millis(100);
 /// Called once the first frame is on screen (benchmarks time it).
 pub type FirstFrameHook = Box<dyn FnOnce(&App) + Send>;
 
-/// Take over the terminal: ratatui's init (raw mode, alternate screen,
-/// panic hook) plus bracketed paste, with a panic hook that undoes it too.
+/// Take over the terminal: raw mode, the alternate screen and bracketed
+/// paste, with a panic hook that gives it back first.
+///
+/// This is `ratatui::try_init` plus bracketed paste, with one difference:
+/// the hook restores the terminal only for a panic on the UI thread (the
+/// one calling this). A panic in a background task (a probe) is caught by
+/// tokio and must not pull the terminal from under a dashboard that keeps
+/// running; it is not printed either, which would scribble over the screen.
 ///
 /// # Errors
 /// When the terminal cannot be put in raw mode.
 pub fn init() -> io::Result<DefaultTerminal> {
-    let terminal = ratatui::try_init()?;
-    execute!(io::stdout(), EnableBracketedPaste)?;
+    let ui_thread = std::thread::current().id();
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = execute!(io::stdout(), DisableBracketedPaste);
-        ratatui::restore();
-        previous(info);
+        if std::thread::current().id() == ui_thread {
+            restore();
+            previous(info);
+        }
     }));
-    Ok(terminal)
+    crossterm::terminal::enable_raw_mode()?;
+    execute!(
+        io::stdout(),
+        crossterm::terminal::EnterAlternateScreen,
+        EnableBracketedPaste
+    )?;
+    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(io::stdout()))
 }
 
 /// Give the terminal back: cooked mode, main screen, no bracketed paste.
@@ -79,7 +91,13 @@ pub async fn run(
     source: Box<dyn FeedSource>,
     first_frame: Option<FirstFrameHook>,
 ) -> io::Result<Exit> {
-    let mut terminal = init()?;
+    let mut terminal = match init() {
+        Ok(t) => t,
+        Err(e) => {
+            restore();
+            return Err(e);
+        }
+    };
     let result = event_loop(&mut terminal, app, source, first_frame).await;
     restore();
     result
