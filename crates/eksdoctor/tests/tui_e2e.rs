@@ -213,6 +213,25 @@ fn demo_in_a_real_terminal() {
     t.wait_for("Regional URL");
     t.keys(&["5"]);
     t.wait_for("aws-auth/role-path");
+    // `c` copies the selected fix through OSC 52; tmux (set-clipboard on)
+    // turns that into a paste buffer, as a terminal would fill the clipboard.
+    assert!(
+        t.run(&["set-option", "-g", "set-clipboard", "on"])
+            .status
+            .success()
+    );
+    t.keys(&["c"]);
+    t.wait_for("copied to the clipboard");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = t.run(&["show-buffer"]);
+        let copied = String::from_utf8_lossy(&out.stdout).into_owned();
+        if copied.contains("AWSReservedSSO_PlatformAdmin") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "nothing copied: {copied:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     t.keys(&["?"]);
     t.wait_for("OSC 52");
     t.keys(&["Escape"]);

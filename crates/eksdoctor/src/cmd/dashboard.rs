@@ -96,6 +96,8 @@ impl FeedSource for LiveSource {
                     return;
                 }
             }
+            // However the round ended, stop the spinners (a second Done is harmless).
+            sink.send(ProbeUpdate::Done);
         }));
     }
 }
