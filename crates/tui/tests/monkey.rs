@@ -46,7 +46,7 @@ fn input() -> impl Strategy<Value = Input> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(32))]
     #[test]
     fn any_input_sequence_renders(inputs in proptest::collection::vec(input(), 1..60)) {
         let now = "2026-11-29T06:00:00Z".parse().unwrap();
