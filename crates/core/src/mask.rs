@@ -76,12 +76,8 @@ pub fn looks_like_secret(run: &[u8]) -> bool {
     let lower = run.iter().any(u8::is_ascii_lowercase);
     let digit = run.iter().any(u8::is_ascii_digit);
     let symbol = run.iter().any(|&b| b == b'/' || b == b'+');
-    let slashes = run.iter().filter(|&&b| b == b'/').count();
-    // A path such as `docs/rules/authz/...` is mostly letters and slashes
-    // between words; a secret has at most a few slashes.
-    if slashes > 6 {
-        return false;
-    }
+    // No limit on `/`: a real secret may carry many, and masking a
+    // 40-character path by mistake costs far less than showing a secret.
     lower && ((upper && (digit || symbol)) || (symbol && digit))
 }
 
@@ -222,6 +218,20 @@ mod tests {
         assert_eq!(r.redact(&ini), "aws_secret_access_key=****\n");
         let json = format!("{{\"SecretAccessKey\": \"{SECRET}\"}}");
         assert_eq!(r.redact(&json), "{\"SecretAccessKey\": \"****\"}");
+    }
+
+    #[test]
+    fn secrets_with_many_slashes_are_masked() {
+        let r = Redactor::new();
+        for secret in [
+            "a/aaa/a/aa0aAA+A/A/A+AaA/a+Aa0aAA/Aaa+A0",
+            "+0a+0a0//AA0a000a+0aa/A0+A/a+/a0a/a00//A",
+        ] {
+            assert_eq!(
+                r.redact(&format!("AKIA0000AA0AAAAA000A,{secret}")),
+                "AKIA0000AA0AAAAA000A,****"
+            );
+        }
     }
 
     #[test]
