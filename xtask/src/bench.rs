@@ -3,6 +3,9 @@
 
 use std::path::Path;
 
+#[path = "bench_explain.rs"]
+mod bench_explain;
+
 #[path = "bench_live.rs"]
 mod bench_live;
 
@@ -15,6 +18,7 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         Some("policy") => crate::bench_policy::run(root, &rest[1..]),
         Some("live") => bench_live::run(root, &rest[1..]),
         Some("inputs") => bench_inputs::run(root, &rest[1..]),
+        Some("explain") => bench_explain::run(root, &rest[1..]),
         Some(other) => Err(format!("no benchmark {other:?}")),
         None => Err("usage: cargo xtask bench NAME".to_owned()),
     }

@@ -313,7 +313,7 @@ fn main_finding(d: &Denial, rule: Rule) -> Finding {
     let action = d.action.as_deref().unwrap_or("the action");
     let headline = format!("{} may not call {action}{}", who(d), on_what(d));
     match rule.id {
-        id if id == rules::AUTHZ_PASS_ROLE.id => pass_role(d, rule, &headline),
+        id if id == rules::AUTHZ_PASS_ROLE.id => pass_role(d, rule),
         id if id == rules::AUTHZ_SERVICE_CONTROL_POLICY.id => org_policy(d, rule, &headline, true),
         id if id == rules::AUTHZ_RESOURCE_CONTROL_POLICY.id => {
             org_policy(d, rule, &headline, false)
@@ -790,7 +790,7 @@ fn passed_to_service(d: &Denial, role: Option<&str>) -> Option<&'static str> {
     }
 }
 
-fn pass_role(d: &Denial, rule: Rule, headline: &str) -> Finding {
+fn pass_role(d: &Denial, rule: Rule) -> Finding {
     let s = fix::scope(d);
     let role = fix::role_of(&s.resource).map(|(n, _)| n);
     let service = passed_to_service(d, role.as_deref());
@@ -850,9 +850,18 @@ fn pass_role(d: &Denial, rule: Rule, headline: &str) -> Finding {
     for c in a.commands {
         f = f.command(c);
     }
-    Finding::new(rule, format!("{headline}: iam:PassRole is not allowed"))
-        .detail(detail)
-        .fix(f)
+    let what = role
+        .as_deref()
+        .map_or_else(|| "a role".to_owned(), |r| format!("role {r}"));
+    let to = service
+        .map(|svc| format!(" to {svc}"))
+        .unwrap_or_else(|| " to a service".to_owned());
+    Finding::new(
+        rule,
+        format!("{} may not pass {what}{to} (iam:PassRole)", who(d)),
+    )
+    .detail(detail)
+    .fix(f)
 }
 
 fn encoded_finding(d: &Denial, blob: &str) -> Finding {

@@ -275,7 +275,7 @@ fn global_endpoint(region: Option<&str>) -> Diagnosis {
     .fix(
         Fix::new("Use the regional STS endpoint consistently (or set the service account to the global one)")
             .command(format!("aws sts get-caller-identity --region {r} --endpoint-url https://sts.{r}.{suffix}"))
-            .command("kubectl set env deployment/DEPLOYMENT AWS_STS_REGIONAL_ENDPOINTS=regional")
+            .command("kubectl set env deployment/DEPLOYMENT -n NAMESPACE AWS_STS_REGIONAL_ENDPOINTS=regional")
             .command("kubectl annotate serviceaccount -n NAMESPACE SERVICE_ACCOUNT eks.amazonaws.com/sts-regional-endpoints=false --overwrite")
             .command("kubectl rollout restart deployment/DEPLOYMENT -n NAMESPACE"),
     );

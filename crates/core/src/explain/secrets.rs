@@ -16,6 +16,19 @@ use crate::mask::{is_access_key_id, looks_like_secret};
 pub const EXAMPLE_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 pub const EXAMPLE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
+/// Every placeholder key id of AWS's documentation.
+pub const EXAMPLE_KEY_IDS: &[&str] = &[
+    "AKIAIOSFODNN7EXAMPLE",
+    "AKIAI44QH8DHBEXAMPLE",
+    "ASIAIOSFODNN7EXAMPLE",
+];
+
+/// AWS's documentation secrets all end so (`wJalr...EXAMPLEKEY`, `je7Mt...EXAMPLEKEY`).
+#[must_use]
+pub fn is_example_secret(s: &str) -> bool {
+    s.ends_with("EXAMPLEKEY")
+}
+
 /// How many lines apart a key id and its secret may stand.
 pub const PAIR_WINDOW: u64 = 8;
 
@@ -158,7 +171,7 @@ impl SecretScanner {
         } else {
             secrets_in(line, lower, !ids.is_empty() || labelled)
         };
-        if ids.contains(&EXAMPLE_KEY_ID)
+        if ids.iter().any(|i| EXAMPLE_KEY_IDS.contains(i))
             && (KEY_ID_LABELS.iter().any(|l| lower.contains(l))
                 || lower.contains("aws_access_key")
                 || !secrets.is_empty())
@@ -173,7 +186,7 @@ impl SecretScanner {
             }
         }
         for secret in secrets {
-            let example = secret == EXAMPLE_SECRET;
+            let example = is_example_secret(&secret);
             let key_id = ids.first().map(|s| (*s).to_owned()).or_else(|| {
                 self.recent_ids
                     .iter()

@@ -1,0 +1,316 @@
+//! `cargo xtask bench explain [SIZE_MB]`: `eksdoctor explain --input` on a
+//! generated log (default ~200 MB, 1% denial lines) against
+//! `grep -c 'not authorized to perform'` on the same file, in the same run,
+//! plus eksdoctor's peak RSS. Targets: within 2x of grep, under 64 MiB.
+//!
+//! The log lands in `target/bench-explain/` and is reused when its size
+//! matches. Both programs run once to warm the page cache, then alternately
+//! `RUNS` times; the report gives the median and best wall-clock times.
+//! Peak RSS comes from `/usr/bin/time -f %M` (GNU time) when present.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 5;
+const TARGET_RATIO: f64 = 2.0;
+const TARGET_RSS_KIB: u64 = 64 * 1024;
+
+/// A tiny deterministic generator: the log is the same on every machine.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const PATHS: &[&str] = &[
+    "/api/v1/items",
+    "/api/v1/orders",
+    "/healthz",
+    "/api/v2/users/me",
+    "/metrics",
+    "/api/v1/carts/checkout",
+];
+const LEVELS: &[&str] = &["INFO", "INFO", "INFO", "DEBUG", "WARN"];
+
+fn denial(rng: &mut Lcg) -> String {
+    let user = rng.below(40);
+    let cluster = rng.below(5);
+    match rng.below(6) {
+        0 => format!(
+            "ERROR deploy failed: An error occurred (AccessDeniedException) when calling the DescribeCluster operation: User: arn:aws:sts::111122223333:assumed-role/ci-{user}/build is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:us-west-2:111122223333:cluster/prod-{cluster}"
+        ),
+        1 => format!(
+            "ERROR User: arn:aws:iam::111122223333:user/dev-{user} is not authorized to perform: iam:PassRole on resource: arn:aws:iam::111122223333:role/eksNodeRole because no identity-based policy allows the iam:PassRole action"
+        ),
+        2 => format!(
+            "ERROR AccessDenied: User: arn:aws:sts::111122223333:assumed-role/app-{user}/pod is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::artifacts-{cluster}/release.tar.gz\" with an explicit deny in a service control policy"
+        ),
+        3 => format!(
+            "WARN retrying: User: arn:aws:iam::111122223333:user/ops-{user} is not authorized to perform: eks:ListNodegroups on resource: arn:aws:eks:eu-west-1:111122223333:cluster/stage-{cluster} because no permissions boundary allows the eks:ListNodegroups action"
+        ),
+        4 => format!(
+            "ERROR User: arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_ReadOnly_0123456789abcdef/user{user}@example.com is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:us-east-1:111122223333:cluster/c{cluster}"
+        ),
+        _ => format!(
+            "ERROR User: arn:aws:iam::111122223333:user/svc-{user} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::444455556666:role/deploy-{cluster}"
+        ),
+    }
+}
+
+/// Write the log; returns how many denial lines it holds.
+fn generate(path: &Path, bytes: u64) -> Result<u64, String> {
+    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut rng = Lcg(0x5eed);
+    let mut written = 0u64;
+    let mut denials = 0u64;
+    let mut n = 0u64;
+    while written < bytes {
+        n += 1;
+        let line = if rng.below(100) == 0 {
+            denials += 1;
+            denial(&mut rng)
+        } else {
+            let req = rng.next();
+            format!(
+                "{} [req-{req:012x}] GET {} {} {}ms bytes={} ua=\"curl/8.5.0\"",
+                LEVELS[(rng.below(LEVELS.len() as u64)) as usize],
+                PATHS[(rng.below(PATHS.len() as u64)) as usize],
+                if rng.below(50) == 0 { 503 } else { 200 },
+                rng.below(900),
+                rng.below(100_000),
+            )
+        };
+        let ts = format!(
+            "2026-11-28T{:02}:{:02}:{:02}.{:03}Z ",
+            (n / 3_600_000) % 24,
+            (n / 60_000) % 60,
+            (n / 1000) % 60,
+            n % 1000
+        );
+        w.write_all(ts.as_bytes())
+            .and_then(|()| w.write_all(line.as_bytes()))
+            .and_then(|()| w.write_all(b"\n"))
+            .map_err(|e| e.to_string())?;
+        written += (ts.len() + line.len() + 1) as u64;
+    }
+    w.flush().map_err(|e| e.to_string())?;
+    Ok(denials)
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Run a command with stdout discarded; wall time, its stdout, and peak RSS in KiB.
+fn timed(
+    program: &Path,
+    args: &[&str],
+    gnu_time: bool,
+) -> Result<(Duration, String, Option<u64>), String> {
+    let rss_file = std::env::temp_dir().join(format!("eksdoctor-bench-rss-{}", std::process::id()));
+    let mut cmd = if gnu_time {
+        let mut c = Command::new("/usr/bin/time");
+        c.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(program);
+        c
+    } else {
+        Command::new(program)
+    };
+    cmd.args(args).stdin(Stdio::null()).stderr(Stdio::null());
+    let start = Instant::now();
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    let wall = start.elapsed();
+    // grep -c exits 1 when it counts 0; eksdoctor exits 1 on error findings.
+    if !matches!(out.status.code(), Some(0 | 1)) {
+        return Err(format!(
+            "{} {args:?} failed: {}",
+            program.display(),
+            out.status
+        ));
+    }
+    let rss = if gnu_time {
+        std::fs::read_to_string(&rss_file)
+            .ok()
+            .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()))
+    } else {
+        None
+    };
+    let _ = std::fs::remove_file(&rss_file);
+    Ok((wall, String::from_utf8_lossy(&out.stdout).into_owned(), rss))
+}
+
+/// Sum of `evidence.parsed.count` over authz findings in the JSON report,
+/// without a JSON dependency: the report is pretty-printed by serde_json.
+fn denial_count(report: &str) -> u64 {
+    let mut total = 0;
+    let mut in_authz = false;
+    for line in report.lines() {
+        let t = line.trim();
+        if let Some(rule) = t.strip_prefix("\"rule\": \"") {
+            in_authz = rule.starts_with("authz/")
+                && !rule.starts_with("authz/encoded")
+                && !rule.starts_with("authz/authorization-id");
+        }
+        if in_authz && let Some(n) = t.strip_prefix("\"count\": ") {
+            total += n.trim_end_matches(',').parse::<u64>().unwrap_or(0);
+        }
+    }
+    total
+}
+
+pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
+    let mb: u64 = match rest.first() {
+        Some(s) => s
+            .parse()
+            .map_err(|_| format!("size in MB expected, got {s:?}"))?,
+        None => 200,
+    };
+    let dir = root.join("target/bench-explain");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let log = dir.join(format!("app-{mb}mb.log"));
+    let bytes = mb * 1_000_000;
+    let fresh = std::fs::metadata(&log)
+        .map(|m| m.len() >= bytes && m.len() < bytes + 4096)
+        .unwrap_or(false);
+    if fresh {
+        eprintln!("xtask: reusing {}", log.display());
+    } else {
+        eprintln!(
+            "xtask: writing {} ({mb} MB, 1% denial lines)",
+            log.display()
+        );
+        generate(&log, bytes)?;
+    }
+    let size = std::fs::metadata(&log).map_err(|e| e.to_string())?.len();
+
+    crate::run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+            .current_dir(root)
+            .args(["build", "--release", "--quiet", "--package", "eksdoctor"]),
+    )?;
+    let bin: PathBuf = root.join("target/release/eksdoctor");
+    let grep = PathBuf::from("grep");
+    let gnu_time = Path::new("/usr/bin/time").exists();
+    let log_s = log.to_string_lossy().into_owned();
+    let ex_args = ["explain", "--format", "json", "--input", log_s.as_str()];
+    let grep_args = ["-c", "not authorized to perform", log_s.as_str()];
+
+    // Warm the page cache, and check both see the same denials.
+    let (_, grep_out, _) = timed(&grep, &grep_args, false)?;
+    let (_, report, _) = timed(&bin, &ex_args, false)?;
+    let grep_count: u64 = grep_out.trim().parse().unwrap_or(0);
+    let ex_count = denial_count(&report);
+
+    let mut g = Vec::new();
+    let mut e = Vec::new();
+    let mut rss_max = None::<u64>;
+    for _ in 0..RUNS {
+        g.push(timed(&grep, &grep_args, false)?.0);
+        let (t, _, rss) = timed(&bin, &ex_args, gnu_time)?;
+        e.push(t);
+        rss_max = rss.max(rss_max);
+    }
+    let (g_best, e_best) = (
+        *g.iter().min().unwrap_or(&Duration::ZERO),
+        *e.iter().min().unwrap_or(&Duration::ZERO),
+    );
+    let (g_med, e_med) = (median(&mut g), median(&mut e));
+    let ratio = e_med.as_secs_f64() / g_med.as_secs_f64().max(1e-9);
+    let mb_s = |d: Duration| size as f64 / 1e6 / d.as_secs_f64().max(1e-9);
+    println!(
+        "explain benchmark: {} ({:.0} MB, {grep_count} denial lines)",
+        log.display(),
+        size as f64 / 1e6
+    );
+    println!(
+        "  grep -c 'not authorized to perform'   median {:>8.3} s  best {:>8.3} s  ({:.0} MB/s)",
+        g_med.as_secs_f64(),
+        g_best.as_secs_f64(),
+        mb_s(g_med)
+    );
+    println!(
+        "  eksdoctor explain --input (release)   median {:>8.3} s  best {:>8.3} s  ({:.0} MB/s)",
+        e_med.as_secs_f64(),
+        e_best.as_secs_f64(),
+        mb_s(e_med)
+    );
+    println!(
+        "  ratio explain/grep (median)           {ratio:.2}x   target <= {TARGET_RATIO:.1}x   {}",
+        if ratio <= TARGET_RATIO {
+            "OK"
+        } else {
+            "MISSED"
+        }
+    );
+    match rss_max {
+        Some(kib) => println!(
+            "  eksdoctor peak RSS                    {:.1} MiB   target < 64 MiB   {}",
+            kib as f64 / 1024.0,
+            if kib < TARGET_RSS_KIB { "OK" } else { "MISSED" }
+        ),
+        None => println!("  eksdoctor peak RSS                    unavailable (no /usr/bin/time)"),
+    }
+    println!(
+        "  denials counted: grep {grep_count}, explain {ex_count} {}",
+        if grep_count == ex_count {
+            "(agree)"
+        } else {
+            "(DISAGREE)"
+        }
+    );
+    if grep_count != ex_count {
+        return Err("explain and grep disagree on the number of denials".to_owned());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_authz_findings_only() {
+        let report = "{\n  \"findings\": [\n    {\n      \"rule\": \"authz/pass-role\",\n      \"evidence\": {\n        \"parsed\": {\n          \"count\": 7\n        }\n      }\n    },\n    {\n      \"rule\": \"authz/encoded-message\",\n      \"evidence\": {\"parsed\": {\n          \"count\": 3\n }}\n    }\n  ]\n}\n";
+        assert_eq!(denial_count(report), 7);
+    }
+
+    #[test]
+    fn generator_is_deterministic_and_sized() {
+        let dir = std::env::temp_dir().join(format!("eksdoctor-gen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("a.log");
+        let n = generate(&p, 200_000).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text.matches("not authorized to perform").count() as u64, n);
+        assert!(n > 5);
+        for bad in [
+            "ecret",
+            "xpired",
+            "forbidden",
+            "AKIA",
+            "ASIA",
+            "Kubernetes objects",
+        ] {
+            let clean: String = text
+                .lines()
+                .filter(|l| !l.contains("not authorized"))
+                .collect();
+            assert!(!clean.contains(bad), "{bad}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
