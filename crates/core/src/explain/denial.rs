@@ -218,7 +218,12 @@ impl Denial {
     pub fn is_assume_role(&self) -> bool {
         self.action
             .as_deref()
-            .is_some_and(|a| a.len() >= 14 && a[..14].eq_ignore_ascii_case("sts:AssumeRole"))
+            // Byte-wise: a CloudTrail eventName may hold any characters.
+            .is_some_and(|a| {
+                a.as_bytes()
+                    .get(..14)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"sts:AssumeRole"))
+            })
     }
 
     /// The principal's kind, if known.
@@ -561,6 +566,11 @@ fn parse_one(
 ) -> Option<Denial> {
     // hit points at "ot authorized to perform"; the 'n'/'N' is one byte before.
     let not_at = hit.checked_sub(1)?;
+    // Only "not"/"Not": anything else before "ot" (possibly the tail of a
+    // multi-byte character) is not a denial.
+    if !matches!(text.as_bytes().get(not_at), Some(b'n' | b'N')) {
+        return None;
+    }
     let mut d = Denial::default();
     if let Some(u) = principal_at {
         let p = text[u + "User: ".len()..not_at].trim_end();
@@ -846,5 +856,6 @@ mod tests {
         );
         assert!(parse_denials("ot authorized to perform").is_empty());
         assert!(parse_denials("").is_empty());
+        assert!(parse_denials("User: x \u{e9}ot authorized to perform: eks:X").is_empty());
     }
 }

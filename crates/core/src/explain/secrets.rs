@@ -95,7 +95,10 @@ pub fn key_ids(line: &str) -> Vec<&str> {
             }
             let before_ok = i == 0 || !b[i - 1].is_ascii_alphanumeric();
             let after_ok = end == b.len() || !b[end].is_ascii_alphanumeric();
-            if before_ok && after_ok && is_access_key_id(&line[i..end]) {
+            // Check the bytes before slicing: `end` may fall inside a
+            // multi-byte character (found by fuzzing).
+            let ascii = b[i..end].iter().all(u8::is_ascii_alphanumeric);
+            if before_ok && after_ok && ascii && is_access_key_id(&line[i..end]) {
                 out.push(&line[i..end]);
             }
         }
@@ -287,6 +290,15 @@ mod tests {
         ));
         assert!(v[0].example);
         assert!(ex);
+    }
+
+    #[test]
+    fn key_id_prefix_before_multibyte_text_does_not_panic() {
+        // The fuzzer's crash: an AKIA prefix whose 20th byte is inside a character.
+        let line = "User: arn:aws:iam::AKIAZ3EXAMPL\u{fffd}\u{fffd}\u{fffd}etSecretValue action";
+        assert!(key_ids(line).is_empty());
+        let mut s = SecretScanner::new();
+        let _ = s.scan(1, line, &line.to_ascii_lowercase());
     }
 
     #[test]

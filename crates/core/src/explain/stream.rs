@@ -259,33 +259,35 @@ impl<'a> Reader<'a> {
     }
 
     fn pump(&mut self, src: &mut dyn Read) -> std::io::Result<()> {
-        // Small inputs (pasted text) stay small; big ones read CHUNK at a time.
+        // Small inputs (pasted text) stay small; big ones read CHUNK at a
+        // time into a buffer that is zeroed once and then reused.
         let mut want = 16 << 10;
         let mut buf: Vec<u8> = Vec::new();
+        let mut len = 0;
         loop {
-            let len = buf.len();
-            buf.resize(len + want, 0);
+            if buf.len() < len + want {
+                buf.resize(len + want, 0);
+            }
             let n = loop {
-                match src.read(&mut buf[len..]) {
+                match src.read(&mut buf[len..len + want]) {
                     Ok(n) => break n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) => {
-                        buf.truncate(len);
                         // What was read before the error still counts.
-                        let consumed = self.process(&buf, true);
-                        buf.drain(..consumed);
+                        self.process(&buf[..len], true);
                         return Err(e);
                     }
                 }
             };
-            buf.truncate(len + n);
             if n == want {
                 want = (want * 2).min(CHUNK);
             }
+            len += n;
             self.stats.bytes += n as u64;
             let eof = n == 0;
-            let consumed = self.process(&buf, eof);
-            buf.drain(..consumed);
+            let consumed = self.process(&buf[..len], eof);
+            buf.copy_within(consumed..len, 0);
+            len -= consumed;
             if eof {
                 return Ok(());
             }
