@@ -59,6 +59,19 @@ pub fn parsed_json(d: &Denial) -> Value {
     })
 }
 
+/// What makes two denials produce the same findings: the grouping key plus
+/// which of the optional findings (encoded message, authorization id) they
+/// carry. The explainer skips re-diagnosing a denial it has seen.
+#[must_use]
+pub fn signature(d: &Denial) -> String {
+    format!(
+        "{}\u{1f}{}\u{1f}{}",
+        denial_key(d),
+        d.encoded_message.is_some(),
+        d.authorization_id.is_some()
+    )
+}
+
 /// The grouping key: same principal, action, resource and reason.
 fn denial_key(d: &Denial) -> String {
     format!(

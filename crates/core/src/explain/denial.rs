@@ -233,14 +233,30 @@ impl Denial {
     }
 }
 
+/// Case-insensitive find of an ASCII needle: SIMD search for its first
+/// byte in either case, then a compare (lines are parsed often; this stays
+/// linear and cheap).
 fn find_ci(hay: &str, needle: &str) -> Option<usize> {
-    if needle.len() > hay.len() {
-        return None;
-    }
+    let h = hay.as_bytes();
     let n = needle.as_bytes();
-    hay.as_bytes()
-        .windows(n.len())
-        .position(|w| w.eq_ignore_ascii_case(n))
+    let (&first, rest) = n.split_first()?;
+    let mut from = 0;
+    while let Some(off) = memchr::memchr2(
+        first.to_ascii_lowercase(),
+        first.to_ascii_uppercase(),
+        h.get(from..)?,
+    ) {
+        let i = from + off;
+        let end = i + n.len();
+        if end > h.len() {
+            return None;
+        }
+        if h[i + 1..end].eq_ignore_ascii_case(rest) {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+    None
 }
 
 fn starts_with_ci(s: &str, prefix: &str) -> bool {

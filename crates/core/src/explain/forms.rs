@@ -117,10 +117,35 @@ const LOST_VERBS: &[&str] = &[
     "don't have my",
 ];
 
+/// Words at least one of which every form below contains (lowercase): one
+/// SIMD pass rules out the common line (an IAM denial) before the checks.
+const GATE: &[&str] = &[
+    "kubernetes objects",
+    "logged in to the server",
+    "is forbidden",
+    "principalarn",
+    "should be scoped",
+    "expired",
+    "invalid",
+    "signature",
+    "accesskeysperuser",
+    "assumerolewithwebidentity",
+    "secret",
+];
+
+fn gate() -> Option<&'static aho_corasick::AhoCorasick> {
+    static AC: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> = std::sync::OnceLock::new();
+    AC.get_or_init(|| aho_corasick::AhoCorasick::new(GATE).ok())
+        .as_ref()
+}
+
 /// Every recognised form in one (logical) line. `lower` is its ASCII-lowercase copy.
 #[must_use]
 pub fn parse_text_forms(line: &str, lower: &str) -> Vec<TextForm> {
     let mut out = Vec::new();
+    if gate().is_some_and(|g| !g.is_match(lower)) {
+        return out;
+    }
     if lower.contains("access to kubernetes objects") {
         out.push(TextForm::ConsoleNoK8sAccess {
             iam_principal: lower.contains("iam principal"),

@@ -102,6 +102,9 @@ struct Group {
 pub struct Explainer {
     groups: Vec<Group>,
     index: HashMap<String, usize>,
+    /// Observation signature → the groups it produced, so a denial seen
+    /// before costs a hash lookup instead of a new diagnosis.
+    seen: HashMap<String, Vec<usize>>,
     secrets: secrets::SecretScanner,
     redactor: Redactor,
     tainted: BTreeSet<String>,
@@ -176,11 +179,10 @@ impl Explainer {
             self.sighting(&s, source);
         }
         if seen.example_key_id {
-            self.add(others::example_key(false), at, None);
+            let _ = self.add(others::example_key(false), at, None);
         }
         let forms = forms::parse_text_forms(text, &lower);
         let web_identity = forms.contains(&TextForm::WebIdentityDenied);
-        let mut diags = Vec::new();
         let mut denials = if text.contains(denial::PERFORM) {
             parse_denials(text)
         } else {
@@ -194,16 +196,26 @@ impl Explainer {
                 ..Denial::default()
             });
         }
+        let mut observations: Vec<(String, Vec<Diagnosis>)> = Vec::new();
+        let mut recognised = false;
         for d in &denials {
             if web_identity && d.principal_text.is_none() {
                 continue;
             }
-            diags.extend(authz::diagnose(d));
+            recognised = true;
+            let sig = format!("D{}", authz::signature(d));
+            if !self.repeat(&sig) {
+                observations.push((sig, authz::diagnose(d)));
+            }
         }
         for f in &forms {
-            diags.push(others::diagnose_form(f));
+            recognised = true;
+            let sig = format!("F{f:?}");
+            if !self.repeat(&sig) {
+                observations.push((sig, vec![others::diagnose_form(f)]));
+            }
         }
-        if diags.is_empty()
+        if !recognised
             && text.trim_start().starts_with('{')
             && text.contains("\"errorCode\"")
             && let Ok(v) = serde_json::from_str::<Value>(text)
@@ -211,8 +223,46 @@ impl Explainer {
             self.feed_json(&v, line, source);
             return;
         }
-        for d in diags {
-            self.add(d, at, Some(text));
+        for (sig, ds) in observations {
+            self.add_all(sig, ds, at, Some(text), None);
+        }
+    }
+
+    /// Count a repeat of an observation already diagnosed; false if new.
+    fn repeat(&mut self, sig: &str) -> bool {
+        let Some(groups) = self.seen.get(sig) else {
+            return false;
+        };
+        for &i in groups {
+            if let Some(g) = self.groups.get_mut(i) {
+                g.count += 1;
+            }
+        }
+        true
+    }
+
+    /// Add one observation's findings and remember which groups they went to.
+    fn add_all(
+        &mut self,
+        sig: String,
+        diags: Vec<Diagnosis>,
+        at: Option<(&str, u64)>,
+        line: Option<&str>,
+        extra: Option<(&str, &Value)>,
+    ) {
+        let mut groups = Vec::new();
+        let mut complete = true;
+        for mut d in diags {
+            if let Some((k, v)) = extra {
+                d.finding.evidence.insert(k.to_owned(), v.clone());
+            }
+            match self.add(d, at, line) {
+                Some(i) => groups.push(i),
+                None => complete = false,
+            }
+        }
+        if complete && self.seen.len() < 4 * MAX_GROUPS {
+            self.seen.insert(sig, groups);
         }
     }
 
@@ -304,7 +354,15 @@ impl Explainer {
                 ..Denial::default()
             });
         }
-        let mut diags = Vec::new();
+        let evidence = json!({
+            "eventTime": rec.get("eventTime"),
+            "eventSource": event_source,
+            "eventName": event_name,
+            "awsRegion": region,
+            "errorCode": code,
+            "userIdentity": {"type": ident_type, "arn": principal_text},
+        });
+        let shown = (!message.is_empty()).then_some(message.as_str());
         for mut d in denials {
             if d.principal_text.is_none() {
                 d.principal = principal_text
@@ -323,24 +381,18 @@ impl Explainer {
                 d.operation.clone_from(&event_name);
             }
             d.region.clone_from(&region);
-            diags.extend(authz::diagnose(&d));
+            let sig = format!("D{}", authz::signature(&d));
+            if !self.repeat(&sig) {
+                let diags = authz::diagnose(&d);
+                self.add_all(sig, diags, at, shown, Some(("cloudtrail", &evidence)));
+            }
         }
         for f in forms::parse_text_forms(&text, &lower) {
-            diags.push(others::diagnose_form(&f));
-        }
-        let evidence = json!({
-            "eventTime": rec.get("eventTime"),
-            "eventSource": event_source,
-            "eventName": event_name,
-            "awsRegion": region,
-            "errorCode": code,
-            "userIdentity": {"type": ident_type, "arn": principal_text},
-        });
-        for mut d in diags {
-            d.finding
-                .evidence
-                .insert("cloudtrail".into(), evidence.clone());
-            self.add(d, at, (!message.is_empty()).then_some(message.as_str()));
+            let sig = format!("F{f:?}");
+            if !self.repeat(&sig) {
+                let diags = vec![others::diagnose_form(&f)];
+                self.add_all(sig, diags, at, shown, Some(("cloudtrail", &evidence)));
+            }
         }
     }
 
@@ -350,7 +402,7 @@ impl Explainer {
         }
         self.taint(&s.secret);
         let d = others::diagnose_secret(s);
-        self.add(d, source.map(|src| (src, s.line)), None);
+        let _ = self.add(d, source.map(|src| (src, s.line)), None);
     }
 
     fn taint(&mut self, s: &str) {
@@ -359,16 +411,18 @@ impl Explainer {
         }
     }
 
-    fn add(&mut self, d: Diagnosis, at: Option<(&str, u64)>, line: Option<&str>) {
+    /// Add a finding to its group (new or existing); its group's index, or
+    /// `None` when [`MAX_GROUPS`] is reached.
+    fn add(&mut self, d: Diagnosis, at: Option<(&str, u64)>, line: Option<&str>) -> Option<usize> {
         if let Some(&i) = self.index.get(&d.key) {
             if let Some(g) = self.groups.get_mut(i) {
                 g.count += 1;
             }
-            return;
+            return Some(i);
         }
         if self.groups.len() >= MAX_GROUPS {
             self.dropped += 1;
-            return;
+            return None;
         }
         let mut f = d.finding;
         if let Some((file, n)) = at {
@@ -383,11 +437,13 @@ impl Explainer {
             let shown = self.redactor.redact(&shown).into_owned();
             f.evidence.insert("line".into(), Value::String(shown));
         }
-        self.index.insert(d.key, self.groups.len());
+        let i = self.groups.len();
+        self.index.insert(d.key, i);
         self.groups.push(Group {
             finding: f,
             count: 1,
         });
+        Some(i)
     }
 
     /// The end of one source: secrets still waiting for a key id stand alone.

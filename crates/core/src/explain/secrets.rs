@@ -82,13 +82,25 @@ pub struct SecretScanner {
     pending: Vec<SecretSighting>,
 }
 
+fn id_finders() -> &'static (memmem::Finder<'static>, memmem::Finder<'static>) {
+    static F: std::sync::OnceLock<(memmem::Finder<'static>, memmem::Finder<'static>)> =
+        std::sync::OnceLock::new();
+    F.get_or_init(|| (memmem::Finder::new(b"AKIA"), memmem::Finder::new(b"ASIA")))
+}
+
+fn secret_finder() -> &'static memmem::Finder<'static> {
+    static F: std::sync::OnceLock<memmem::Finder<'static>> = std::sync::OnceLock::new();
+    F.get_or_init(|| memmem::Finder::new(b"secret"))
+}
+
 /// Access key ids (AKIA/ASIA + 16) standing as whole words in `line`.
 #[must_use]
 pub fn key_ids(line: &str) -> Vec<&str> {
     let b = line.as_bytes();
     let mut out = Vec::new();
-    for prefix in [&b"AKIA"[..], b"ASIA"] {
-        for i in memmem::find_iter(b, prefix) {
+    let (akia, asia) = id_finders();
+    for finder in [akia, asia] {
+        for i in finder.find_iter(b) {
             let end = i + 20;
             if end > b.len() {
                 continue;
@@ -168,7 +180,8 @@ impl SecretScanner {
     pub fn scan(&mut self, line_no: u64, line: &str, lower: &str) -> LineSecrets {
         let mut out = LineSecrets::default();
         let ids = key_ids(line);
-        let labelled = SECRET_LABELS.iter().any(|l| lower.contains(l));
+        let labelled = secret_finder().find(lower.as_bytes()).is_some()
+            && SECRET_LABELS.iter().any(|l| lower.contains(l));
         let secrets = if ids.is_empty() && !labelled {
             Vec::new()
         } else {
