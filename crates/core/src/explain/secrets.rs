@@ -159,7 +159,13 @@ fn secrets_in(line: &str, lower: &str, anywhere: bool) -> Vec<String> {
                 i += 1;
             }
             let run = &b[start..i];
-            if looks_like_secret(run) {
+            // Next to a key id any 40-character run counts unless it is
+            // plainly not random (all hex, or letters only): a real secret
+            // may, rarely, miss the shape rules the redactor uses elsewhere.
+            let plausible = run.len() == 40
+                && !run.iter().all(u8::is_ascii_hexdigit)
+                && !run.iter().all(u8::is_ascii_alphabetic);
+            if looks_like_secret(run) || plausible {
                 let s = &line[start..i];
                 if !out.iter().any(|o| o == s) {
                     out.push(s.to_owned());
