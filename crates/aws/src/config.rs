@@ -8,6 +8,8 @@
 //! probe runs) and returns a [`Live`] that hands out clients. Every client
 //! carries the [`ReadOnlyGuard`].
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -125,8 +127,21 @@ impl LiveConfig {
             })?
             .map_err(|e| ProbeError::from_credentials_error(&e))?;
         let credential_kind = CredentialKind::from_key_id(creds.access_key_id());
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&sdk)
+                .interceptor(ReadOnlyGuard)
+                .build(),
+        );
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&sdk)
+                .interceptor(ReadOnlyGuard)
+                .build(),
+        );
         Ok(Live {
             sdk,
+            sts,
+            iam,
+            eks: Arc::new(Mutex::new(HashMap::new())),
             region,
             credential_kind,
             access_key_id: creds.access_key_id().to_owned(),
@@ -187,6 +202,10 @@ impl LiveConfig {
 #[derive(Debug, Clone)]
 pub struct Live {
     sdk: SdkConfig,
+    // Clients are built once (per region for EKS) and shared by every probe.
+    sts: aws_sdk_sts::Client,
+    iam: aws_sdk_iam::Client,
+    eks: Arc<Mutex<HashMap<String, aws_sdk_eks::Client>>>,
     region: String,
     credential_kind: Option<CredentialKind>,
     access_key_id: String,
@@ -227,28 +246,30 @@ impl Live {
     /// STS, guarded.
     #[must_use]
     pub fn sts(&self) -> aws_sdk_sts::Client {
-        let conf = aws_sdk_sts::config::Builder::from(&self.sdk)
-            .interceptor(ReadOnlyGuard)
-            .build();
-        aws_sdk_sts::Client::from_conf(conf)
+        self.sts.clone()
     }
 
     /// IAM, guarded.
     #[must_use]
     pub fn iam(&self) -> aws_sdk_iam::Client {
-        let conf = aws_sdk_iam::config::Builder::from(&self.sdk)
-            .interceptor(ReadOnlyGuard)
-            .build();
-        aws_sdk_iam::Client::from_conf(conf)
+        self.iam.clone()
     }
 
     /// EKS in `region` (the home region when `None`), guarded.
     #[must_use]
     pub fn eks(&self, region: Option<&str>) -> aws_sdk_eks::Client {
-        let mut b = aws_sdk_eks::config::Builder::from(&self.sdk).interceptor(ReadOnlyGuard);
-        if let Some(r) = region {
-            b = b.region(Region::new(r.to_owned()));
+        let region = region.unwrap_or(&self.region).to_owned();
+        let build = || {
+            aws_sdk_eks::Client::from_conf(
+                aws_sdk_eks::config::Builder::from(&self.sdk)
+                    .interceptor(ReadOnlyGuard)
+                    .region(Region::new(region.clone()))
+                    .build(),
+            )
+        };
+        match self.eks.lock() {
+            Ok(mut cache) => cache.entry(region.clone()).or_insert_with(build).clone(),
+            Err(_) => build(),
         }
-        aws_sdk_eks::Client::from_conf(b.build())
     }
 }
