@@ -105,6 +105,13 @@ pub struct Explainer {
     /// Observation signature → the groups it produced, so a denial seen
     /// before costs a hash lookup instead of a new diagnosis.
     seen: HashMap<String, Vec<usize>>,
+    /// Whole lines (timestamp prefix stripped) already diagnosed → the groups
+    /// they counted in: a repeated log line costs one hash lookup.
+    lines_seen: HashMap<String, Vec<usize>>,
+    lines_seen_bytes: usize,
+    /// Groups the current line counted in, and whether any was dropped.
+    touched: Vec<usize>,
+    touched_dropped: bool,
     secrets: secrets::SecretScanner,
     redactor: Redactor,
     tainted: BTreeSet<String>,
@@ -119,6 +126,29 @@ pub fn explain_text(text: &str) -> Vec<Finding> {
     let mut ex = Explainer::new();
     ex.feed_text(text);
     ex.finish()
+}
+
+/// Longest line remembered whole, and the memory all remembered lines may take.
+const LINE_MEMO_MAX: usize = 4096;
+const LINE_MEMO_BYTES: usize = 8 << 20;
+
+/// A log line without its leading timestamp (`2026-11-28T10:00:00.123Z `,
+/// `[12:00:01] `): characters that never start or hold a message.
+fn strip_log_prefix(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let stamp = c.is_ascii_digit()
+            || matches!(c, b'-' | b':' | b'.' | b'+' | b' ' | b'\t' | b'[' | b']' | b',' | b'/')
+            // `T` and `Z` only inside a timestamp (after a digit).
+            || (matches!(c, b'T' | b'Z') && i > 0 && b[i - 1].is_ascii_digit());
+        if !stamp {
+            break;
+        }
+        i += 1;
+    }
+    &s[i..]
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -171,7 +201,35 @@ impl Explainer {
 
     /// One (logical) line of text, `line` 1-based.
     pub fn feed_line(&mut self, text: &str, line: u64, source: Option<&str>) {
+        let key = strip_log_prefix(text);
+        let memo = key.len() <= LINE_MEMO_MAX;
+        if memo && let Some(groups) = self.lines_seen.get(key) {
+            for &i in groups {
+                if let Some(g) = self.groups.get_mut(i) {
+                    g.count += 1;
+                }
+            }
+            return;
+        }
+        self.touched.clear();
+        self.touched_dropped = false;
+        let secret_free = self.feed_line_fresh(text, line, source);
+        if memo
+            && secret_free
+            && !self.touched_dropped
+            && self.lines_seen_bytes + key.len() <= LINE_MEMO_BYTES
+        {
+            self.lines_seen_bytes += key.len();
+            let touched = std::mem::take(&mut self.touched);
+            self.lines_seen.insert(key.to_owned(), touched);
+        }
+    }
+
+    /// [`Explainer::feed_line`] without the repeat shortcut; true when the
+    /// line held nothing secret-like (so a repeat of it may be counted blind).
+    fn feed_line_fresh(&mut self, text: &str, line: u64, source: Option<&str>) -> bool {
         let lower = text.to_ascii_lowercase();
+        let secret_free = !lower.contains("secret") && secrets::key_ids(text).is_empty();
         let at = source.map(|s| (s, line));
         // Secrets first, so this line's evidence is already masked.
         let seen = self.secrets.scan(line, text, &lower);
@@ -221,11 +279,12 @@ impl Explainer {
             && let Ok(v) = serde_json::from_str::<Value>(text)
         {
             self.feed_json(&v, line, source);
-            return;
+            return false;
         }
         for (sig, ds) in observations {
             self.add_all(sig, ds, at, Some(text), None);
         }
+        secret_free
     }
 
     /// Count a repeat of an observation already diagnosed; false if new.
@@ -238,6 +297,7 @@ impl Explainer {
                 g.count += 1;
             }
         }
+        self.touched.extend_from_slice(groups);
         true
     }
 
@@ -418,10 +478,12 @@ impl Explainer {
             if let Some(g) = self.groups.get_mut(i) {
                 g.count += 1;
             }
+            self.touched.push(i);
             return Some(i);
         }
         if self.groups.len() >= MAX_GROUPS {
             self.dropped += 1;
+            self.touched_dropped = true;
             return None;
         }
         let mut f = d.finding;
@@ -438,6 +500,7 @@ impl Explainer {
             f.evidence.insert("line".into(), Value::String(shown));
         }
         let i = self.groups.len();
+        self.touched.push(i);
         self.index.insert(d.key, i);
         self.groups.push(Group {
             finding: f,

@@ -533,3 +533,39 @@ fn fuzz_crashes_stay_fixed() {
     }
     assert!(n >= 1);
 }
+
+#[test]
+fn repeated_log_lines_are_counted_through_the_line_memo() {
+    let mut text = String::new();
+    for i in 0..50 {
+        text.push_str(&format!(
+            "2026-11-28T10:00:{:02}.000Z ERROR User: arn:aws:iam::111122223333:user/a is not authorized to perform: eks:ListClusters. Encoded authorization failure message: AbCdEfGhIjKlMnOp{}\n",
+            i % 60,
+            i % 2
+        ));
+    }
+    // The same key id line twice: a secret on the second must still be seen.
+    text.push_str("2026-11-28T10:01:00Z key AKIAZ3EXAMPLEABCDEFG\n");
+    text.push_str(&format!(
+        "2026-11-28T10:01:01Z key AKIAZ3EXAMPLEABCDEFG {SECRET}\n"
+    ));
+    let mut ex = Explainer::new();
+    ex.read(Some("app.log"), text.as_bytes()).unwrap();
+    let fs = ex.finish();
+    let main = fs
+        .iter()
+        .find(|f| f.rule == "authz/no-identity-policy")
+        .unwrap();
+    assert_eq!(main.evidence["parsed"]["count"], 50);
+    let enc = fs
+        .iter()
+        .find(|f| f.rule == "authz/encoded-message")
+        .unwrap();
+    assert_eq!(enc.evidence["parsed"]["count"], 50);
+    assert!(fs.iter().any(|f| f.rule == "keys/secret-in-input"));
+    assert_eq!(
+        strip_log_prefix("2026-11-28T10:00:00.123Z [x] Token"),
+        "x] Token"
+    );
+    assert_eq!(strip_log_prefix("Token has expired"), "Token has expired");
+}
