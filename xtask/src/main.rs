@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench;
-mod bench_policy;
 mod tui_bench;
 
 fn main() -> ExitCode {
