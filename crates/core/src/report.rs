@@ -94,9 +94,23 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// How to render text.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TextStyle {
     pub color: bool,
+    /// Columns to wrap prose to (the binary passes the terminal's width).
+    pub width: usize,
+}
+
+/// The width when none is known: 100 columns.
+pub const DEFAULT_WIDTH: usize = 100;
+
+impl Default for TextStyle {
+    fn default() -> Self {
+        Self {
+            color: false,
+            width: DEFAULT_WIDTH,
+        }
+    }
 }
 
 impl TextStyle {
@@ -116,7 +130,16 @@ pub fn render_finding(out: &mut String, f: &Finding, style: TextStyle) {
         Severity::Warning => style.paint("1;33", "warning"),
         Severity::Info => style.paint("1;36", "info"),
     };
-    let _ = writeln!(out, "{sev}[{}]: {}", f.rule, style.paint("1", &f.message));
+    // Prose wraps to the width (never below 40); commands, policies and
+    // replacements are never wrapped: they are pasted as they are.
+    let width = style.width.max(40);
+    let head = format!("{}[{}]: ", f.severity.as_str(), f.rule);
+    let mut msg = wrap(&f.message, width.saturating_sub(head.len()).max(20)).into_iter();
+    let first = msg.next().unwrap_or_default();
+    let _ = writeln!(out, "{sev}[{}]: {}", f.rule, style.paint("1", &first));
+    for line in msg {
+        let _ = writeln!(out, "  {}", style.paint("1", &line));
+    }
     if let Some(loc) = &f.location {
         match loc.column {
             Some(c) => {
@@ -137,12 +160,21 @@ pub fn render_finding(out: &mut String, f: &Finding, style: TextStyle) {
         let _ = writeln!(out, "  seen {count} times");
     }
     if !f.detail.is_empty() {
-        for line in wrap(&f.detail, 96) {
+        for line in wrap(&f.detail, width - 2) {
             let _ = writeln!(out, "  {line}");
         }
     }
     if let Some(fix) = &f.fix {
-        let _ = writeln!(out, "  {} {}", style.paint("1;32", "fix:"), fix.summary);
+        let mut summary = wrap(&fix.summary, width - 7).into_iter();
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            style.paint("1;32", "fix:"),
+            summary.next().unwrap_or_default()
+        );
+        for line in summary {
+            let _ = writeln!(out, "       {line}");
+        }
         if let Some(policy) = &fix.policy {
             let text = serde_json::to_string_pretty(policy).unwrap_or_default();
             for line in text.lines() {
@@ -202,6 +234,29 @@ mod tests {
         assert_eq!(v["summary"]["error"], 1);
         assert_eq!(v["summary"]["info"], 1);
         assert_eq!(r.exit_code(), 1);
+    }
+
+    #[test]
+    fn prose_wraps_to_the_width() {
+        let f = Finding::new(rules::KEYS_INACTIVE, "word ".repeat(30).trim().to_owned())
+            .detail("detail ".repeat(40).trim().to_owned())
+            .fix(Fix::new("summary ".repeat(20).trim().to_owned()).command("x ".repeat(60)));
+        for width in [40, 80, 120] {
+            let mut out = String::new();
+            render_finding(
+                &mut out,
+                &f,
+                TextStyle {
+                    color: false,
+                    width,
+                },
+            );
+            for line in out.lines().filter(|l| !l.trim_start().starts_with('$')) {
+                assert!(line.len() <= width, "{width}: {line:?}");
+            }
+            // Commands are never cut.
+            assert!(out.contains(&format!("$ {}", "x ".repeat(60))));
+        }
     }
 
     #[test]

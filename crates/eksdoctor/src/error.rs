@@ -12,6 +12,9 @@ pub enum CliError {
     /// Live probing could not run at all: no credentials, no network, no region (exit 3).
     #[error("{0}")]
     Live(String),
+    /// Already reported on stdout (a creds/* report, say): exit with this status, print nothing more.
+    #[error("")]
+    Reported(i32),
 }
 
 impl CliError {
@@ -20,6 +23,17 @@ impl CliError {
         match self {
             Self::Usage(_) | Self::Input { .. } => 2,
             Self::Live(_) => 3,
+            Self::Reported(code) => *code,
+        }
+    }
+
+    /// `usage`, `input` or `live`, for the JSON error object.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Usage(_) => "usage",
+            Self::Input { .. } => "input",
+            Self::Live(_) | Self::Reported(_) => "live",
         }
     }
 

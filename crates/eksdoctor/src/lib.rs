@@ -22,22 +22,53 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
+            if code != 0 && wants_json(&args) {
+                let text = e.to_string();
+                let message = text
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ");
+                print!("{}", output::error_json("usage", message, code));
+            }
             return code;
         }
     };
     let out = Output::from_cli(&cli.global);
-    match dispatch(&cli, &out) {
+    let result = if cli.global.format == cli::Format::Sarif && !has_sarif(cli.command.as_ref()) {
+        Err(CliError::Usage(
+            "--format sarif is for the lint commands (lint aws-auth, lint sts, lint irsa); use text or json"
+                .to_owned(),
+        ))
+    } else {
+        dispatch(&cli, &out)
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             out.error(&e);
             e.exit_code()
         }
     }
+}
+
+/// `--format json` or `--format=json` among raw arguments (for errors
+/// before the arguments parse).
+fn wants_json(args: &[std::ffi::OsString]) -> bool {
+    args.windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "json")
+        || args.iter().any(|a| a == "--format=json")
+}
+
+/// The commands with a SARIF rendering: the lint commands.
+fn has_sarif(command: Option<&Command>) -> bool {
+    matches!(command, Some(Command::Lint(_)))
 }
 
 fn dispatch(cli: &Cli, out: &Output) -> Result<i32, CliError> {

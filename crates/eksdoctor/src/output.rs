@@ -17,7 +17,27 @@ pub struct Output {
     pub format: Format,
     pub color: bool,
     pub ascii: bool,
+    /// Columns text output wraps to: see [`text_width`].
+    pub width: usize,
     redactor: Mutex<Redactor>,
+}
+
+/// The width text reports wrap to: the terminal's when stdout is a
+/// terminal, else `COLUMNS` when set, else 100 (a file or a pipe). Never
+/// below 40.
+#[must_use]
+pub fn text_width() -> usize {
+    let tty = std::io::stdout()
+        .is_terminal()
+        .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+        .flatten();
+    let columns = || {
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|c| *c > 0)
+    };
+    tty.or_else(columns).unwrap_or(100).max(40)
 }
 
 impl Output {
@@ -28,6 +48,7 @@ impl Output {
             format: g.format,
             color: !g.no_color && !no_color_env && std::io::stdout().is_terminal(),
             ascii: g.ascii,
+            width: text_width(),
             redactor: Mutex::new(Redactor::new()),
         }
     }
@@ -60,9 +81,26 @@ impl Output {
         let _ = writeln!(stderr, "{}", red.redact(text));
     }
 
-    /// Print an error as `eksdoctor: error: ...` on stderr.
+    /// Print an error as `eksdoctor: error: ...` on stderr; with `--format
+    /// json`, also as a JSON error object on stdout. An error already
+    /// reported prints nothing.
     pub fn error(&self, e: &CliError) {
+        if matches!(e, CliError::Reported(_)) {
+            return;
+        }
         self.eprint(&format!("eksdoctor: error: {e}"));
+        if self.format == Format::Json {
+            self.print(&error_json(e.kind(), &e.to_string(), e.exit_code()));
+        }
+    }
+
+    /// The text style: colour and width.
+    #[must_use]
+    pub fn style(&self) -> TextStyle {
+        TextStyle {
+            color: self.color,
+            width: self.width,
+        }
     }
 
     /// Print a report in the chosen format; returns the exit status it implies.
@@ -71,7 +109,7 @@ impl Output {
     /// `--format sarif` for a command that has no SARIF rendering.
     pub fn report(&self, report: &Report) -> Result<i32, CliError> {
         match self.format {
-            Format::Text => self.print(&report.to_text(TextStyle { color: self.color })),
+            Format::Text => self.print(&report.to_text(self.style())),
             Format::Json => self.print(&report.to_json()),
             Format::Sarif => {
                 return Err(CliError::Usage(
@@ -81,4 +119,16 @@ impl Output {
         }
         Ok(report.exit_code())
     }
+}
+
+/// `{"error": {"kind", "message", "exit_code"}}`: what `--format json` prints
+/// on stdout when a command fails before it has a report.
+#[must_use]
+pub fn error_json(kind: &str, message: &str, exit_code: i32) -> String {
+    let mut s = serde_json::to_string_pretty(&serde_json::json!({
+        "error": {"kind": kind, "message": message, "exit_code": exit_code}
+    }))
+    .unwrap_or_default();
+    s.push('\n');
+    s
 }

@@ -60,14 +60,29 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         }
         let findings = eksdoctor_aws::findings::derive(&snap);
         let report = Report::new(findings);
-        match out.format {
+        let code = match out.format {
             Format::Text => {
                 out.print(&render_text(&snap));
                 out.print("\n");
-                out.report(&report)
+                out.report(&report)?
             }
-            _ => out.report(&with_sections(report, &snap)),
+            _ => out.report(&with_sections(report, &snap))?,
+        };
+        // Without an identity nothing else can be trusted: exit 3, and say why.
+        if snap.identity.ready().is_none() {
+            out.eprint(&format!(
+                "eksdoctor: error: live probing could not run: the identity probe \
+                 (sts:GetCallerIdentity) {}",
+                match &snap.identity {
+                    Probe::TimedOut => format!("timed out after {}s", args.timeout),
+                    Probe::Denied { permission } => format!("was denied ({permission})"),
+                    Probe::Failed { message } => format!("failed: {message}"),
+                    Probe::Pending | Probe::Ready(_) => "did not answer".to_owned(),
+                }
+            ));
+            return Ok(live::EXIT_LIVE);
         }
+        Ok(code)
     })
 }
 

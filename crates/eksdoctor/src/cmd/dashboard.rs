@@ -2,6 +2,8 @@
 //! AWS, no network); otherwise the live probes feed it.
 
 use std::io::IsTerminal as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use eksdoctor_core::snapshot::{Probe, ProbeUpdate};
 use eksdoctor_tui::demo::{self, DemoSource};
@@ -31,6 +33,8 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
     };
     let mut app = App::new(options);
     app.redactor = out.redactor();
+    // Set while the latest identity probe did not answer: the exit status is then 3.
+    let identity_failed = Arc::new(AtomicBool::new(false));
     let source: Box<dyn FeedSource> = if cli.global.demo {
         app.preload_explain(demo::PASS_ROLE_ERROR);
         Box::new(DemoSource::new(now))
@@ -42,6 +46,7 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
                 ..ProbeOptions::default()
             },
             task: None,
+            identity_failed: Arc::clone(&identity_failed),
         })
     };
     let runtime = live::runtime()?;
@@ -49,7 +54,14 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
     let exit = runtime
         .block_on(eksdoctor_tui::tui::run(app, source, first_frame))
         .map_err(|e| CliError::Usage(format!("terminal: {e}")))?;
-    Ok(exit.code())
+    let code = exit.code();
+    if code == 0 && identity_failed.load(Ordering::SeqCst) {
+        out.eprint(
+            "eksdoctor: live probing could not run: the identity probe failed (see the dashboard's findings)",
+        );
+        return Ok(live::EXIT_LIVE);
+    }
+    Ok(code)
 }
 
 /// The live probes: a round of `eksdoctor_aws::stream_probes` per start,
@@ -60,6 +72,7 @@ struct LiveSource {
     config: LiveConfig,
     options: ProbeOptions,
     task: Option<tokio::task::JoinHandle<()>>,
+    identity_failed: Arc<AtomicBool>,
 }
 
 impl FeedSource for LiveSource {
@@ -69,12 +82,14 @@ impl FeedSource for LiveSource {
         }
         let config = self.config.clone();
         let options = self.options.clone();
+        let identity_failed = Arc::clone(&self.identity_failed);
         self.task = Some(tokio::spawn(async move {
             let live = match config.connect().await {
                 Ok(live) => live,
                 Err(e) => {
                     let source = config.credential_source().await;
                     let message = e.to_string();
+                    identity_failed.store(true, Ordering::SeqCst);
                     sink.send(ProbeUpdate::Identity(Probe::Failed {
                         message: message.clone(),
                     }));
@@ -91,6 +106,12 @@ impl FeedSource for LiveSource {
                 eksdoctor_aws::stream_probes(&live, &options, tx).await;
             });
             while let Some(update) = rx.recv().await {
+                if let ProbeUpdate::Identity(p) = &update {
+                    identity_failed.store(
+                        !matches!(p, Probe::Ready(_) | Probe::Pending),
+                        Ordering::SeqCst,
+                    );
+                }
                 if !sink.send(update) {
                     round.abort();
                     return;

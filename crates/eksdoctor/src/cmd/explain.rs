@@ -7,9 +7,9 @@ use std::path::Path;
 use eksdoctor_core::explain::{Explainer, ReadError};
 use eksdoctor_core::report::Report;
 
-use crate::cli::ExplainArgs;
+use crate::cli::{ExplainArgs, Format};
 use crate::error::CliError;
-use crate::input::{display_name, io_message};
+use crate::input::open_sniffed;
 use crate::output::Output;
 
 pub fn run(args: &ExplainArgs, out: &Output) -> Result<i32, CliError> {
@@ -54,37 +54,43 @@ pub fn run(args: &ExplainArgs, out: &Output) -> Result<i32, CliError> {
             eksdoctor_core::explain::MAX_GROUPS
         ));
     }
-    if bytes == 0 {
-        out.eprint("eksdoctor: note: the input is empty: nothing to explain");
+    let nothing = if bytes == 0 {
+        Some("the input is empty: nothing to explain".to_owned())
     } else if findings.is_empty() {
-        out.eprint(
-            "eksdoctor: note: no AWS or Kubernetes authorization error recognised in the input",
-        );
+        Some(format!(
+            "nothing recognised: no AWS or Kubernetes authorization error in the input ({bytes} bytes read)"
+        ))
+    } else {
+        None
+    };
+    let mut report = Report::new(findings);
+    if let Some(n) = nothing {
+        if out.format == Format::Text {
+            out.print(&format!("{n}\n\n"));
+        } else {
+            out.eprint(&format!("eksdoctor: note: {n}"));
+            report = report.with("note", n.into());
+        }
     }
-    out.report(&Report::new(findings))
+    out.report(&report)
 }
 
 fn read_stdin(ex: &mut Explainer, warnings: &mut Vec<String>) -> Result<u64, CliError> {
-    let stdin = std::io::stdin();
-    match ex.read(Some("<stdin>"), stdin.lock()) {
-        Ok(stats) => Ok(stats.bytes),
-        Err((stats, e)) => on_error("<stdin>", stats.bytes, e, warnings),
-    }
+    read_file(ex, Path::new("-"), warnings)
 }
 
+/// Through the shared reader (binary and corrupt gzip refused up front,
+/// exit 2); the engine streams and decompresses.
 fn read_file(ex: &mut Explainer, path: &Path, warnings: &mut Vec<String>) -> Result<u64, CliError> {
-    let name = display_name(path);
-    if path.is_dir() {
-        return Err(CliError::input(&name, "is a directory"));
-    }
-    let file = std::fs::File::open(path).map_err(|e| CliError::input(&name, io_message(&e)))?;
-    match ex.read(Some(&name), file) {
+    let input = open_sniffed(path)?;
+    match ex.read(Some(&input.name), input.reader) {
         Ok(stats) => Ok(stats.bytes),
-        Err((stats, e)) => on_error(&name, stats.bytes, e, warnings),
+        Err((stats, e)) => on_error(&input.name, stats.bytes, e, warnings),
     }
 }
 
-/// A truncated gzip keeps what was read (a warning); any other read error is exit 2.
+/// A truncated gzip keeps what was read (a warning); a gzip that gave no
+/// text at all, or any other read error, is exit 2.
 fn on_error(
     name: &str,
     bytes: u64,
@@ -92,10 +98,10 @@ fn on_error(
     warnings: &mut Vec<String>,
 ) -> Result<u64, CliError> {
     match e {
-        ReadError::Gzip { .. } => {
+        ReadError::Gzip { text_bytes, .. } if text_bytes > 0 => {
             warnings.push(format!("{name}: {e}"));
             Ok(bytes.max(1))
         }
-        ReadError::Io { .. } => Err(CliError::input(name, e)),
+        ReadError::Gzip { .. } | ReadError::Io { .. } => Err(CliError::input(name, e)),
     }
 }

@@ -208,6 +208,8 @@ fn fix(
     let remaining = Report::new(after.findings);
     match &args.output_file {
         Some(path) => write_atomically(path, &fixed.text, args.force)?,
+        // --format json: one report on stdout, the YAML as its `fixed` member.
+        None if out.format == Format::Json => {}
         None => out.print(&fixed.text),
     }
     let mut summary = format!(
@@ -238,6 +240,16 @@ fn fix(
         summary.push_str(&format!("; wrote {}", p.display()));
     }
     out.eprint(&summary);
+    if out.format == Format::Json {
+        let fixes: Vec<serde_json::Value> = fixed.fixed.iter().map(|f| f.as_str().into()).collect();
+        let mut report = remaining
+            .with("fixed_count", fixed.count.into())
+            .with("fixes", fixes.into());
+        if args.output_file.is_none() {
+            report = report.with("fixed", fixed.text.clone().into());
+        }
+        return out.report(&report);
+    }
     Ok(remaining.exit_code())
 }
 

@@ -67,6 +67,15 @@ pub fn fatal(
     Ok(EXIT_LIVE)
 }
 
+/// The identity probe (sts:GetCallerIdentity) did not answer: live probing
+/// cannot run (exit 3), and the message says why.
+#[must_use]
+pub fn identity_failed(e: &ProbeError) -> CliError {
+    CliError::Live(format!(
+        "live probing could not run: the identity probe failed: {e}"
+    ))
+}
+
 /// `keys` live: the keys of `user`, else of the caller (an IAM user).
 /// A denied probe becomes creds/probe-denied in `findings` (the table is then
 /// empty: unknown); credentials that do not work print their creds/* report
@@ -83,9 +92,8 @@ pub fn load_keys(
 ) -> Result<Vec<AccessKey>, CliError> {
     let rt = runtime()?;
     rt.block_on(async {
-        let cannot_run = || {
-            CliError::Live("live probing could not run (see the finding above)".to_owned())
-        };
+        // The creds/* report is already printed: exit 3 without a second message.
+        let cannot_run = || CliError::Reported(EXIT_LIVE);
         let config = config(global, None);
         let live = match connect(&config, out).await? {
             Ok(l) => l,
@@ -97,7 +105,7 @@ pub fn load_keys(
                 fatal(&e, live.credential_source(), out)?;
                 return Err(cannot_run());
             }
-            Err(e) => return Err(CliError::Live(e.to_string())),
+            Err(e) => return Err(identity_failed(&e)),
         };
         let user = match user {
             Some(u) => u.to_owned(),

@@ -42,7 +42,19 @@ pub fn run(args: &RulesArgs, out: &Output) -> Result<i32, CliError> {
                     "no rule {id:?}; `eksdoctor rules` lists them"
                 )));
             };
-            match rule_pages::page(rule.id) {
+            let page = rule_pages::page(rule.id);
+            if out.format == Format::Json {
+                let v = serde_json::json!({
+                    "id": rule.id,
+                    "severity": rule.severity.as_str(),
+                    "title": rule.title,
+                    "documented": page.is_some(),
+                    "page": page,
+                });
+                out.print(&format!("{v:#}\n"));
+                return Ok(0);
+            }
+            match page {
                 Some(page) => out.print(page),
                 None => out.print(&format!(
                     "# {}\n\nSeverity: {}\n\n{}\n\n(This rule's page is not written yet.)\n",

@@ -22,7 +22,7 @@ pub fn run(global: &GlobalArgs, out: &Output) -> Result<i32, CliError> {
         let id = match eksdoctor_aws::sts::caller_identity(&live).await {
             Ok(id) => id,
             Err(e) if e.is_fatal() => return live::fatal(&e, live.credential_source(), out),
-            Err(e) => return Err(CliError::Live(e.to_string())),
+            Err(e) => return Err(live::identity_failed(&e)),
         };
         let findings: Vec<_> =
             eksdoctor_aws::findings::long_term_credentials(&id, live.access_key_id())
