@@ -74,7 +74,11 @@ impl ProbeError {
         if let SdkError::ServiceError(ctx) = err {
             let e = ctx.err();
             let code = e.code().unwrap_or_default();
-            let message = e.message().unwrap_or_default().to_owned();
+            let mut message = e.message().unwrap_or_default().trim().to_owned();
+            // No message from the service: say what the HTTP answer was.
+            if message.is_empty() {
+                message = http_answer(ctx.raw()).unwrap_or_else(|| chain_text(e));
+            }
             return Self::from_code(code, &message, permission);
         }
         if let Some(refused) = find_in_chain::<RefusedWrite>(err) {
@@ -91,10 +95,13 @@ impl ProbeError {
                 permission: permission.to_owned(),
             },
             SdkError::DispatchFailure(_) => Self::Unreachable(chain_text(err)),
-            SdkError::ResponseError(_) => Self::Other(format!(
-                "unexpected answer to {permission}: {}",
-                chain_text(err)
-            )),
+            SdkError::ResponseError(ctx) => Self::Other(match http_answer(ctx.raw()) {
+                Some(answer) => format!(
+                    "unexpected answer to {permission}: {answer} ({})",
+                    chain_text(err)
+                ),
+                None => format!("unexpected answer to {permission}: {}", chain_text(err)),
+            }),
             _ => {
                 let text = chain_text(err);
                 if text.contains("region") && text.to_ascii_lowercase().contains("no region") {
@@ -144,10 +151,13 @@ impl ProbeError {
                     message.to_owned()
                 })
             }
-            _ => Self::Other(if code.is_empty() {
-                format!("{permission} failed: {message}")
-            } else {
-                format!("{permission} failed: {code}: {message}")
+            _ => Self::Other(match (code.is_empty(), message.trim().is_empty()) {
+                (true, true) => {
+                    format!("{permission} failed: no error code or message in the answer")
+                }
+                (true, false) => format!("{permission} failed: {message}"),
+                (false, true) => format!("{permission} failed: {code}"),
+                (false, false) => format!("{permission} failed: {code}: {message}"),
             }),
         }
     }
@@ -165,6 +175,30 @@ impl ProbeError {
             _ => Self::NoCredentials(text),
         }
     }
+}
+
+/// `HTTP 503: <first 200 characters of the body>` when the raw response is
+/// an HTTP response (every SDK client's is).
+fn http_answer<R: 'static>(raw: &R) -> Option<String> {
+    let resp =
+        (raw as &dyn std::any::Any).downcast_ref::<aws_smithy_runtime_api::http::Response>()?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .body()
+        .bytes()
+        .map(|b| {
+            String::from_utf8_lossy(b)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    let body: String = body.chars().take(200).collect();
+    Some(if body.is_empty() {
+        format!("HTTP {status} with an empty body")
+    } else {
+        format!("HTTP {status}: {body}")
+    })
 }
 
 fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
@@ -230,6 +264,37 @@ mod tests {
             }
             .is_fatal()
         );
+    }
+
+    /// Issue 18: `sts:GetCallerIdentity failed: ` with nothing after the colon.
+    #[test]
+    fn a_failure_always_says_why() {
+        for (code, message) in [("", ""), ("", "  "), ("InternalFailure", ""), ("", "boom")] {
+            let e = ProbeError::from_code(code, message, "sts:GetCallerIdentity");
+            let text = e.to_string();
+            assert!(!text.trim_end().ends_with(':'), "{text:?}");
+            assert!(
+                text.len() > "sts:GetCallerIdentity failed: ".len(),
+                "{text:?}"
+            );
+        }
+        let raw = aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(503).unwrap(),
+            aws_smithy_types::body::SdkBody::from("<html>\n  Service  Unavailable</html>"),
+        );
+        assert_eq!(
+            http_answer(&raw).as_deref(),
+            Some("HTTP 503: <html> Service Unavailable</html>")
+        );
+        let raw = aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(403).unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        );
+        assert_eq!(
+            http_answer(&raw).as_deref(),
+            Some("HTTP 403 with an empty body")
+        );
+        assert_eq!(http_answer(&42u8), None);
     }
 
     #[test]

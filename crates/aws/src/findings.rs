@@ -40,6 +40,22 @@ pub fn derive(snap: &LiveSnapshot) -> Vec<Finding> {
     out
 }
 
+/// Which providers the chain consulted, and which it skipped and why.
+fn chain_detail(source: &CredentialSource) -> String {
+    let mut d = if source.tried.is_empty() {
+        "The default credential chain gave no credentials.".to_owned()
+    } else {
+        format!(
+            "The default chain tried, in order: {}. None of them gave credentials.",
+            source.tried.join("; ")
+        )
+    };
+    if !source.skipped.is_empty() {
+        d.push_str(&format!(" Not tried: {}.", source.skipped.join("; ")));
+    }
+    d
+}
+
 /// The creds/* finding for a failure of the credentials themselves (or none,
 /// for failures that are not about credentials).
 #[must_use]
@@ -60,21 +76,17 @@ pub fn for_probe_error(e: &ProbeError, source: &CredentialSource) -> Option<Find
             ))
     };
     Some(match e {
-        ProbeError::NoCredentials(msg) => Finding::new(
-            rules::CREDS_NONE,
-            "no AWS credentials were found",
-        )
-        .detail(
-            "The default chain was tried in order: environment variables (AWS_ACCESS_KEY_ID), \
-             the shared credentials and config files (profile, SSO, credential_process, \
-             assume-role), a web identity token, container credentials, and the instance \
-             metadata service. None of them gave credentials.",
-        )
-        .evidence("tried", tried)
-        .evidence("error", msg.clone())
-        .fix(fix(
-            "log in, or configure a profile, then check who you are",
-        )),
+        ProbeError::NoCredentials(msg) => {
+            Finding::new(rules::CREDS_NONE, "no AWS credentials were found")
+                .detail(chain_detail(source))
+                .evidence("tried", source.tried.clone())
+                .evidence("skipped", source.skipped.clone())
+                .evidence("source", tried)
+                .evidence("error", msg.clone())
+                .fix(fix(
+                    "log in, or configure a profile, then check who you are",
+                ))
+        }
         ProbeError::Expired(msg) => {
             Finding::new(rules::CREDS_EXPIRED, "the credentials have expired")
                 .detail(

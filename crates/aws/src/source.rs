@@ -40,6 +40,11 @@ pub struct CredentialSource {
     pub profile: String,
     /// Whether the profile was named explicitly (flag or AWS_PROFILE).
     pub profile_explicit: bool,
+    /// The providers of the default chain that were really consulted, in order.
+    pub tried: Vec<String>,
+    /// The providers the chain skipped, each with why (IMDS disabled, no
+    /// web identity token configured, ...).
+    pub skipped: Vec<String>,
 }
 
 impl CredentialSource {
@@ -125,11 +130,56 @@ pub async fn detect(profile_override: Option<&str>, static_credentials: bool) ->
             None => SourceKind::Imds,
         }
     };
+    let (tried, skipped) = chain_steps(&var, &profile, static_credentials);
     CredentialSource {
         kind,
         profile,
         profile_explicit,
+        tried,
+        skipped,
     }
+}
+
+/// The default chain's providers in aws-config's order (environment, shared
+/// files, web identity, container, IMDS), split into those it consults and
+/// those it skips for lack of configuration.
+fn chain_steps(
+    var: &impl Fn(&str) -> Option<String>,
+    profile: &str,
+    static_credentials: bool,
+) -> (Vec<String>, Vec<String>) {
+    let (mut tried, mut skipped) = (Vec::new(), Vec::new());
+    if static_credentials {
+        tried.push("static credentials".to_owned());
+        return (tried, skipped);
+    }
+    tried.push(match var("AWS_ACCESS_KEY_ID") {
+        Some(_) => "environment variables (AWS_ACCESS_KEY_ID is set)".to_owned(),
+        None => "environment variables (AWS_ACCESS_KEY_ID not set)".to_owned(),
+    });
+    tried.push(format!(
+        "the shared config and credentials files (profile {profile}: {}, {})",
+        var("AWS_CONFIG_FILE").unwrap_or_else(|| "~/.aws/config".to_owned()),
+        var("AWS_SHARED_CREDENTIALS_FILE").unwrap_or_else(|| "~/.aws/credentials".to_owned())
+    ));
+    if var("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() {
+        tried.push("a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)".to_owned());
+    } else {
+        skipped.push("web identity (AWS_WEB_IDENTITY_TOKEN_FILE not set)".to_owned());
+    }
+    if var("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
+        || var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
+    {
+        tried.push("container credentials (AWS_CONTAINER_CREDENTIALS_*)".to_owned());
+    } else {
+        skipped.push("container credentials (AWS_CONTAINER_CREDENTIALS_* not set)".to_owned());
+    }
+    if var("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+        skipped.push("the instance metadata service (AWS_EC2_METADATA_DISABLED=true)".to_owned());
+    } else {
+        tried.push("the instance metadata service (IMDS)".to_owned());
+    }
+    (tried, skipped)
 }
 
 // aws-config re-exports the file list under a deprecated alias; its new home
@@ -175,6 +225,8 @@ mod tests {
             kind: SourceKind::Sso,
             profile: "dev".to_owned(),
             profile_explicit: true,
+            tried: Vec::new(),
+            skipped: Vec::new(),
         };
         assert_eq!(s.login_commands(), vec!["aws sso login --profile dev"]);
         assert!(s.describe().contains("profile dev"));
@@ -182,8 +234,46 @@ mod tests {
             kind: SourceKind::Imds,
             profile: "default".to_owned(),
             profile_explicit: false,
+            tried: Vec::new(),
+            skipped: Vec::new(),
         };
         assert_eq!(d.login_commands()[0], "aws configure");
+    }
+
+    /// Issue 18: with AWS_EC2_METADATA_DISABLED=true the finding said IMDS was tried.
+    #[test]
+    fn only_the_providers_really_tried() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let (tried, skipped) = chain_steps(
+            &env(&[("AWS_EC2_METADATA_DISABLED", "TRUE")]),
+            "default",
+            false,
+        );
+        assert!(tried.iter().all(|t| !t.contains("metadata")), "{tried:?}");
+        assert!(
+            skipped
+                .iter()
+                .any(|t| t.contains("AWS_EC2_METADATA_DISABLED=true"))
+        );
+        assert!(tried.iter().all(|t| !t.contains("web identity")));
+        let (tried, _) = chain_steps(
+            &env(&[
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
+                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://x"),
+            ]),
+            "dev",
+            false,
+        );
+        assert_eq!(tried.len(), 5, "{tried:?}");
+        assert!(tried[1].contains("profile dev"));
+        assert!(tried[4].contains("IMDS"));
     }
 
     #[tokio::test]

@@ -82,15 +82,66 @@ fn every_mismatch_kind() {
     assert_eq!(problems(&v), ["wrong-sub"]);
 }
 
+/// Issue 18: without --issuer the trust policy's own provider stood in for
+/// the cluster's, so a trust naming another cluster's provider said "ok".
 #[test]
-fn issuer_is_inferred_from_a_single_provider() {
-    let (code, _) = json(&[
-        "--role-trust",
-        &fixture("trust-ok.json"),
-        "--service-account",
-        "media/uploader",
+fn issuer_is_required_never_inferred() {
+    for trust in ["trust-ok.json", "trust-other-cluster.json"] {
+        let (code, v) = json(&[
+            "--role-trust",
+            &fixture(trust),
+            "--service-account",
+            "media/uploader",
+        ]);
+        assert_eq!(code, 2, "{trust}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.contains("--issuer") && msg.contains("it trusts https://oidc.eks."),
+            "{msg}"
+        );
+    }
+    // Manifests with a saved get-role: the same.
+    let (code, v) = json(&[
+        &fixture("serviceaccounts.yaml"),
+        "--role",
+        &fixture("get-role-uploader.json"),
     ]);
+    assert_eq!(code, 2);
+    assert_eq!(v["error"]["kind"], "usage");
+    // With the issuer, another cluster's provider is a mismatch, never ok.
+    let (code, v) = single("trust-other-cluster.json", "media/uploader");
+    assert_eq!(code, 1);
+    assert!(!problems(&v).is_empty());
+}
+
+#[test]
+fn nothing_to_check_is_said_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    )
+    .unwrap();
+    let a = irsa(&[dir.path().to_str().unwrap(), "--issuer", ISSUER]).code(0);
+    let text = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(text.contains("no service accounts found in"), "{text}");
+    // A directory is walked; a service account without a role's get-role is "not checked".
+    let sub = dir.path().join("apps");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(fixture("serviceaccounts.yaml"), sub.join("sa.yaml")).unwrap();
+    let (code, v) = json(&[dir.path().to_str().unwrap(), "--issuer", ISSUER]);
     assert_eq!(code, 0);
+    let rows = v["service_accounts"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    for r in rows {
+        assert!(
+            r["result"].as_str().unwrap().starts_with("not checked"),
+            "{r}"
+        );
+    }
+    let a = irsa(&[dir.path().to_str().unwrap(), "--issuer", ISSUER]).code(0);
+    let text = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(text.contains("not checked"), "{text}");
 }
 
 #[test]

@@ -30,6 +30,7 @@ pub fn run(args: &LintIrsaArgs, out: &Output) -> Result<i32, CliError> {
         .map_err(|m| CliError::Usage(format!("--issuer: {m}")))?;
     let mut findings = Vec::new();
     let mut rows = Vec::new();
+    let mut nothing: Option<String> = None;
     if let Some(path) = &args.role_trust {
         let Some(sa) = &args.service_account else {
             return Err(CliError::Usage(
@@ -40,7 +41,7 @@ pub fn run(args: &LintIrsaArgs, out: &Output) -> Result<i32, CliError> {
             .map_err(|m| CliError::Usage(format!("--service-account {m}")))?;
         let name = input::display_name(path);
         let trust = read_trust(path)?;
-        let issuer = pick_issuer(issuer.as_ref(), &trust, &name)?;
+        let issuer = require_issuer(issuer.as_ref(), &trust, &name)?;
         let role_name = role_name_of(&trust, None);
         let found = irsa::check(
             &trust,
@@ -54,14 +55,17 @@ pub fn run(args: &LintIrsaArgs, out: &Output) -> Result<i32, CliError> {
         rows.push(row(&sa, &role_name, &name, &found));
         findings.extend(found);
     } else if !args.files.is_empty() {
+        let mut seen_accounts = 0usize;
         let mut roles = Vec::new();
         for path in &args.role {
             roles.push((input::display_name(path), read_trust(path)?));
         }
-        for path in &args.files {
+        let paths = input::expand(&args.files, input::is_manifest_name)?;
+        for path in &paths {
             let name = input::display_name(path);
             let text = input::read_text(path)?;
             let manifests = k8s::read_manifests(&text).map_err(|e| CliError::input(&name, e))?;
+            seen_accounts += manifests.service_accounts.len();
             for sa in &manifests.service_accounts {
                 let Some(role_arn) = sa.meta.annotation(irsa_role_annotation()) else {
                     continue;
@@ -83,7 +87,7 @@ pub fn run(args: &LintIrsaArgs, out: &Output) -> Result<i32, CliError> {
                     }));
                     continue;
                 };
-                let issuer = pick_issuer(issuer.as_ref(), trust, role_file)?;
+                let issuer = require_issuer(issuer.as_ref(), trust, role_file)?;
                 let role_name = role_name_of(trust, Some(&role_arn.value));
                 let mut found = irsa::check(
                     trust,
@@ -106,6 +110,22 @@ pub fn run(args: &LintIrsaArgs, out: &Output) -> Result<i32, CliError> {
                 findings.extend(found);
             }
         }
+        if rows.is_empty() {
+            let names: Vec<String> = args.files.iter().map(|p| input::display_name(p)).collect();
+            nothing = Some(if seen_accounts == 0 {
+                format!(
+                    "no service accounts found in {}: nothing was checked",
+                    names.join(", ")
+                )
+            } else {
+                format!(
+                    "{seen_accounts} service account{} found in {}, none annotated with {}: nothing was checked",
+                    if seen_accounts == 1 { "" } else { "s" },
+                    names.join(", "),
+                    irsa_role_annotation()
+                )
+            });
+        }
     } else {
         return Err(CliError::Usage(
             "lint irsa needs --role-trust FILE --service-account NS/NAME [--issuer URL], \
@@ -113,11 +133,32 @@ pub fn run(args: &LintIrsaArgs, out: &Output) -> Result<i32, CliError> {
                 .to_owned(),
         ));
     }
-    let report = Report::new(findings);
+    let unchecked = rows
+        .iter()
+        .filter(|r| {
+            r["result"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("not checked"))
+        })
+        .count();
+    let mut report = Report::new(findings);
+    if let Some(n) = &nothing {
+        report = report.with("note", n.clone().into());
+    }
     match out.format {
         Format::Json => out.report(&report.with("service_accounts", json!(rows))),
         Format::Text => {
-            out.print(&render(&rows));
+            match &nothing {
+                Some(n) => out.print(&format!("{n}\n\n")),
+                None => out.print(&render(&rows)),
+            }
+            if unchecked > 0 {
+                out.print(&format!(
+                    "{unchecked} of {} service account{} not checked (see RESULT)\n\n",
+                    rows.len(),
+                    if rows.len() == 1 { "" } else { "s" }
+                ));
+            }
             out.report(&report)
         }
         Format::Sarif => {
@@ -136,17 +177,30 @@ fn read_trust(path: &Path) -> Result<RoleTrust, CliError> {
     trust::read(&text).map_err(|e| CliError::input(input::display_name(path), e))
 }
 
-/// `--issuer`, else the one OIDC provider the trust policy names.
-fn pick_issuer(given: Option<&Issuer>, trust: &RoleTrust, file: &str) -> Result<Issuer, CliError> {
+/// `--issuer`, required: the trust policy's own provider cannot stand in for
+/// the cluster's (a trust naming another cluster's provider would then pass).
+/// The message names the providers the trust policy federates, to compare.
+fn require_issuer(
+    given: Option<&Issuer>,
+    trust: &RoleTrust,
+    file: &str,
+) -> Result<Issuer, CliError> {
     if let Some(i) = given {
         return Ok(i.clone());
     }
-    match irsa::issuers_in(trust).as_slice() {
-        [one] => Ok(one.clone()),
-        _ => Err(CliError::Usage(format!(
-            "--issuer is needed for {file} (aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer --output text)"
-        ))),
-    }
+    let named: Vec<String> = irsa::issuers_in(trust)
+        .iter()
+        .map(|i| format!("https://{}", i.host_path))
+        .collect();
+    let named = if named.is_empty() {
+        "it names no OIDC provider".to_owned()
+    } else {
+        format!("it trusts {}", named.join(", "))
+    };
+    Err(CliError::Usage(format!(
+        "--issuer URL is needed to check {file} ({named}); the cluster's issuer: \
+         aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer --output text"
+    )))
 }
 
 /// The role name for commands: get-role's RoleName, else the last part of an ARN.
