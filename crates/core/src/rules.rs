@@ -41,6 +41,7 @@ catalog! {
     CLUSTER_NOT_MAPPED = "cluster/not-mapped", Error, "The caller is in neither the access entries nor aws-auth";
     CLUSTER_ACCESS_ENTRY_PATH = "cluster/access-entry-path", Error, "Access entries need the role's full ARN, path included";
     CLUSTER_CONFIG_MAP_ONLY = "cluster/config-map-only", Info, "The cluster authenticates from aws-auth only (CONFIG_MAP)";
+    CLUSTER_ANONYMOUS = "cluster/anonymous", Error, "No valid credentials reached the cluster (system:anonymous)";
 
     AWS_AUTH_ROLE_PATH = "aws-auth/role-path", Error, "A mapped role ARN carries a path the authenticator never matches";
     AWS_AUTH_ASSUMED_ROLE_ARN = "aws-auth/assumed-role-arn", Error, "An assumed-role (sts) ARN is mapped instead of the role";

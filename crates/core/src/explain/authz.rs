@@ -14,7 +14,7 @@ use crate::rules::{self, Rule};
 
 use super::Diagnosis;
 use super::denial::{Denial, DenialKind, PolicyType, ResourceRef};
-use super::fix::{self, Scope};
+use super::fix::{self, Scope, q};
 
 /// `evidence.parsed.principal` as cli.md specifies it.
 #[must_use]
@@ -49,7 +49,7 @@ pub fn parsed_json(d: &Denial) -> Value {
     json!({
         "principal": principal_json(d),
         "action": d.action,
-        "resource": d.resource.as_ref().map(ResourceRef::text),
+        "resource": d.launch_template.as_deref().or(d.resource.as_ref().map(ResourceRef::text)),
         "denial": {
             "kind": d.denial_kind().as_str(),
             "policy_type": d.policy_type.map(PolicyType::as_str),
@@ -83,6 +83,11 @@ fn denial_key(d: &Denial) -> String {
         d.policy_type.map_or("", PolicyType::as_str),
         d.policy_arn.as_deref().unwrap_or(""),
         d.transitive_scp,
+    ) + &format!(
+        "\u{1f}{}\u{1f}{}\u{1f}{}",
+        d.launch_template.as_deref().unwrap_or(""),
+        d.form.unwrap_or(""),
+        d.tool.unwrap_or("")
     )
 }
 
@@ -127,7 +132,7 @@ fn who(d: &Denial) -> String {
         },
         (None, Some(t)) if t == "anonymous" => "an anonymous (unsigned) request".to_owned(),
         (None, Some(t)) => t.clone(),
-        (None, None) => "the caller".to_owned(),
+        (None, None) => "The caller (the message does not name it)".to_owned(),
     }
 }
 
@@ -146,7 +151,7 @@ fn statement(action: &str, s: &Scope) -> Value {
 fn identity_fix(d: &Denial, summary: &str) -> (Fix, Vec<String>) {
     let action = d.action.as_deref().unwrap_or("*");
     let s = fix::scope(d);
-    let doc = fix::policy(vec![statement(action, &s)]);
+    let doc = fix::policy(statements_for(d, action, &s));
     let a = fix::attach(
         d.principal.as_ref(),
         d.principal_text.as_deref(),
@@ -156,11 +161,117 @@ fn identity_fix(d: &Denial, summary: &str) -> (Fix, Vec<String>) {
     let mut notes = Vec::new();
     notes.extend(s.note);
     notes.extend(a.note);
-    let mut f = Fix::new(summary).policy(doc);
+    let mut f = Fix::new(summary).policy(doc.clone());
     for c in a.commands {
         f = f.command(c);
     }
+    if let Some(r) = tool_change(d, action, &doc) {
+        f = f.replacement(r);
+    }
     (f, notes)
+}
+
+/// The statements a denial's fix needs: one for the action on the scope, or
+/// what a launch template or a service-linked role needs as a whole.
+fn statements_for(d: &Denial, action: &str, s: &Scope) -> Vec<Value> {
+    let part = d.partition();
+    let acct = d.account().unwrap_or_else(|| "*".to_owned());
+    if d.form == Some("launch-template") {
+        let lt = d.launch_template.as_deref().unwrap_or("*");
+        let ec2 = |r: &str| format!("arn:{part}:ec2:*:{acct}:{r}");
+        return vec![
+            json!({"Sid": "RunInstancesFromTheLaunchTemplate", "Effect": "Allow", "Action": "ec2:RunInstances",
+                "Resource": [ec2(&format!("launch-template/{lt}")), ec2("instance/*"), ec2("volume/*"), ec2("network-interface/*"), ec2("subnet/*"), ec2("security-group/*"), ec2("key-pair/*"), format!("arn:{part}:ec2:*::image/*")]}),
+            json!({"Sid": "ReadTheLaunchTemplate", "Effect": "Allow", "Action": ["ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions"], "Resource": "*"}),
+            json!({"Sid": "PassTheInstanceProfileRole", "Effect": "Allow", "Action": "iam:PassRole",
+                "Resource": format!("arn:{part}:iam::{acct}:role/INSTANCE_PROFILE_ROLE"),
+                "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}),
+            json!({"Sid": "TagOnLaunch", "Effect": "Allow", "Action": "ec2:CreateTags",
+                "Resource": [ec2("instance/*"), ec2("volume/*"), ec2("network-interface/*")],
+                "Condition": {"StringEquals": {"ec2:CreateAction": "RunInstances"}}}),
+        ];
+    }
+    if action.eq_ignore_ascii_case("iam:CreateServiceLinkedRole") {
+        let (service, role) = slr_service(d);
+        return vec![json!({
+            "Sid": "CreateTheServiceLinkedRole",
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": format!("arn:{part}:iam::*:role/aws-service-role/{service}/{role}"),
+            "Condition": {"StringLike": {"iam:AWSServiceName": service}},
+        })];
+    }
+    vec![statement(action, s)]
+}
+
+/// The service and role name of the service-linked role a denial is about.
+fn slr_service(d: &Denial) -> (&'static str, &'static str) {
+    let named = d.resource.as_ref().map(ResourceRef::text).unwrap_or("");
+    const KNOWN: &[(&str, &str)] = &[
+        (
+            "AWSServiceRoleForAmazonEKSNodegroup",
+            "eks-nodegroup.amazonaws.com",
+        ),
+        (
+            "AWSServiceRoleForAmazonEKSForFargate",
+            "eks-fargate.amazonaws.com",
+        ),
+        ("AWSServiceRoleForAmazonEKS", "eks.amazonaws.com"),
+        ("AWSServiceRoleForAutoScaling", "autoscaling.amazonaws.com"),
+        (
+            "AWSServiceRoleForElasticLoadBalancing",
+            "elasticloadbalancing.amazonaws.com",
+        ),
+    ];
+    KNOWN
+        .iter()
+        .find(|(r, _)| *r == named)
+        .map_or(("SERVICE.amazonaws.com", "*"), |(r, svc)| (*svc, *r))
+}
+
+/// The same policy as the tool the text came from writes it: a Terraform
+/// resource, or a CloudFormation policy entry.
+fn tool_change(d: &Denial, action: &str, doc: &Value) -> Option<String> {
+    let pretty = serde_json::to_string_pretty(doc).ok()?;
+    let name = fix::policy_name(action);
+    let (kind, who) = match &d.principal {
+        Some(p) if p.kind == PrincipalKind::User => ("user", p.name.clone()),
+        Some(p) if matches!(p.kind, PrincipalKind::Role | PrincipalKind::AssumedRole) => {
+            ("role", p.role_name().unwrap_or(&p.name).to_owned())
+        }
+        Some(_) => return None,
+        None => ("role", "ROLE_NAME".to_owned()),
+    };
+    match d.tool {
+        Some("terraform") => {
+            let label: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let indented = pretty.replace('\n', "\n  ");
+            Some(format!(
+                "# Terraform: the same permission as a resource change\nresource \"aws_iam_{kind}_policy\" \"{label}\" {{\n  name   = {}\n  {kind:<6} = {}\n  policy = jsonencode({indented})\n}}",
+                Value::String(name.clone()),
+                Value::String(who)
+            ))
+        }
+        Some("cloudformation") => {
+            let indented = pretty.replace('\n', "\n    ");
+            Some(format!(
+                "# CloudFormation: add under Properties.Policies of the {} (AWS::IAM::{}) whose credentials the stack uses\n- PolicyName: {}\n  PolicyDocument:\n    {indented}",
+                kind,
+                if kind == "user" { "User" } else { "Role" },
+                Value::String(name)
+            ))
+        }
+        _ => None,
+    }
 }
 
 fn join(detail: &str, notes: &[String]) -> String {
@@ -176,25 +287,36 @@ fn join(detail: &str, notes: &[String]) -> String {
 fn list_policies_commands(d: &Denial) -> Vec<String> {
     match &d.principal {
         Some(p) if p.kind == PrincipalKind::User => vec![
-            format!("aws iam list-attached-user-policies --user-name {}", p.name),
-            format!("aws iam list-user-policies --user-name {}", p.name),
-            format!("aws iam list-groups-for-user --user-name {}", p.name),
+            format!(
+                "aws iam list-attached-user-policies --user-name {}",
+                q(&p.name)
+            ),
+            format!("aws iam list-user-policies --user-name {}", q(&p.name)),
+            format!("aws iam list-groups-for-user --user-name {}", q(&p.name)),
         ],
         Some(p) if matches!(p.kind, PrincipalKind::Role | PrincipalKind::AssumedRole) => {
             let r = p.role_name().unwrap_or(&p.name);
             vec![
-                format!("aws iam list-attached-role-policies --role-name {r}"),
-                format!("aws iam list-role-policies --role-name {r}"),
+                format!("aws iam list-attached-role-policies --role-name {}", q(r)),
+                format!("aws iam list-role-policies --role-name {}", q(r)),
             ]
         }
         _ => Vec::new(),
     }
 }
 
-fn show_policy_command(arn: &str) -> String {
-    format!(
-        "aws iam get-policy-version --policy-arn {arn} --version-id $(aws iam get-policy --policy-arn {arn} --query Policy.DefaultVersionId --output text) --query PolicyVersion.Document"
-    )
+/// The two commands that print a managed policy's default version (no `$(...)`:
+/// the version id is read by the operator and pasted).
+fn show_policy_commands(arn: &str) -> [String; 2] {
+    let a = q(arn);
+    [
+        format!(
+            "aws iam get-policy --policy-arn {a} --query Policy.DefaultVersionId --output text"
+        ),
+        format!(
+            "aws iam get-policy-version --policy-arn {a} --version-id VERSION_ID --query PolicyVersion.Document"
+        ),
+    ]
 }
 
 /// Where a resource-based policy of this service lives, and how to read it.
@@ -209,20 +331,23 @@ fn resource_policy_of(service: &str, resource: Option<&str>) -> (&'static str, O
             (
                 "the S3 bucket policy",
                 Some(format!(
-                    "aws s3api get-bucket-policy --bucket {bucket} --query Policy --output text"
+                    "aws s3api get-bucket-policy --bucket {} --query Policy --output text",
+                    q(bucket)
                 )),
             )
         }
         "kms" => (
             "the KMS key policy",
             Some(format!(
-                "aws kms get-key-policy --key-id {r} --policy-name default --output text"
+                "aws kms get-key-policy --key-id {} --policy-name default --output text",
+                q(r)
             )),
         ),
         "secretsmanager" => (
             "the secret's resource policy",
             Some(format!(
-                "aws secretsmanager get-resource-policy --secret-id {r}"
+                "aws secretsmanager get-resource-policy --secret-id {}",
+                q(r)
             )),
         ),
         "sqs" => (
@@ -235,7 +360,8 @@ fn resource_policy_of(service: &str, resource: Option<&str>) -> (&'static str, O
         "sns" => (
             "the SNS topic policy",
             Some(format!(
-                "aws sns get-topic-attributes --topic-arn {r} --query Attributes.Policy --output text"
+                "aws sns get-topic-attributes --topic-arn {} --query Attributes.Policy --output text",
+                q(r)
             )),
         ),
         "ecr" => {
@@ -245,18 +371,22 @@ fn resource_policy_of(service: &str, resource: Option<&str>) -> (&'static str, O
             (
                 "the ECR repository policy",
                 Some(format!(
-                    "aws ecr get-repository-policy --repository-name {repo}"
+                    "aws ecr get-repository-policy --repository-name {}",
+                    q(repo)
                 )),
             )
         }
         "lambda" => (
             "the Lambda function policy",
-            Some(format!("aws lambda get-policy --function-name {r}")),
+            Some(format!("aws lambda get-policy --function-name {}", q(r))),
         ),
         "sts" | "iam" => (
             "the role's trust policy",
             fix::role_of(r).map(|(n, _)| {
-                format!("aws iam get-role --role-name {n} --query Role.AssumeRolePolicyDocument")
+                format!(
+                    "aws iam get-role --role-name {} --query Role.AssumeRolePolicyDocument",
+                    q(&n)
+                )
             }),
         ),
         "logs" => (
@@ -291,7 +421,7 @@ pub fn diagnose(d: &Denial) -> Vec<Diagnosis> {
     let mut out = Vec::new();
     let key = denial_key(d);
     let parsed = parsed_json(d);
-    if d.action.is_some() {
+    if d.action.is_some() || d.form.is_some() {
         let rule = rule_for(d);
         let finding = main_finding(d, rule).evidence("parsed", parsed.clone());
         out.push(Diagnosis {
@@ -311,7 +441,53 @@ pub fn diagnose(d: &Denial) -> Vec<Diagnosis> {
             finding: authorization_id_finding(d, id).evidence("parsed", parsed),
         });
     }
+    let placeholders = {
+        let mut v = Vec::new();
+        for t in [
+            d.principal_text.as_deref(),
+            d.resource.as_ref().map(ResourceRef::text),
+            d.launch_template.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for p in super::check::placeholders(t) {
+                if !v.contains(&p) {
+                    v.push(p);
+                }
+            }
+        }
+        v
+    };
+    let doubts = super::check::doubts(d);
     for diag in &mut out {
+        if !placeholders.is_empty() {
+            diag.finding.detail.push_str(&format!(
+                " The text holds placeholders ({}): eksdoctor keeps them as written in the policy and commands; put the real values in before running anything.",
+                placeholders.join(", ")
+            ));
+            diag.finding
+                .evidence
+                .insert("placeholders".into(), json!(placeholders));
+        }
+        if !doubts.is_empty()
+            && let Some(fx) = diag.finding.fix.as_mut()
+        {
+            fx.commands.clear();
+            fx.policy = None;
+            fx.replacement = None;
+            fx.summary = format!(
+                "Check the pasted text first: {}. eksdoctor leaves the policy and commands out rather than build them from a value that may be cut short",
+                doubts.join("; ")
+            );
+            diag.finding.detail.push_str(&format!(
+                " Part of the message looks cut short or unsure ({}), so no command is given: copy the whole message again (unwrapped), or run the call with --debug to see the exact request.",
+                doubts.join("; ")
+            ));
+            diag.finding
+                .evidence
+                .insert("uncertain".into(), json!(d.uncertain));
+        }
         if let Some(c) = &d.error_code {
             diag.finding.evidence.insert("error_code".into(), json!(c));
         }
@@ -323,6 +499,45 @@ pub fn diagnose(d: &Denial) -> Vec<Diagnosis> {
 }
 
 fn main_finding(d: &Denial, rule: Rule) -> Finding {
+    let action = d.action.as_deref().unwrap_or("the action");
+    if action.eq_ignore_ascii_case("sts:GetCallerIdentity") {
+        return get_caller_identity(d, rule);
+    }
+    let mut f = main_finding_of(d, rule);
+    if d.form.is_some() && d.principal_text.is_none() {
+        f.detail.push_str(match d.form {
+            Some("launch-template") => " Launching from a launch template needs more than ec2:RunInstances on the instance: ec2:RunInstances on the launch template itself, iam:PassRole for the role of the template's instance profile (to ec2.amazonaws.com), and ec2:CreateTags when the template tags the instance or volumes at launch. For an Auto Scaling group or an EKS node group the caller is the service-linked role of Auto Scaling (AWSServiceRoleForAutoScaling) or whoever created or updated the group: the policy goes on that principal. Find the template's instance profile with: aws ec2 describe-launch-template-versions --launch-template-id LT_ID --versions '$Default' --query 'LaunchTemplateVersions[0].LaunchTemplateData.IamInstanceProfile'.",
+            Some("missing-permissions") => " The service reports the permission its caller lacks. For iam:CreateServiceLinkedRole the statement is AWS's documented one: allowed only for that service's role (iam:AWSServiceName). Once the service-linked role exists, the permission is no longer needed.",
+            Some("cloudformation") => " CloudFormation makes the calls with the stack's service role (--role-arn at create or update) if it has one, else with the credentials of whoever started the stack operation: the policy goes on that principal.",
+            _ => "",
+        });
+    }
+    if let (Some(blob), true) = (&d.encoded_message, d.principal_text.is_none())
+        && let Some(fx) = f.fix.as_mut()
+    {
+        fx.commands.push(format!(
+            "aws sts decode-authorization-message --encoded-message {} --query DecodedMessage --output text | jq .",
+            q(blob)
+        ));
+        f.detail.push_str(" The encoded authorization message names the principal, the policy type and the statement that decided: decode it (the last command) with credentials allowed sts:DecodeAuthorizationMessage.");
+    }
+    f
+}
+
+fn get_caller_identity(d: &Denial, rule: Rule) -> Finding {
+    Finding::new(
+        rule,
+        format!("{} was refused sts:GetCallerIdentity, which needs no permission: no policy change can fix it", who(d)),
+    )
+    .detail("AWS documents that sts:GetCallerIdentity needs no permission and that an explicit Deny on it has no effect, so eksdoctor proposes no policy: adding or removing one changes nothing. A refusal of this call means the request is not what it seems: the credentials themselves are at fault (expired, invalid, a key from another partition), something between the client and STS answered (a proxy, or a VPC endpoint for STS with a restrictive endpoint policy), or the message was edited. Check which credentials and which endpoint the call used.")
+    .fix(
+        Fix::new("Check the credentials and the STS endpoint in use; no policy is needed for this call")
+            .command("aws configure list")
+            .command("aws sts get-caller-identity --debug 2>&1 | grep -iE 'endpoint|credentials'"),
+    )
+}
+
+fn main_finding_of(d: &Denial, rule: Rule) -> Finding {
     let action = d.action.as_deref().unwrap_or("the action");
     let headline = format!("{} may not call {action}{}", who(d), on_what(d));
     match rule.id {
@@ -342,7 +557,15 @@ fn main_finding(d: &Denial, rule: Rule) -> Finding {
 }
 
 fn no_identity_policy(d: &Denial, rule: Rule, headline: &str) -> Finding {
-    let action = d.action.as_deref().unwrap_or("*");
+    let Some(action) = d.action.as_deref() else {
+        return Finding::new(rule, "An AWS call was denied (UnauthorizedOperation); the text names neither the caller nor the action")
+            .detail("The message says only \"You are not authorized to perform this operation\": the SDK's wrapping (here without the operation name) is what names the call. Find the call in the tool's debug output (--debug for the AWS CLI, TF_LOG=debug for Terraform) or in CloudTrail (errorCode UnauthorizedOperation), and the caller with get-caller-identity using the same credentials; then explain the CloudTrail record.")
+            .fix(
+                Fix::new("Find the caller and the denied call, then grant that action")
+                    .command("aws sts get-caller-identity --query Arn --output text")
+                    .command("aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=OPERATION_NAME --max-results 20 --query 'Events[].CloudTrailEvent' --output text"),
+            );
+    };
     let why = if d.denial_kind() == DenialKind::Implicit {
         format!(
             "AWS denies by default: none of the identity-based policies of {} allows {action}, so the request was implicitly denied (no policy says Deny; nothing says Allow).",
@@ -384,7 +607,9 @@ fn explicit_deny(d: &Denial, rule: Rule, headline: &str) -> Finding {
     if let Some(arn) = &d.policy_arn {
         detail.push_str(&format!(" AWS names the policy: {arn}."));
         if arn.contains(":iam::") {
-            f = f.command(show_policy_command(arn));
+            for c in show_policy_commands(arn) {
+                f = f.command(c);
+            }
         }
     } else if d.policy_type == Some(PolicyType::ResourceBased) {
         let (_, cmd) = resource_policy_of(&service_of(d), d.resource_arn());
@@ -485,14 +710,18 @@ fn org_policy(d: &Denial, rule: Rule, headline: &str, scp: bool) -> Finding {
         detail.push_str(&format!(" AWS names the policy: {arn}."));
         let id = arn.rsplit('/').next().unwrap_or(arn);
         f = f
-            .command(format!("aws organizations describe-policy --policy-id {id} --query Policy.Content --output text"))
-            .command(format!("aws organizations list-targets-for-policy --policy-id {id}"));
+            .command(format!("aws organizations describe-policy --policy-id {} --query Policy.Content --output text", q(id)))
+            .command(format!("aws organizations list-targets-for-policy --policy-id {}", q(id)));
     } else {
         f = f
             .command(format!(
-                "aws organizations list-policies-for-target --target-id {acct} --filter {filter}"
+                "aws organizations list-policies-for-target --target-id {} --filter {filter}",
+                q(acct)
             ))
-            .command(format!("aws organizations list-parents --child-id {acct}"));
+            .command(format!(
+                "aws organizations list-parents --child-id {}",
+                q(acct)
+            ));
         if d.encoded_message.is_some() {
             detail.push_str(" The encoded authorization message names the statement: decode it to find which policy.");
         }
@@ -516,12 +745,12 @@ fn boundary(d: &Denial, rule: Rule, headline: &str) -> Finding {
     let get_boundary = match &d.principal {
         Some(p) if p.kind == PrincipalKind::User => Some(format!(
             "aws iam get-user --user-name {} --query User.PermissionsBoundary.PermissionsBoundaryArn --output text",
-            p.name
+            q(&p.name)
         )),
         Some(p) if matches!(p.kind, PrincipalKind::Role | PrincipalKind::AssumedRole) => {
             Some(format!(
                 "aws iam get-role --role-name {} --query Role.PermissionsBoundary.PermissionsBoundaryArn --output text",
-                p.role_name().unwrap_or(&p.name)
+                q(p.role_name().unwrap_or(&p.name))
             ))
         }
         _ => None,
@@ -555,9 +784,11 @@ fn boundary(d: &Denial, rule: Rule, headline: &str) -> Finding {
     if let Some(c) = get_boundary {
         f = f.command(c);
     }
+    for c in show_policy_commands(&arn) {
+        f = f.command(c);
+    }
     f = f
-        .command(show_policy_command(&arn))
-        .command(format!("aws iam create-policy-version --policy-arn {arn} --policy-document file://boundary-with-statement.json --set-as-default"));
+        .command(format!("aws iam create-policy-version --policy-arn {} --policy-document file://boundary-with-statement.json --set-as-default", q(&arn)));
     Finding::new(
         rule,
         format!("{headline}: the permissions boundary does not allow it"),
@@ -591,8 +822,9 @@ fn session(d: &Denial, rule: Rule, headline: &str) -> Finding {
             let part = d.partition();
             let role = p.role_name().unwrap_or(&p.name);
             f = f.command(format!(
-                "aws sts assume-role --role-arn arn:{part}:iam::{acct}:role/{role} --role-session-name {}",
-                p.session.as_deref().unwrap_or("eksdoctor")
+                "aws sts assume-role --role-arn {} --role-session-name {}",
+                q(&format!("arn:{part}:iam::{acct}:role/{role}")),
+                q(p.session.as_deref().unwrap_or("eksdoctor"))
             ));
             detail.push_str(&format!(
                 " (If {role} has a path, use its full ARN in --role-arn.)"
@@ -601,7 +833,7 @@ fn session(d: &Denial, rule: Rule, headline: &str) -> Finding {
         Some(p) if p.kind == PrincipalKind::FederatedUser => {
             f = f.command(format!(
                 "aws sts get-federation-token --name {} --policy file://session-policy.json",
-                p.name
+                q(&p.name)
             ));
         }
         _ => {}
@@ -653,9 +885,9 @@ fn vpc_endpoint(d: &Denial, rule: Rule, headline: &str) -> Finding {
     };
     f = f
         .command(format!(
-            "aws ec2 describe-vpc-endpoints --region {region} --filters Name=service-name,Values=com.amazonaws.{region}.{svc} --query 'VpcEndpoints[].[VpcEndpointId,OwnerId,PolicyDocument]'"
+            "aws ec2 describe-vpc-endpoints --region {} --filters {} --query 'VpcEndpoints[].[VpcEndpointId,OwnerId,PolicyDocument]'", q(&region), q(&format!("Name=service-name,Values=com.amazonaws.{region}.{svc}"))
         ))
-        .command(format!("aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id VPCE_ID --policy-document file://endpoint-policy.json"));
+        .command(format!("aws ec2 modify-vpc-endpoint --region {} --vpc-endpoint-id VPCE_ID --policy-document file://endpoint-policy.json", q(&region)));
     if d.transitive_scp {
         f = f.command("aws organizations list-policies-for-target --target-id VPC_ENDPOINT_OWNER_ACCOUNT_ID --filter SERVICE_CONTROL_POLICY");
     }
@@ -726,8 +958,8 @@ fn role_trust(d: &Denial, rule: Rule, headline: &str) -> Finding {
     .policy(fix::policy(vec![trust]));
     if target.is_some() {
         f = f
-            .command(format!("aws iam get-role --role-name {role} --query Role.AssumeRolePolicyDocument > trust.json"))
-            .command(format!("aws iam update-assume-role-policy --role-name {role} --policy-document file://trust.json"));
+            .command(format!("aws iam get-role --role-name {} --query Role.AssumeRolePolicyDocument > trust.json", q(&role)))
+            .command(format!("aws iam update-assume-role-policy --role-name {} --policy-document file://trust.json", q(&role)));
     } else {
         detail
             .push_str(" The message does not name the role: use the ARN you passed to --role-arn.");
@@ -857,9 +1089,19 @@ fn pass_role(d: &Denial, rule: Rule) -> Finding {
         detail.push(' ');
         detail.push_str(n);
     }
-    let mut f =
-        Fix::new("Allow iam:PassRole on exactly this role, only to the service that needs it")
-            .policy(doc);
+    let summary = match (&role, s.exact) {
+        (Some(r), true) => format!(
+            "Allow iam:PassRole on role {r} only ({}), only to {}",
+            s.resource,
+            service.unwrap_or("the EKS service that needs it")
+        ),
+        _ => format!(
+            "Allow iam:PassRole on {} (the message names no role: replace the * with the role you pass), only to {}",
+            s.resource,
+            service.unwrap_or("the EKS service that needs it")
+        ),
+    };
+    let mut f = Fix::new(summary).policy(doc);
     for c in a.commands {
         f = f.command(c);
     }
@@ -892,7 +1134,7 @@ fn encoded_finding(d: &Denial, blob: &str) -> Finding {
     .evidence("encoded_message", json!(blob))
     .fix(
         Fix::new("Decode it (needs sts:DecodeAuthorizationMessage)").command(format!(
-            "aws sts decode-authorization-message --encoded-message {blob} --query DecodedMessage --output text | jq ."
+            "aws sts decode-authorization-message --encoded-message {} --query DecodedMessage --output text | jq .", q(blob)
         )),
     )
 }
@@ -919,6 +1161,6 @@ fn authorization_id_finding(d: &Denial, id: &str) -> Finding {
         Fix::new(format!(
             "Fetch the evaluation details (or open https://{region}.console.aws.amazon.com/iam/home?region={region}#/authorization-details/{id})"
         ))
-        .command(format!("aws iam-toolbox get-request-authorization-details --authorization-id {id} --region {region}")),
+        .command(format!("aws iam-toolbox get-request-authorization-details --authorization-id {} --region {}", q(id), q(&region))),
     )
 }

@@ -150,6 +150,16 @@ pub struct Denial {
     pub encoded_message: Option<String>,
     /// The region a CloudTrail record carried.
     pub region: Option<String>,
+    /// The launch template the message names (`lt-...`), for launch-template denials.
+    pub launch_template: Option<String>,
+    /// What the message form says beyond the grammar (`ec2-style`, `cloudformation`,
+    /// `launch-template`, `missing-permissions`): decides the wording of the finding.
+    pub form: Option<&'static str>,
+    /// The tool the text came from, when it can be told (`terraform`, `cloudformation`).
+    pub tool: Option<&'static str>,
+    /// Fields that look cut short or unsure (`principal`, `action`, `resource`):
+    /// the finding says so and leaves the commands out.
+    pub uncertain: Vec<&'static str>,
 }
 
 impl Denial {
@@ -236,7 +246,7 @@ impl Denial {
 /// Case-insensitive find of an ASCII needle: SIMD search for its first
 /// byte in either case, then a compare (lines are parsed often; this stays
 /// linear and cheap).
-fn find_ci(hay: &str, needle: &str) -> Option<usize> {
+pub(crate) fn find_ci(hay: &str, needle: &str) -> Option<usize> {
     let h = hay.as_bytes();
     let n = needle.as_bytes();
     let (&first, rest) = n.split_first()?;
@@ -265,7 +275,7 @@ fn starts_with_ci(s: &str, prefix: &str) -> bool {
 
 /// The longest prefix of `s` whose bytes satisfy `ok` (ASCII only, so the cut
 /// is a char boundary).
-fn take_while(s: &str, ok: impl Fn(u8) -> bool) -> &str {
+pub(crate) fn take_while(s: &str, ok: impl Fn(u8) -> bool) -> &str {
     let n = s.bytes().take_while(|&b| b.is_ascii() && ok(b)).count();
     &s[..n]
 }
@@ -279,7 +289,7 @@ fn is_action_name_byte(b: u8) -> bool {
 }
 
 /// `eks:DescribeCluster` at the start of `s`.
-fn leading_action(s: &str) -> Option<&str> {
+pub(crate) fn leading_action(s: &str) -> Option<&str> {
     let service = take_while(s, is_action_service_byte);
     if service.is_empty() || !s[service.len()..].starts_with(':') {
         return None;
@@ -296,9 +306,20 @@ fn leading_action(s: &str) -> Option<&str> {
     Some(&s[..service.len() + 1 + name.len()])
 }
 
-/// Strip sentence punctuation AWS or a logger put after an ARN or a name.
-fn trim_token(t: &str) -> &str {
-    t.trim_end_matches(['.', ',', ';', ')', '"', '\'', '`', ']', '}', '\\'])
+/// Strip sentence punctuation AWS, Terraform or a logger put after an ARN or
+/// a name (`.`, `,`, `):`, quotes, brackets); a `)` stays when the token opened it.
+pub(crate) fn trim_token(t: &str) -> &str {
+    let mut t = t;
+    loop {
+        let before = t.len();
+        t = t.trim_end_matches(['.', ',', ';', '"', '\'', '`', ']', '}', '\\', ':']);
+        if t.ends_with(')') && t.matches('(').count() < t.matches(')').count() {
+            t = &t[..t.len() - 1];
+        }
+        if t.len() == before {
+            return t;
+        }
+    }
 }
 
 /// An ARN token at the start of `s` (up to whitespace or a quote).
@@ -500,7 +521,7 @@ pub fn parse_encoded_message(seg: &str) -> Option<String> {
 /// `An error occurred (CODE) when calling the OP operation` (AWS CLI),
 /// `operation error EKS: DescribeCluster, ... AccessDeniedException:` (Go SDK),
 /// `(Service: Eks, Status Code: 403, Error Code: AccessDeniedException` (Java SDK).
-fn parse_wrapper(prefix: &str, suffix: &str) -> (Option<String>, Option<String>) {
+pub(crate) fn parse_wrapper(prefix: &str, suffix: &str) -> (Option<String>, Option<String>) {
     let mut code = None;
     let mut op = None;
     if let Some(i) = prefix.rfind("An error occurred (") {
@@ -591,7 +612,7 @@ fn parse_one(
     if let Some(u) = principal_at {
         let p = text[u + "User: ".len()..not_at].trim_end();
         let p = p.strip_suffix("is").unwrap_or(p).trim();
-        let p = p.trim_matches(['"', '\'']);
+        let p = trim_token(p.trim_matches(['"', '\'', '(']));
         if !p.is_empty() && !p.contains(char::is_whitespace) && p.len() <= 2048 {
             d.principal_text = Some(p.to_owned());
             d.principal = Principal::parse(p).ok();

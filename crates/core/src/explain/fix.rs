@@ -14,12 +14,26 @@ pub fn policy(statements: Vec<Value>) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
-/// The policy as one line, single-quoted for a shell (`'{"Version":...}'`).
-/// ARNs and action names never hold a single quote; should one appear it is escaped.
+/// The policy as one line, quoted for a shell (`'{"Version":...}'`).
 #[must_use]
 pub fn shell_json(v: &Value) -> String {
-    let s = v.to_string();
-    format!("'{}'", s.replace('\'', "'\\''"))
+    q(&v.to_string())
+}
+
+/// A value from the input, quoted for any POSIX shell with the `shlex` crate
+/// (single quotes around anything but plain `[A-Za-z0-9@%+=:,./_-]` words), so
+/// that no input text can become a redirection, an expansion or a second
+/// command. Control characters (which no shell quotes portably) become `?`.
+#[must_use]
+pub fn q(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    match shlex::try_quote(&clean) {
+        Ok(c) => c.into_owned(),
+        Err(_) => "''".to_owned(),
+    }
 }
 
 /// A Sid from an action: `eks:DescribeCluster` → `AllowEksDescribeCluster`.
@@ -241,6 +255,12 @@ pub fn attach(
 ) -> Attach {
     let json = shell_json(doc);
     let Some(p) = principal else {
+        if principal_text.is_none() {
+            return Attach {
+                commands: vec!["aws sts get-caller-identity --query Arn --output text".to_owned()],
+                note: Some("The message does not name the caller, and eksdoctor does not guess it: run get-caller-identity (it needs no permission) with the same credentials that got the error (same profile, environment variables, instance or pod role), then attach the policy to the user or role it prints (aws iam put-user-policy or put-role-policy).".to_owned()),
+            };
+        }
         let who = principal_text.unwrap_or("the caller");
         let note = if who == "anonymous" {
             "The request was not signed (anonymous): sign it with AWS credentials that carry this policy, or grant the access in the resource's policy (rarely what you want).".to_owned()
@@ -257,8 +277,9 @@ pub fn attach(
     match p.kind {
         PrincipalKind::User => Attach {
             commands: vec![format!(
-                "aws iam put-user-policy --user-name {} --policy-name {name} --policy-document {json}",
-                p.name
+                "aws iam put-user-policy --user-name {} --policy-name {} --policy-document {json}",
+                q(&p.name),
+                q(name)
             )],
             note: None,
         },
@@ -273,7 +294,7 @@ pub fn attach(
                         ),
                         format!(
                             "aws sso-admin provision-permission-set --instance-arn INSTANCE_ARN --permission-set-arn PERMISSION_SET_ARN --target-type AWS_ACCOUNT --target-id {}",
-                            p.account().unwrap_or("ACCOUNT_ID")
+                            q(p.account().unwrap_or("ACCOUNT_ID"))
                         ),
                     ],
                     note: Some(format!(
@@ -283,7 +304,9 @@ pub fn attach(
             }
             Attach {
                 commands: vec![format!(
-                    "aws iam put-role-policy --role-name {role} --policy-name {name} --policy-document {json}"
+                    "aws iam put-role-policy --role-name {} --policy-name {} --policy-document {json}",
+                    q(role),
+                    q(name)
                 )],
                 note: (p.kind == PrincipalKind::AssumedRole).then(|| {
                     format!(
@@ -294,7 +317,7 @@ pub fn attach(
         }
         PrincipalKind::FederatedUser => Attach {
             commands: vec![format!(
-                "aws iam put-user-policy --user-name IAM_USER_THAT_CALLED_GETFEDERATIONTOKEN --policy-name {name} --policy-document {json}"
+                "aws iam put-user-policy --user-name IAM_USER_THAT_CALLED_GETFEDERATIONTOKEN --policy-name {} --policy-document {json}", q(name)
             )],
             note: Some(format!(
                 "{} is a federated user (GetFederationToken): its permissions are the intersection of the IAM user that requested the token and the session policy passed then. Add the statement to that IAM user's policy and to the session policy, then request a new token.",
@@ -375,7 +398,17 @@ mod tests {
 
     #[test]
     fn shell_quoting() {
-        assert_eq!(shell_json(&json!({"a": "it's"})), "'{\"a\":\"it'\\''s\"}'");
+        let quoted = shell_json(&json!({"a": "it's"}));
+        assert_eq!(
+            shlex::split(&quoted),
+            Some(vec!["{\"a\":\"it's\"}".to_owned()])
+        );
+        assert_eq!(q("<CLUSTER-NAME>"), "'<CLUSTER-NAME>'");
+        assert_eq!(q("prod"), "prod");
+        assert_eq!(
+            shlex::split(&q("$(rm -rf ~)")),
+            Some(vec!["$(rm -rf ~)".to_owned()])
+        );
         assert_eq!(
             role_of("arn:aws:iam::111122223333:role/team/eks-admin"),
             Some(("eks-admin".into(), "111122223333".into()))

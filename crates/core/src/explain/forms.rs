@@ -18,16 +18,85 @@ pub enum TextForm {
     AccessEntryPath { principal_arn: Option<String> },
     /// `SignatureDoesNotMatch: Credential should be scoped to a valid region`.
     StsGlobalEndpoint { region: Option<String> },
-    /// ExpiredToken, an expired SSO session.
-    Expired { sso: bool, code: &'static str },
+    /// ExpiredToken, an expired SSO session, an expired web identity token;
+    /// `action` is the call that failed, when the text names it.
+    Expired {
+        kind: ExpiredKind,
+        code: &'static str,
+        action: Option<String>,
+    },
     /// InvalidClientTokenId, SignatureDoesNotMatch (not the region case), an unknown key id.
-    Invalid { code: &'static str },
+    Invalid {
+        code: &'static str,
+        action: Option<String>,
+    },
     /// `Cannot exceed quota for AccessKeysPerUser: 2`.
     KeysLimit,
-    /// `Not authorized to perform sts:AssumeRoleWithWebIdentity`.
-    WebIdentityDenied,
+    /// `Not authorized to perform sts:AssumeRoleWithWebIdentity`: who presented
+    /// the token, and the role when the text (or an earlier line) names it.
+    WebIdentityDenied {
+        provider: OidcProvider,
+        role: Option<String>,
+    },
+    /// `User "system:anonymous" cannot ...`: no credentials reached the cluster.
+    Anonymous(Forbidden),
     /// "I lost my secret access key, how do I retrieve it?"
     LostSecret,
+}
+
+/// Whose credentials expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiredKind {
+    /// An IAM Identity Center (SSO) session: `aws sso login`.
+    Sso,
+    /// A projected service-account (web identity) token: the pod's token, not a login.
+    WebIdentity,
+    /// Temporary credentials (AssumeRole, a credential process, exported variables).
+    Session,
+}
+
+/// Who presented a web identity token to STS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OidcProvider {
+    GitHubActions,
+    GitLab,
+    /// IAM roles for service accounts (a pod's projected token).
+    Irsa,
+    /// The text does not say.
+    Unknown,
+}
+
+/// What earlier lines of the same input said: a CI job's provider, the role it assumes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    pub provider: Option<OidcProvider>,
+    pub role: Option<String>,
+}
+
+impl Context {
+    /// Learn from one line (`lower` is its ASCII-lowercase copy).
+    pub fn update(&mut self, line: &str, lower: &str) {
+        if lower.contains("configure-aws-credentials")
+            || lower.contains("token.actions.githubusercontent.com")
+        {
+            self.provider = Some(OidcProvider::GitHubActions);
+        } else if lower.contains("gitlab") {
+            self.provider = Some(OidcProvider::GitLab);
+        }
+        for marker in ["role-to-assume:", "--role-arn "] {
+            if let Some(i) = lower.find(marker) {
+                let rest = line[i + marker.len()..].trim_start();
+                let arn = rest
+                    .split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+                    .next()
+                    .unwrap_or("");
+                let arn = super::denial::trim_token(arn);
+                if arn.starts_with("arn:") && arn.contains(":role/") {
+                    self.role = Some(arn.to_owned());
+                }
+            }
+        }
+    }
 }
 
 /// The parts of a Kubernetes RBAC denial.
@@ -52,7 +121,10 @@ fn quoted_after<'a>(s: &'a str, marker: &str) -> Option<(&'a str, &'a str)> {
     Some((&rest[..end], &rest[end + 1..]))
 }
 
-/// Parse kubectl's RBAC denial. Quotes may be JSON-escaped in structured logs.
+/// Parse kubectl's RBAC denial, in the current form (`cannot list resource
+/// "pods" in API group "" in the namespace "web"`) and the older one (`cannot
+/// list pods in the namespace "web"`, `cannot list nodes at the cluster
+/// scope`). Quotes may be JSON-escaped in structured logs.
 #[must_use]
 pub fn parse_forbidden(line: &str) -> Option<Forbidden> {
     let owned;
@@ -62,8 +134,8 @@ pub fn parse_forbidden(line: &str) -> Option<Forbidden> {
     } else {
         line
     };
-    let i = line.find(" is forbidden: User \"")?;
-    let s = &line[i + " is forbidden: ".len()..];
+    let i = line.find("forbidden: User \"")?;
+    let s = &line[i + "forbidden: ".len()..];
     let (user, rest) = quoted_after(s, "User \"")?;
     let rest = rest.trim_start().strip_prefix("cannot ")?;
     let verb_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
@@ -83,13 +155,38 @@ pub fn parse_forbidden(line: &str) -> Option<Forbidden> {
         f.path = true;
         return Some(f);
     }
-    let (resource, rest) = quoted_after(rest, "resource \"")?;
-    f.resource = resource.to_owned();
-    if let Some((group, rest)) = quoted_after(rest, "in API group \"") {
-        f.api_group = group.to_owned();
-        if let Some((ns, _)) = quoted_after(rest, "in the namespace \"") {
-            f.namespace = Some(ns.to_owned());
+    let rest = if let Some((resource, rest)) = rest
+        .strip_prefix("resource \"")
+        .and_then(|r| r.find('"').map(|e| (&r[..e], &r[e + 1..])))
+    {
+        f.resource = resource.to_owned();
+        if let Some((group, rest)) = quoted_after(rest, "in API group \"") {
+            f.api_group = group.to_owned();
+            rest
+        } else {
+            rest
         }
+    } else {
+        // Older form: the resource is the next word, `deployments.apps` with its group.
+        let word_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'/' | b'-'))
+            .count();
+        let word = &rest[..word_len];
+        if word.is_empty() {
+            return None;
+        }
+        match word.split_once('.') {
+            Some((r, g)) => {
+                f.resource = r.to_owned();
+                f.api_group = g.to_owned();
+            }
+            None => f.resource = word.to_owned(),
+        }
+        &rest[word_len..]
+    };
+    if let Some((ns, _)) = quoted_after(rest, "in the namespace \"") {
+        f.namespace = Some(ns.to_owned());
     }
     Some(f)
 }
@@ -122,7 +219,10 @@ const LOST_VERBS: &[&str] = &[
 const GATE: &[&str] = &[
     "kubernetes objects",
     "logged in to the server",
-    "is forbidden",
+    "unauthorized",
+    "provide credentials",
+    "sso",
+    "forbidden",
     "principalarn",
     "should be scoped",
     "expired",
@@ -142,6 +242,26 @@ fn gate() -> Option<&'static aho_corasick::AhoCorasick> {
 /// Every recognised form in one (logical) line. `lower` is its ASCII-lowercase copy.
 #[must_use]
 pub fn parse_text_forms(line: &str, lower: &str) -> Vec<TextForm> {
+    parse_text_forms_in(line, lower, &Context::default())
+}
+
+/// `kubectl` and other clients' way of saying the cluster refused the credentials.
+fn unauthorized(lower: &str) -> bool {
+    if lower.contains("must be logged in to the server")
+        || lower.contains("asked for the client to provide credentials")
+    {
+        return true;
+    }
+    let end = lower
+        .trim_end()
+        .trim_end_matches(['.', '"', '\'', ')', ']', '}', ','])
+        .trim_end();
+    end.ends_with(": unauthorized") || end.ends_with("error: unauthorized")
+}
+
+/// As [`parse_text_forms`], with what earlier lines said.
+#[must_use]
+pub fn parse_text_forms_in(line: &str, lower: &str, ctx: &Context) -> Vec<TextForm> {
     let mut out = Vec::new();
     if gate().is_some_and(|g| !g.is_match(lower)) {
         return out;
@@ -151,13 +271,17 @@ pub fn parse_text_forms(line: &str, lower: &str) -> Vec<TextForm> {
             iam_principal: lower.contains("iam principal"),
         });
     }
-    if lower.contains("must be logged in to the server") {
+    if unauthorized(lower) {
         out.push(TextForm::Unauthorized);
     }
-    if (line.contains(" is forbidden: User ") || line.contains(" is forbidden: User \\\""))
+    if (line.contains("forbidden: User ") || line.contains("forbidden: User \\\""))
         && let Some(f) = parse_forbidden(line)
     {
-        out.push(TextForm::Forbidden(f));
+        if f.user == "system:anonymous" {
+            out.push(TextForm::Anonymous(f));
+        } else {
+            out.push(TextForm::Forbidden(f));
+        }
     }
     if lower.contains("principalarn is invalid") {
         let principal_arn = line
@@ -183,27 +307,56 @@ pub fn parse_text_forms(line: &str, lower: &str) -> Vec<TextForm> {
         });
         out.push(TextForm::StsGlobalEndpoint { region });
     }
-    let sso_expired = lower.contains("token has expired and refresh failed")
-        || lower.contains("sso session associated with this profile has expired")
-        || lower.contains("sso session associated with this profile is invalid");
+    let sso_expired = [
+        "token has expired and refresh failed",
+        "sso session associated with this profile",
+        "error loading sso token",
+        "sso access token has either expired",
+        "sso session token associated with",
+        "refresh cached sso token failed",
+        "unable to refresh sso token",
+        "unauthorizedssotokenerror",
+    ]
+    .iter()
+    .any(|p| lower.contains(p));
+    let web_identity = lower.contains("webidentityerr")
+        || lower.contains("token expired: current date/time")
+        || lower.contains("assumerolewithwebidentity operation")
+        || lower.contains("web identity token");
+    let action = super::wild::action_of_call(line, None);
     if sso_expired {
         out.push(TextForm::Expired {
-            sso: true,
+            kind: ExpiredKind::Sso,
             code: "ExpiredToken",
+            action,
         });
     } else if line.contains("ExpiredToken")
         || lower.contains("security token included in the request is expired")
+        || lower.contains("token expired: current date/time")
     {
+        let kind = if web_identity {
+            ExpiredKind::WebIdentity
+        } else {
+            ExpiredKind::Session
+        };
         out.push(TextForm::Expired {
-            sso: false,
+            kind,
             code: "ExpiredToken",
+            action: action.or_else(|| {
+                (kind == ExpiredKind::WebIdentity)
+                    .then(|| "sts:AssumeRoleWithWebIdentity".to_owned())
+            }),
         });
     }
     if !region_scope {
         let code = if line.contains("InvalidClientTokenId")
             || lower.contains("security token included in the request is invalid")
         {
-            Some("InvalidClientTokenId")
+            Some(if line.contains("UnrecognizedClientException") {
+                "UnrecognizedClientException"
+            } else {
+                "InvalidClientTokenId"
+            })
         } else if line.contains("SignatureDoesNotMatch")
             || lower.contains("signature we calculated does not match")
         {
@@ -216,7 +369,10 @@ pub fn parse_text_forms(line: &str, lower: &str) -> Vec<TextForm> {
             None
         };
         if let Some(code) = code {
-            out.push(TextForm::Invalid { code });
+            out.push(TextForm::Invalid {
+                code,
+                action: super::wild::action_of_call(line, None),
+            });
         }
     }
     if lower.contains("cannot exceed quota for accesskeysperuser") {
@@ -226,7 +382,25 @@ pub fn parse_text_forms(line: &str, lower: &str) -> Vec<TextForm> {
         || (lower.contains("not authorized to perform sts:assumerolewithwebidentity")
             && !line.contains("User: "))
     {
-        out.push(TextForm::WebIdentityDenied);
+        let provider = if lower.contains("could not assume role with oidc")
+            || lower.contains("githubusercontent")
+        {
+            OidcProvider::GitHubActions
+        } else if lower.contains("gitlab") {
+            OidcProvider::GitLab
+        } else if lower.contains("webidentityerr")
+            || lower.contains("aws_web_identity_token_file")
+            || lower.contains("serviceaccount")
+            || lower.contains("eks.amazonaws.com")
+        {
+            OidcProvider::Irsa
+        } else {
+            ctx.provider.unwrap_or(OidcProvider::Unknown)
+        };
+        out.push(TextForm::WebIdentityDenied {
+            provider,
+            role: ctx.role.clone(),
+        });
     }
     if (lower.contains("secret access key") || lower.contains("secret key"))
         && LOST_VERBS.iter().any(|v| lower.contains(v))
@@ -310,15 +484,17 @@ mod tests {
                 "An error occurred (ExpiredToken) when calling the GetCallerIdentity operation: The security token included in the request is expired"
             ),
             vec![TextForm::Expired {
-                sso: false,
-                code: "ExpiredToken"
+                kind: ExpiredKind::Session,
+                code: "ExpiredToken",
+                action: Some("sts:GetCallerIdentity".into())
             }]
         );
         assert_eq!(
             forms("Error when retrieving token from sso: Token has expired and refresh failed"),
             vec![TextForm::Expired {
-                sso: true,
-                code: "ExpiredToken"
+                kind: ExpiredKind::Sso,
+                code: "ExpiredToken",
+                action: None
             }]
         );
         assert_eq!(
@@ -326,7 +502,8 @@ mod tests {
                 "An error occurred (InvalidClientTokenId) when calling the GetCallerIdentity operation: The security token included in the request is invalid."
             ),
             vec![TextForm::Invalid {
-                code: "InvalidClientTokenId"
+                code: "InvalidClientTokenId",
+                action: Some("sts:GetCallerIdentity".into())
             }]
         );
         assert_eq!(
@@ -334,7 +511,8 @@ mod tests {
                 "An error occurred (SignatureDoesNotMatch) when calling the GetCallerIdentity operation: The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."
             ),
             vec![TextForm::Invalid {
-                code: "SignatureDoesNotMatch"
+                code: "SignatureDoesNotMatch",
+                action: Some("sts:GetCallerIdentity".into())
             }]
         );
     }
@@ -351,7 +529,10 @@ mod tests {
             forms(
                 "An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized to perform sts:AssumeRoleWithWebIdentity"
             ),
-            vec![TextForm::WebIdentityDenied]
+            vec![TextForm::WebIdentityDenied {
+                provider: OidcProvider::Unknown,
+                role: None
+            }]
         );
         assert_eq!(
             forms(

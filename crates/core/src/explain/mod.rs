@@ -60,12 +60,14 @@
 //! parser and a line in `tests/fixtures/explain/`.
 
 pub mod authz;
+pub mod check;
 pub mod denial;
 pub mod fix;
 pub mod forms;
 pub mod others;
 pub mod secrets;
 pub mod stream;
+pub mod wild;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
@@ -116,6 +118,12 @@ pub struct Explainer {
     redactor: Redactor,
     tainted: BTreeSet<String>,
     dropped: u64,
+    /// Denials beyond [`MAX_GROUPS`], grouped by rule, action and resource pattern.
+    overflow: HashMap<String, (Finding, u64)>,
+    /// What earlier lines said about where the text comes from (a CI job, a role).
+    context: forms::Context,
+    /// Lines longer than [`stream::MAX_LINE`], read in pieces.
+    long_lines: u64,
     /// Line counter for [`Explainer::feed_text`].
     text_lines: u64,
 }
@@ -134,7 +142,7 @@ const LINE_MEMO_BYTES: usize = 8 << 20;
 
 /// A log line without its leading timestamp (`2026-11-28T10:00:00.123Z `,
 /// `[12:00:01] `): characters that never start or hold a message.
-fn strip_log_prefix(s: &str) -> &str {
+pub(crate) fn strip_log_prefix(s: &str) -> &str {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -228,7 +236,19 @@ impl Explainer {
     /// [`Explainer::feed_line`] without the repeat shortcut; true when the
     /// line held nothing secret-like (so a repeat of it may be counted blind).
     fn feed_line_fresh(&mut self, text: &str, line: u64, source: Option<&str>) -> bool {
+        // Logs that escape line breaks (`...is not\nauthorized...`): one line.
+        let unescaped;
+        let text = if text.contains("\\n") || text.contains("\\t") {
+            unescaped = text
+                .replace("\\r\\n", " ")
+                .replace("\\n", " ")
+                .replace("\\t", " ");
+            unescaped.as_str()
+        } else {
+            text
+        };
         let lower = text.to_ascii_lowercase();
+        self.context.update(text, &lower);
         let secret_free = !lower.contains("secret") && secrets::key_ids(text).is_empty();
         let at = source.map(|s| (s, line));
         // Secrets first, so this line's evidence is already masked.
@@ -239,13 +259,29 @@ impl Explainer {
         if seen.example_key_id {
             let _ = self.add(others::example_key(false), at, None);
         }
-        let forms = forms::parse_text_forms(text, &lower);
-        let web_identity = forms.contains(&TextForm::WebIdentityDenied);
+        let forms = forms::parse_text_forms_in(text, &lower, &self.context);
+        let web_identity = forms
+            .iter()
+            .any(|f| matches!(f, TextForm::WebIdentityDenied { .. }));
         let mut denials = if text.contains(denial::PERFORM) {
             parse_denials(text)
         } else {
             Vec::new()
         };
+        if !denials.iter().any(|d| d.action.is_some()) {
+            let wild = wild::parse(text, &lower);
+            if !wild.is_empty() {
+                denials.retain(|d| d.principal_text.is_some());
+                denials.extend(wild);
+            }
+        }
+        let tool = wild::tool_of(text);
+        for d in &mut denials {
+            if d.tool.is_none() {
+                d.tool = tool;
+            }
+            check::check(d);
+        }
         if denials.is_empty()
             && let Some(blob) = denial::parse_encoded_message(text)
         {
@@ -263,6 +299,10 @@ impl Explainer {
             recognised = true;
             let sig = format!("D{}", authz::signature(d));
             if !self.repeat(&sig) {
+                if self.groups.len() >= MAX_GROUPS {
+                    self.overflow_denial(d);
+                    continue;
+                }
                 observations.push((sig, authz::diagnose(d)));
             }
         }
@@ -285,6 +325,61 @@ impl Explainer {
             self.add_all(sig, ds, at, Some(text), None);
         }
         secret_free
+    }
+
+    /// A denial past [`MAX_GROUPS`]: counted in a group of its rule, action
+    /// and resource pattern (a bounded number of them), not diagnosed one by one.
+    fn overflow_denial(&mut self, d: &Denial) {
+        const MAX_OVERFLOW_GROUPS: usize = 1000;
+        self.touched_dropped = true;
+        let rule = authz::rule_for(d);
+        let action = d.action.as_deref().unwrap_or("*");
+        let pattern = d
+            .resource
+            .as_ref()
+            .map_or_else(|| "*".to_owned(), |r| check::resource_pattern(r.text()));
+        let mut key = format!("{}\u{1f}{action}\u{1f}{pattern}", rule.id);
+        if !self.overflow.contains_key(&key) && self.overflow.len() >= MAX_OVERFLOW_GROUPS {
+            key = format!("{}\u{1f}*\u{1f}*", rule.id);
+        }
+        if let Some(e) = self.overflow.get_mut(&key) {
+            e.1 += 1;
+            return;
+        }
+        let (a, p) =
+            key.split('\u{1f}')
+                .skip(1)
+                .fold((String::new(), String::new()), |(a, _), x| {
+                    if a.is_empty() {
+                        (x.to_owned(), String::new())
+                    } else {
+                        (a, x.to_owned())
+                    }
+                });
+        let f = Finding::new(
+            rule,
+            format!(
+                "Further denials of {a} on {p}, not diagnosed one by one (more than {MAX_GROUPS} distinct findings in the input)"
+            ),
+        )
+        .detail(format!(
+            "The input holds more distinct denials than eksdoctor keeps one by one ({MAX_GROUPS}); the rest are counted here, grouped by rule, action and resource pattern, so the totals stay true. Explain a narrower part of the input (for example the lines with {a}) to get each principal's fix."
+        ))
+        .evidence(
+            "parsed",
+            json!({
+                "principal": Value::Null,
+                "action": (a != "*").then_some(a.as_str()),
+                "resource": (p != "*").then_some(p.as_str()),
+                "denial": {"kind": "unspecified", "policy_type": Value::Null, "policy_arn": Value::Null},
+                "count": 1,
+            }),
+        )
+        .evidence("grouped_beyond_limit", json!(true))
+        .fix(crate::finding::Fix::new(format!(
+            "Run explain on the lines with {a} alone to get the fix for each principal"
+        )));
+        self.overflow.insert(key, (f, 1));
     }
 
     /// Count a repeat of an observation already diagnosed; false if new.
@@ -521,6 +616,18 @@ impl Explainer {
         self.tainted.iter().map(String::as_str)
     }
 
+    /// Denials beyond [`MAX_GROUPS`], counted in grouped findings.
+    #[must_use]
+    pub fn grouped_beyond_limit(&self) -> u64 {
+        self.overflow.values().map(|(_, n)| n).sum()
+    }
+
+    /// Lines longer than [`stream::MAX_LINE`]: read whole, in pieces.
+    #[must_use]
+    pub fn long_lines(&self) -> u64 {
+        self.long_lines
+    }
+
     /// Distinct findings not kept because [`MAX_GROUPS`] was reached.
     #[must_use]
     pub fn dropped(&self) -> u64 {
@@ -532,7 +639,14 @@ impl Explainer {
     pub fn finish(mut self) -> Vec<Finding> {
         self.end_source(None);
         let mut groups = std::mem::take(&mut self.groups);
+        let mut overflow: Vec<_> = std::mem::take(&mut self.overflow).into_values().collect();
+        overflow.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.message.cmp(&b.0.message)));
         groups.sort_by_key(|g| std::cmp::Reverse(g.count));
+        groups.extend(
+            overflow
+                .into_iter()
+                .map(|(finding, count)| Group { finding, count }),
+        );
         groups
             .into_iter()
             .map(|g| {
@@ -585,5 +699,7 @@ pub fn redact_finding(r: &Redactor, f: &mut Finding) {
     }
 }
 
+#[cfg(test)]
+mod corpus_tests;
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,8 @@ use crate::mask::mask_key_id;
 use crate::rules;
 
 use super::Diagnosis;
-use super::forms::{Forbidden, TextForm};
+use super::fix::q;
+use super::forms::{ExpiredKind, Forbidden, OidcProvider, TextForm};
 use super::secrets::SecretSighting;
 
 /// `evidence.parsed` for findings that are not IAM denials.
@@ -38,6 +39,11 @@ fn k8s_principal(user: &str) -> Value {
     }
 }
 
+/// A YAML double-quoted scalar (JSON string syntax is valid YAML).
+fn yaml_str(s: &str) -> String {
+    Value::String(s.to_owned()).to_string()
+}
+
 fn diag(key: String, finding: Finding) -> Diagnosis {
     Diagnosis { key, finding }
 }
@@ -51,10 +57,11 @@ pub fn diagnose_form(form: &TextForm) -> Diagnosis {
         TextForm::Forbidden(f) => forbidden(f),
         TextForm::AccessEntryPath { principal_arn } => access_entry_path(principal_arn.as_deref()),
         TextForm::StsGlobalEndpoint { region } => global_endpoint(region.as_deref()),
-        TextForm::Expired { sso, code } => expired(*sso, code),
-        TextForm::Invalid { code } => invalid(code),
+        TextForm::Expired { kind, code, action } => expired(*kind, code, action.as_deref()),
+        TextForm::Invalid { code, action } => invalid(code, action.as_deref()),
         TextForm::KeysLimit => keys_limit(),
-        TextForm::WebIdentityDenied => web_identity(),
+        TextForm::WebIdentityDenied { provider, role } => web_identity(*provider, role.as_deref()),
+        TextForm::Anonymous(f) => anonymous(f),
         TextForm::LostSecret => lost_secret(),
     }
 }
@@ -163,30 +170,83 @@ fn forbidden(f: &Forbidden) -> Diagnosis {
         |ns| format!("type=namespace,namespaces={ns}"),
     );
     let policy = access_policy_for(&f.verb);
-    let name = format!(
-        "eksdoctor-{}-{}",
-        f.verb,
-        f.resource.replace(['/', '.'], "-")
-    );
+    // Bind something stable: a service account as itself, a plain username as
+    // itself, but never the per-session username of an assumed role (it changes
+    // with every session): a group its mapping carries instead.
+    let per_session = principal
+        .as_ref()
+        .is_some_and(|p| p.kind == PrincipalKind::AssumedRole);
+    let group_name = principal.as_ref().filter(|_| per_session).map(|p| {
+        let role: String = p
+            .role_name()
+            .unwrap_or(&p.name)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        format!("eksdoctor:{role}")
+    });
+    let subject = if let Some(g) = &group_name {
+        format!(
+            "  - apiGroup: rbac.authorization.k8s.io\n    kind: Group\n    name: {}",
+            yaml_str(g)
+        )
+    } else if let Some(sa) = f.user.strip_prefix("system:serviceaccount:")
+        && let Some((ns, name)) = sa.split_once(':')
+    {
+        format!(
+            "  - kind: ServiceAccount\n    name: {}\n    namespace: {}",
+            yaml_str(name),
+            yaml_str(ns)
+        )
+    } else {
+        format!(
+            "  - apiGroup: rbac.authorization.k8s.io\n    kind: User\n    name: {}",
+            yaml_str(&f.user)
+        )
+    };
+    let name: String = format!("eksdoctor-{}-{}", f.verb, f.resource)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(63)
+        .collect();
     let rbac = if f.path {
         format!(
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\nrules:\n  - nonResourceURLs: [\"{}\"]\n    verbs: [\"{}\"]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: {name}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: {name}\nsubjects:\n  - apiGroup: rbac.authorization.k8s.io\n    kind: User\n    name: \"{}\"",
-            f.resource, f.verb, f.user
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\nrules:\n  - nonResourceURLs: [{}]\n    verbs: [{}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: {name}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: {name}\nsubjects:\n{subject}",
+            yaml_str(&f.resource),
+            yaml_str(&f.verb)
         )
     } else {
         let (kind, binding, ns_meta) = match &f.namespace {
-            Some(ns) => ("Role", "RoleBinding", format!("\n  namespace: {ns}")),
+            Some(ns) => (
+                "Role",
+                "RoleBinding",
+                format!("\n  namespace: {}", yaml_str(ns)),
+            ),
             None => ("ClusterRole", "ClusterRoleBinding", String::new()),
         };
         format!(
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata:\n  name: {name}{ns_meta}\nrules:\n  - apiGroups: [\"{}\"]\n    resources: [\"{}\"]\n    verbs: [\"{}\"]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: {binding}\nmetadata:\n  name: {name}{ns_meta}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: {kind}\n  name: {name}\nsubjects:\n  - apiGroup: rbac.authorization.k8s.io\n    kind: User\n    name: \"{}\"",
-            f.api_group, f.resource, f.verb, f.user
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata:\n  name: {name}{ns_meta}\nrules:\n  - apiGroups: [{}]\n    resources: [{}]\n    verbs: [{}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: {binding}\nmetadata:\n  name: {name}{ns_meta}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: {kind}\n  name: {name}\nsubjects:\n{subject}",
+            yaml_str(&f.api_group),
+            yaml_str(&f.resource),
+            yaml_str(&f.verb)
         )
     };
     let ns_flag = f
         .namespace
         .as_ref()
-        .map(|ns| format!(" -n {ns}"))
+        .map(|ns| format!(" -n {}", q(ns)))
         .unwrap_or_default();
     let what = if f.path {
         format!("path {}", f.resource)
@@ -200,21 +260,38 @@ fn forbidden(f: &Forbidden) -> Diagnosis {
     .detail(format!(
         "The cluster recognised you as Kubernetes user \"{}\", so the IAM side works; what is missing is a permission inside the cluster. Neither the EKS access policies associated with your access entry nor any RBAC Role/ClusterRole bound to this user (or its groups) allows {} on {what} {scope}. Either associate an EKS access policy ({policy} covers {}), or apply the Role and binding below (least privilege: exactly this verb and resource).",
         f.user, f.verb, f.verb
-    ))
+    ) + &group_name.as_ref().map(|g| format!(" The username ends in the session name, which changes with every session: binding it would stop working at the next login. The binding below names the group {g}; add it to the role's mapping (access entry --kubernetes-groups, or groups: in aws-auth). Prefer the access policy association where the cluster has access entries.")).unwrap_or_default())
     .evidence("parsed", parsed(k8s_principal(&f.user), Some(&f.verb), Some(&f.resource)))
     .evidence(
         "kubernetes",
         json!({"user": f.user, "verb": f.verb, "resource": f.resource, "api_group": f.api_group, "namespace": f.namespace}),
     )
-    .fix(
-        Fix::new("Grant exactly this verb on this resource: an EKS access policy for the access entry, or RBAC")
-            .command(format!(
-                "aws eks associate-access-policy --cluster-name CLUSTER --principal-arn {principal_arn} --access-scope {access_scope} --policy-arn arn:aws:eks::aws:cluster-access-policy/{policy}"
-            ))
-            .command("kubectl apply -f rbac.yaml")
-            .command(format!("kubectl auth can-i {} {}{ns_flag} --as \"{}\"", f.verb, f.resource, f.user))
-            .replacement(rbac),
-    );
+    .fix({
+        let mut fx = Fix::new(match &group_name {
+            Some(g) => format!("Grant exactly this verb on this resource to the role, not to one session: an EKS access policy for the role's access entry, or RBAC bound to the group {g} that the role's mapping carries"),
+            None => "Grant exactly this verb on this resource: an EKS access policy for the access entry, or RBAC".to_owned(),
+        })
+        .command(format!(
+            "aws eks associate-access-policy --cluster-name CLUSTER --principal-arn {} --access-scope {} --policy-arn {}",
+            q(&principal_arn),
+            q(&access_scope),
+            q(&format!("arn:aws:eks::aws:cluster-access-policy/{policy}"))
+        ));
+        if let Some(g) = &group_name {
+            fx = fx.command(format!(
+                "aws eks update-access-entry --cluster-name CLUSTER --principal-arn {} --kubernetes-groups {}",
+                q(&principal_arn),
+                q(g)
+            ));
+        }
+        fx = fx.command("kubectl apply -f rbac.yaml");
+        let as_who = match &group_name {
+            Some(g) => format!("--as {} --as-group {}", q(&f.user), q(g)),
+            None => format!("--as {}", q(&f.user)),
+        };
+        fx.command(format!("kubectl auth can-i {} {}{ns_flag} {as_who}", q(&f.verb), q(&f.resource)))
+            .replacement(rbac)
+    });
     diag(
         format!(
             "{}\u{1e}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{:?}",
@@ -246,10 +323,8 @@ fn access_entry_path(principal_arn: Option<&str>) -> Diagnosis {
     .evidence("parsed", parsed(Value::Null, Some("eks:CreateAccessEntry"), principal_arn))
     .fix(
         Fix::new("Look up the role's full ARN (with its path) and create the access entry with it")
-            .command(format!("aws iam get-role --role-name {name} --query Role.Arn --output text"))
-            .command(format!(
-                "aws eks create-access-entry --cluster-name CLUSTER --principal-arn $(aws iam get-role --role-name {name} --query Role.Arn --output text)"
-            )),
+            .command(format!("aws iam get-role --role-name {} --query Role.Arn --output text", q(name)))
+            .command("aws eks create-access-entry --cluster-name CLUSTER --principal-arn ROLE_ARN_WITH_PATH"),
     );
     diag(
         format!(
@@ -274,7 +349,7 @@ fn global_endpoint(region: Option<&str>) -> Diagnosis {
     .evidence("parsed", parsed(Value::Null, Some("sts:GetCallerIdentity"), None))
     .fix(
         Fix::new("Use the regional STS endpoint consistently (or set the service account to the global one)")
-            .command(format!("aws sts get-caller-identity --region {r} --endpoint-url https://sts.{r}.{suffix}"))
+            .command(format!("aws sts get-caller-identity --region {} --endpoint-url {}", q(r), q(&format!("https://sts.{r}.{suffix}"))))
             .command("kubectl set env deployment/DEPLOYMENT -n NAMESPACE AWS_STS_REGIONAL_ENDPOINTS=regional")
             .command("kubectl annotate serviceaccount -n NAMESPACE SERVICE_ACCOUNT eks.amazonaws.com/sts-regional-endpoints=false --overwrite")
             .command("kubectl rollout restart deployment/DEPLOYMENT -n NAMESPACE"),
@@ -282,35 +357,51 @@ fn global_endpoint(region: Option<&str>) -> Diagnosis {
     diag(format!("{}\u{1e}{r}", rules::STS_GLOBAL_ENDPOINT.id), f)
 }
 
-fn expired(sso: bool, code: &str) -> Diagnosis {
-    let (message, detail, fix) = if sso {
-        (
-            "The IAM Identity Center (SSO) session has expired",
-            "The AWS CLI and SDKs got their credentials from an IAM Identity Center (SSO) session whose token expired and could not be refreshed. Sign in again; kubectl's exec plugin uses the same profile (AWS_PROFILE or the kubeconfig's env), so it recovers too.",
+fn expired(kind: ExpiredKind, code: &str, action: Option<&str>) -> Diagnosis {
+    let during = action
+        .map(|a| format!(" (calling {a})"))
+        .unwrap_or_default();
+    let (message, detail, fix) = match kind {
+        ExpiredKind::Sso => (
+            format!("The IAM Identity Center (SSO) session has expired{during}"),
+            "The AWS CLI and SDKs got their credentials from an IAM Identity Center (SSO) session whose token expired (or was never created on this machine) and could not be refreshed. Sign in again; kubectl's exec plugin uses the same profile (AWS_PROFILE or the kubeconfig's env), so it recovers too.",
             Fix::new("Sign in again with the profile that uses SSO")
                 .command("aws sso login --profile PROFILE")
                 .command("aws sts get-caller-identity --profile PROFILE"),
-        )
-    } else {
-        (
-            "The temporary credentials have expired (ExpiredToken)",
-            "The request was signed with temporary credentials (a session token from AssumeRole, SSO, or a credential process) that are past their expiry. Get fresh ones. A common trap: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN exported in the shell override the profile, so renewing the profile changes nothing until they are unset.",
+        ),
+        ExpiredKind::WebIdentity => (
+            format!("The web identity token has expired{during}: the service-account (or CI) token is stale, not an SSO session"),
+            "STS refused the web identity token because it is past its expiry. For a pod using IAM roles for service accounts, the kubelet rotates the projected token in /var/run/secrets/eks.amazonaws.com/serviceaccount/token and the SDK re-reads it: an expired token means the SDK cached it (an old SDK, or a process that read the file once), the pod's clock is off, or the token file is not the projected one. Nobody logs in here: restart the workload (or upgrade the SDK) so it reads the current token. For a CI job, request a fresh OIDC token in the step that assumes the role.",
+            Fix::new("Restart the workload so it reads the current projected token, and check the token's expiry")
+                .command("kubectl rollout restart deployment/DEPLOYMENT -n NAMESPACE")
+                .command("kubectl exec -n NAMESPACE POD -- sh -c 'ls -l /var/run/secrets/eks.amazonaws.com/serviceaccount/'")
+                .command("kubectl get pod -n NAMESPACE POD -o jsonpath='{.spec.volumes[*].projected.sources[*].serviceAccountToken}'"),
+        ),
+        ExpiredKind::Session => (
+            format!("The temporary credentials have expired (ExpiredToken){during}"),
+            "The request was signed with temporary credentials (a session token from AssumeRole, SSO, or a credential process) that are past their expiry. Get fresh ones the way these were made: assume the role again, or sign in again if the profile uses SSO. A common trap: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN exported in the shell override the profile, so renewing the profile changes nothing until they are unset.",
             Fix::new("Get fresh credentials (and drop stale ones exported in the environment)")
                 .command("unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN")
-                .command("aws sso login --profile PROFILE")
                 .command("aws configure list --profile PROFILE")
                 .command("aws sts get-caller-identity --profile PROFILE"),
-        )
+        ),
     };
     let f = Finding::new(rules::CREDS_EXPIRED, message)
         .detail(detail)
-        .evidence("parsed", parsed(Value::Null, None, None))
+        .evidence("parsed", parsed(Value::Null, action, None))
         .evidence("error_code", json!(code))
         .fix(fix);
-    diag(format!("{}\u{1e}{sso}", rules::CREDS_EXPIRED.id), f)
+    diag(
+        format!(
+            "{}\u{1e}{kind:?}\u{1f}{}",
+            rules::CREDS_EXPIRED.id,
+            action.unwrap_or("")
+        ),
+        f,
+    )
 }
 
-fn invalid(code: &str) -> Diagnosis {
+fn invalid(code: &str, action: Option<&str>) -> Diagnosis {
     let detail = match code {
         "SignatureDoesNotMatch" => {
             "AWS recomputed the request's signature with the secret it holds for this access key id and got a different one: the secret access key in use does not belong to the key id (mistyped, truncated, stray whitespace or quote, or a key id and secret from two different keys), or the system clock is far off, or a proxy altered the request. Check which credentials are in use and re-enter the secret from the creation record; if it is lost, create a new key (keys/lost-secret)."
@@ -322,11 +413,12 @@ fn invalid(code: &str) -> Diagnosis {
             "AWS does not recognise the access key id (or session token) the request was signed with: the key was deleted or deactivated, it is mistyped, it belongs to another partition, a temporary key id (ASIA...) is used without its session token, or a session token from the global STS endpoint is used in an opt-in region (tokens from sts.amazonaws.com are only valid in regions enabled by default unless the account sets the global endpoint to issue version 2 tokens)."
         }
     };
-    let f = Finding::new(rules::CREDS_INVALID, format!("The credentials are not valid ({code})"))
+    let during = action.map(|a| format!(" calling {a}")).unwrap_or_default();
+    let f = Finding::new(rules::CREDS_INVALID, format!("The credentials are not valid ({code}){during}"))
         .detail(format!(
             "{detail} Environment variables win over the shared files: `aws configure list` shows which source is used."
         ))
-        .evidence("parsed", parsed(Value::Null, None, None))
+        .evidence("parsed", parsed(Value::Null, action, None))
         .evidence("error_code", json!(code))
         .fix(
             Fix::new("See which credentials are in use and replace the bad ones")
@@ -336,7 +428,14 @@ fn invalid(code: &str) -> Diagnosis {
                 .command("aws iam list-access-keys --user-name USER_NAME")
                 .command("aws iam create-access-key --user-name USER_NAME"),
         );
-    diag(format!("{}\u{1e}{code}", rules::CREDS_INVALID.id), f)
+    diag(
+        format!(
+            "{}\u{1e}{code}\u{1f}{}",
+            rules::CREDS_INVALID.id,
+            action.unwrap_or("")
+        ),
+        f,
+    )
 }
 
 fn keys_limit() -> Diagnosis {
@@ -358,8 +457,8 @@ fn keys_limit() -> Diagnosis {
     diag(rules::KEYS_LIMIT_REACHED.id.to_owned(), f)
 }
 
-fn web_identity() -> Diagnosis {
-    let trust = json!({
+fn irsa_trust() -> Value {
+    json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
@@ -370,25 +469,137 @@ fn web_identity() -> Diagnosis {
                 "oidc.eks.REGION.amazonaws.com/id/OIDC_ID:aud": "sts.amazonaws.com"
             }}
         }]
-    });
+    })
+}
+
+/// The trust statement for a CI provider's OIDC tokens.
+fn ci_trust(provider: OidcProvider, account: &str) -> Value {
+    let (host, aud, sub_key, sub) = match provider {
+        OidcProvider::GitLab => (
+            "gitlab.com",
+            "https://gitlab.com",
+            "gitlab.com:sub",
+            "project_path:GROUP/PROJECT:ref_type:branch:ref:main",
+        ),
+        _ => (
+            "token.actions.githubusercontent.com",
+            "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub",
+            "repo:ORG/REPO:ref:refs/heads/main",
+        ),
+    };
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": format!("arn:aws:iam::{account}:oidc-provider/{host}")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {format!("{host}:aud"): aud},
+                "StringLike": {sub_key: sub}
+            }
+        }]
+    })
+}
+
+fn web_identity(provider: OidcProvider, role: Option<&str>) -> Diagnosis {
+    let role_name = role
+        .and_then(super::fix::role_of)
+        .map_or_else(|| "ROLE_NAME".to_owned(), |(n, _)| n);
+    let account = role
+        .and_then(super::fix::role_of)
+        .map_or_else(|| "ACCOUNT_ID".to_owned(), |(_, a)| a);
+    let key = format!("{provider:?}\u{1f}{}", role.unwrap_or(""));
+    let get = format!(
+        "aws iam get-role --role-name {} --query Role.AssumeRolePolicyDocument > trust.json",
+        q(&role_name)
+    );
+    let update = format!(
+        "aws iam update-assume-role-policy --role-name {} --policy-document file://trust.json",
+        q(&role_name)
+    );
+    if matches!(provider, OidcProvider::GitHubActions | OidcProvider::GitLab) {
+        let (who, host) = if provider == OidcProvider::GitLab {
+            ("GitLab CI", "gitlab.com")
+        } else {
+            ("GitHub Actions", "token.actions.githubusercontent.com")
+        };
+        let f = Finding::new(
+            rules::AUTHZ_ROLE_TRUST,
+            format!("STS refused AssumeRoleWithWebIdentity from {who}: the role's trust policy does not admit this job's OIDC token"),
+        )
+        .detail(format!(
+            "A {who} job exchanges its OIDC token for role credentials. STS refuses when the role's trust policy does not name the IAM OIDC provider for {host} as the Federated principal, or its conditions do not match the token: `aud` ({}), and `sub`, which names the repository and the branch, tag or environment the job runs for (StringLike for wildcards). Also check that the IAM OIDC provider for {host} exists in the role's account and that the job may request a token (GitHub: `permissions: id-token: write`). This is not IRSA: no cluster or service account is involved.",
+            if provider == OidcProvider::GitLab { "the audience the job sets in id_tokens" } else { "sts.amazonaws.com" }
+        ))
+        .evidence("parsed", parsed(Value::Null, Some("sts:AssumeRoleWithWebIdentity"), role))
+        .fix(
+            Fix::new(format!("Make the trust policy of {role_name} name the {host} OIDC provider and this repository's subject"))
+                .policy(ci_trust(provider, &account))
+                .command("aws iam list-open-id-connect-providers")
+                .command(get)
+                .command(update),
+        );
+        return diag(format!("{}\u{1e}{key}", rules::AUTHZ_ROLE_TRUST.id), f);
+    }
+    let mut detail = "A pod using IAM roles for service accounts exchanges its projected token for role credentials. STS refuses when the role's trust policy does not name the cluster's OIDC provider as the Federated principal, or its conditions do not match the token: `sub` must be system:serviceaccount:NAMESPACE:SERVICE_ACCOUNT exactly (StringLike for wildcards; StringEquals with a * never matches) and `aud` must be sts.amazonaws.com. Also check that the IAM OIDC provider for the cluster's issuer exists.".to_owned();
+    if provider == OidcProvider::Unknown {
+        detail.push_str(&format!(
+            " The text does not say who presented the token. What decides it is the token's issuer: a pod's token comes from the cluster's OIDC issuer (oidc.eks.REGION.amazonaws.com/id/...), a GitHub Actions job's from token.actions.githubusercontent.com. The fix below is for a pod (IRSA); for GitHub Actions the trust statement is instead: {}",
+            ci_trust(OidcProvider::GitHubActions, &account)["Statement"][0]
+        ));
+    }
     let f = Finding::new(
         rules::IRSA_TRUST_MISMATCH,
         "STS refused AssumeRoleWithWebIdentity: the role's trust policy does not admit this service account",
     )
-    .detail(
-        "A pod using IAM roles for service accounts exchanges its projected token for role credentials. STS refuses when the role's trust policy does not name the cluster's OIDC provider as the Federated principal, or its conditions do not match the token: `sub` must be system:serviceaccount:NAMESPACE:SERVICE_ACCOUNT exactly (StringLike for wildcards; StringEquals with a * never matches) and `aud` must be sts.amazonaws.com. Also check that the IAM OIDC provider for the cluster's issuer exists.",
-    )
-    .evidence("parsed", parsed(Value::Null, Some("sts:AssumeRoleWithWebIdentity"), None))
+    .detail(detail)
+    .evidence("parsed", parsed(Value::Null, Some("sts:AssumeRoleWithWebIdentity"), role))
     .fix(
         Fix::new("Make the trust policy name the cluster's OIDC provider and this service account")
-            .policy(trust)
+            .policy(irsa_trust())
             .command("aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer --output text")
             .command("aws iam list-open-id-connect-providers")
-            .command("aws iam get-role --role-name ROLE_NAME --query Role.AssumeRolePolicyDocument > trust.json")
+            .command(get)
             .command("eksdoctor lint irsa --role-trust trust.json --service-account NAMESPACE/SERVICE_ACCOUNT --issuer ISSUER_URL")
-            .command("aws iam update-assume-role-policy --role-name ROLE_NAME --policy-document file://trust.json"),
+            .command(update),
     );
-    diag(rules::IRSA_TRUST_MISMATCH.id.to_owned(), f)
+    diag(format!("{}\u{1e}{key}", rules::IRSA_TRUST_MISMATCH.id), f)
+}
+
+fn anonymous(f: &Forbidden) -> Diagnosis {
+    let what = if f.path {
+        format!("path {}", f.resource)
+    } else {
+        f.resource.clone()
+    };
+    let finding = Finding::new(
+        rules::CLUSTER_ANONYMOUS,
+        format!(
+            "The cluster served the request as system:anonymous ({} {what}): no valid credentials reached it",
+            f.verb
+        ),
+    )
+    .detail(
+        "The API server names a request system:anonymous when it carried no bearer token or client certificate it could verify. On EKS that means kubectl (or the client) sent no token: the kubeconfig has no user for this context, the exec plugin (aws eks get-token) was not run or failed, a proxy stripped the Authorization header, or the client uses an in-cluster config outside the cluster. This is authentication, not RBAC: do not bind anything to system:anonymous (that would open the cluster to everyone). Point the kubeconfig at the cluster with a working token and try again.",
+    )
+    .evidence("parsed", parsed(k8s_principal(&f.user), Some(&f.verb), Some(&f.resource)))
+    .fix(
+        Fix::new("Send a real token: regenerate the kubeconfig entry and check that the exec plugin returns a token")
+            .command("kubectl config view --minify -o jsonpath='{.users[0].user}'")
+            .command("aws eks update-kubeconfig --name CLUSTER --region REGION")
+            .command("aws eks get-token --cluster-name CLUSTER --region REGION --query status.expirationTimestamp")
+            .command("kubectl auth whoami"),
+    );
+    diag(
+        format!(
+            "{}\u{1e}{}\u{1f}{}",
+            rules::CLUSTER_ANONYMOUS.id,
+            f.verb,
+            f.resource
+        ),
+        finding,
+    )
 }
 
 fn lost_secret() -> Diagnosis {

@@ -53,6 +53,13 @@ const TRIGGERS: &[&str] = &[
     "errorCode",
     "must be logged in",
     "An error occurred (",
+    "missing permissions",
+    "SSO",
+    "provide credentials",
+    "role-to-assume",
+    "configure-aws-credentials",
+    "gitlab",
+    "GITLAB",
 ];
 
 fn triggers() -> Option<&'static AhoCorasick> {
@@ -112,6 +119,175 @@ struct Held {
     text: Vec<u8>,
     line: u64,
     lines: usize,
+    /// The last line ended without whitespace: a hard wrap may have cut a word.
+    open: bool,
+    /// The first line's log prefix (timestamp, level word), repeated on
+    /// continuation lines of the same log record and stripped there.
+    level: Option<Vec<u8>>,
+}
+
+impl Held {
+    fn start(first: &[u8], line: u64) -> Self {
+        let text = String::from_utf8_lossy(first);
+        let rest = super::strip_log_prefix(&text);
+        let stamped = rest.len() < text.len();
+        let level = stamped.then(|| {
+            let w: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+            let is_level = matches!(
+                w.trim_end_matches(':').to_ascii_uppercase().as_str(),
+                "ERROR" | "WARN" | "WARNING" | "INFO" | "DEBUG" | "FATAL" | "E" | "W" | "I"
+            );
+            if is_level { w.into_bytes() } else { Vec::new() }
+        });
+        Self {
+            text: first.trim_ascii().to_vec(),
+            line,
+            lines: 1,
+            open: first.last().is_some_and(|b| !b.is_ascii_whitespace()),
+            level,
+        }
+    }
+
+    /// A continuation line without the log prefix its first line had.
+    fn strip_prefix<'b>(&self, next: &'b [u8]) -> &'b [u8] {
+        let Some(level) = &self.level else {
+            return next;
+        };
+        let Ok(text) = std::str::from_utf8(next) else {
+            return next;
+        };
+        let rest = super::strip_log_prefix(text);
+        if rest.len() == text.len() {
+            return next;
+        }
+        let rest = rest.as_bytes();
+        let rest = if !level.is_empty() && rest.starts_with(level) {
+            &rest[level.len()..]
+        } else {
+            rest
+        };
+        rest.strip_prefix(b" ").unwrap_or(rest)
+    }
+}
+
+/// How a continuation line joins the held message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Join {
+    No,
+    Space,
+    /// Without a space: the line break cut a word, an ARN or an action.
+    Glue,
+}
+
+/// What may follow a token completed by gluing: the grammar around principals,
+/// actions and resources.
+const AFTER_TOKEN: &[&[u8]] = &[
+    b"on resource",
+    b"on this resource",
+    b"because",
+    b"with an explicit",
+    b"is not authorized",
+    b"cannot ",
+    b"due to",
+    b"(Service:",
+    b"\"",
+    b"\\\"",
+    b"'",
+    b".",
+    b",",
+    b")",
+];
+
+/// Grammar words a wrap may cut in two.
+const WORDS: &[&str] = &[
+    "authorized",
+    "perform:",
+    "resource:",
+    "because",
+    "explicit",
+    "identity-based",
+    "resource-based",
+    "permissions",
+    "boundary",
+    "policy",
+    "forbidden:",
+];
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_' | b'/' | b':' | b'.' | b'*' | b'@' | b'+' | b'='
+        )
+}
+
+/// Whether gluing `next` to the held text completes a principal, action,
+/// resource or grammar word, and what follows the glued piece fits the grammar.
+fn glue_fits(prev: &[u8], next: &[u8]) -> bool {
+    let Some(&first) = next.first() else {
+        return false;
+    };
+    if !is_token_byte(first) {
+        return false;
+    }
+    let last_start = prev
+        .iter()
+        .rposition(|b| b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    let before = prev[..last_start].trim_ascii_end();
+    let last = &prev[last_start..];
+    let last = last
+        .iter()
+        .position(|&b| is_token_byte(b))
+        .map_or(&last[last.len()..], |i| &last[i..]);
+    if last.is_empty() {
+        return false;
+    }
+    let frag_len = next.iter().take_while(|&&b| is_token_byte(b)).count();
+    let frag = &next[..frag_len];
+    let rest = next[frag_len..].trim_ascii_start();
+    let rest_fits = rest.is_empty() || AFTER_TOKEN.iter().any(|a| rest.starts_with(a));
+    let joined: Vec<u8> = [last, frag].concat();
+    let joined_s = String::from_utf8_lossy(&joined);
+    if WORDS.iter().any(|w| joined_s == *w) && !WORDS.iter().any(|w| w.as_bytes() == last) {
+        return true;
+    }
+    if !rest_fits {
+        return false;
+    }
+    if last.starts_with(b"arn:") {
+        return true;
+    }
+    // The action slot: `... to perform: cloudforma` + `tion:DescribeStacks`.
+    if before.ends_with(b"perform:") || before.ends_with(b"API:") {
+        return super::denial::leading_action(&joined_s).is_some_and(|a| a.len() == joined.len());
+    }
+    false
+}
+
+fn join_kind(held: &Held, raw: &[u8]) -> Join {
+    if held.lines >= MAX_STITCH_LINES || held.text.len() >= MAX_STITCH_BYTES {
+        return Join::No;
+    }
+    let next = held.strip_prefix(raw).trim_ascii();
+    if next.is_empty() {
+        return Join::No;
+    }
+    let leading_space = held
+        .strip_prefix(raw)
+        .first()
+        .is_some_and(u8::is_ascii_whitespace);
+    if held.open && !leading_space && glue_fits(&held.text, next) {
+        return Join::Glue;
+    }
+    let prev = held.text.trim_ascii();
+    if OPEN_ENDS.iter().any(|e| prev.ends_with(e))
+        || CONTINUATIONS.iter().any(|c| next.starts_with(c))
+    {
+        Join::Space
+    } else {
+        Join::No
+    }
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
@@ -149,18 +325,6 @@ const CONTINUATIONS: &[&[u8]] = &[
     b"for complete details",
     b"with the following authorization id",
 ];
-
-fn continues(held: &Held, next: &[u8]) -> bool {
-    if held.lines >= MAX_STITCH_LINES || held.text.len() >= MAX_STITCH_BYTES {
-        return false;
-    }
-    let next = trim_ascii(next);
-    if next.is_empty() {
-        return false;
-    }
-    let prev = trim_ascii(&held.text);
-    OPEN_ENDS.iter().any(|e| prev.ends_with(e)) || CONTINUATIONS.iter().any(|c| next.starts_with(c))
-}
 
 fn count_newlines(b: &[u8]) -> u64 {
     // memchr's SIMD search: ~8x faster here than a filter-and-count loop,
@@ -384,11 +548,28 @@ impl<'a> Reader<'a> {
             let line_start = memrchr(b'\n', &region[pos..hit]).map_or(pos, |i| pos + i + 1);
             self.line_no += count_newlines(&region[pos..line_start]);
             let line_end = memchr(b'\n', &region[hit..]).map_or(region.len(), |i| hit + i);
-            self.held = Some(Held {
-                text: region[line_start..line_end].to_vec(),
-                line: self.line_no + 1,
-                lines: 1,
-            });
+            let mut held = Held::start(&region[line_start..line_end], self.line_no + 1);
+            // A message whose first words stand on the line before (`User: ARN is not` /
+            // `authorized to perform: ...`): take that line in too.
+            if line_start > pos + 1 {
+                let prev_start =
+                    memrchr(b'\n', &region[pos..line_start - 1]).map_or(pos, |i| pos + i + 1);
+                let prev = &region[prev_start..line_start - 1];
+                let cur = held.text.as_slice();
+                let prev_t = prev.trim_ascii();
+                if (CONTINUATIONS.iter().any(|c| cur.starts_with(c))
+                    || OPEN_ENDS[..2].iter().any(|e| prev_t.ends_with(e)))
+                    && memchr::memmem::find(prev, b"User").is_some()
+                {
+                    let mut h = Held::start(prev, self.line_no);
+                    h.text.push(b' ');
+                    h.text.extend_from_slice(cur);
+                    h.lines = 2;
+                    h.open = held.open;
+                    held = h;
+                }
+            }
+            self.held = Some(held);
             if line_end < region.len() {
                 self.line_no += 1;
             }
@@ -410,10 +591,15 @@ impl<'a> Reader<'a> {
                 return false;
             }
             let end = memchr(b'\n', &region[*pos..]).map_or(region.len(), |i| *pos + i);
-            let next = &region[*pos..end];
-            if continues(held, next) {
-                held.text.push(b' ');
+            let raw = &region[*pos..end];
+            let join = join_kind(held, raw);
+            if join != Join::No {
+                let next = held.strip_prefix(raw);
+                if join == Join::Space {
+                    held.text.push(b' ');
+                }
                 held.text.extend_from_slice(trim_ascii(next));
+                held.open = next.last().is_some_and(|b| !b.is_ascii_whitespace());
                 held.lines += 1;
                 if end < region.len() {
                     self.line_no += 1;
@@ -475,9 +661,10 @@ impl<'a> Reader<'a> {
                 j.top_line = self.line_no + 1;
                 j.top_overflow = false;
                 if b == b'[' {
-                    // A top-level array: its objects are records.
+                    // A top-level array: its objects are records (the whole
+                    // array is kept only until its first object shows, so an
+                    // array of strings is still read as text).
                     j.records_depth = Some(1);
-                    j.top = None;
                 }
             }
             if let Some(t) = j.top.as_mut() {
@@ -529,6 +716,9 @@ impl<'a> Reader<'a> {
                         j.top = None;
                     }
                     if b == b'{' && j.records_depth == Some(j.depth) && j.elem.is_none() {
+                        if j.depth == 1 {
+                            j.top = None;
+                        }
                         j.elem = Some(vec![b'{']);
                         j.elem_line = self.line_no + 1;
                         j.elem_overflow = false;
@@ -587,24 +777,43 @@ mod tests {
 
     #[test]
     fn continuation_rules() {
-        let held = Held {
-            text: b"User: arn:aws:iam::1:user/x is not authorized to perform:".to_vec(),
-            line: 1,
-            lines: 1,
-        };
-        assert!(continues(&held, b"  codecommit:ListRepositories"));
-        let held = Held {
-            text: b"User: arn:aws:iam::1:user/x is not authorized to perform: s3:GetObject"
-                .to_vec(),
-            line: 1,
-            lines: 1,
-        };
-        assert!(continues(
-            &held,
-            b"because no identity-based policy allows the s3:GetObject action"
-        ));
-        assert!(!continues(&held, b"2024-01-01 INFO started"));
-        assert!(!continues(&held, b""));
+        let held = Held::start(
+            b"User: arn:aws:iam::1:user/x is not authorized to perform:",
+            1,
+        );
+        assert_eq!(
+            join_kind(&held, b"  codecommit:ListRepositories"),
+            Join::Space
+        );
+        let held = Held::start(
+            b"User: arn:aws:iam::1:user/x is not authorized to perform: s3:GetObject",
+            1,
+        );
+        assert_eq!(
+            join_kind(
+                &held,
+                b"because no identity-based policy allows the s3:GetObject action"
+            ),
+            Join::Space
+        );
+        assert_eq!(join_kind(&held, b"2024-01-01 INFO started"), Join::No);
+        assert_eq!(join_kind(&held, b""), Join::No);
+        let held = Held::start(
+            b"User: arn:aws:iam::1:user/x is not authorized to perform: cloudforma",
+            1,
+        );
+        assert_eq!(
+            join_kind(&held, b"tion:DescribeStacks on resource: arn:aws:x"),
+            Join::Glue
+        );
+        let held = Held::start(
+            b"on resource: arn:aws:ecr:us-east-1:345678901234:reposit",
+            1,
+        );
+        assert_eq!(
+            join_kind(&held, b"ory/team/api because no resource-based policy"),
+            Join::Glue
+        );
     }
 
     #[test]

@@ -94,7 +94,7 @@ fn parsed_principal_matches_the_contract() {
     let fix = fs[0].fix.as_ref().unwrap();
     assert!(fix.summary.contains("cannot override"));
     assert!(
-        fix.commands[0]
+        fix.commands[1]
             .contains("get-policy-version --policy-arn arn:aws:iam::111122223333:policy/NoEks")
     );
     assert!(fs[0].detail.contains("Allow"));

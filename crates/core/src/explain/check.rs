@@ -1,0 +1,235 @@
+//! How far a parsed denial can be trusted: placeholders the operator typed
+//! (`<ACCOUNT_ID>`, `xxx`, `***`, `{accountid}`, `<CLUSTER-NAME>`) stay as they
+//! are and are named; fields that look cut short (an ARN whose account has 11
+//! digits, an ECR ARN ending in `reposit`) make the finding say so and leave
+//! the commands out.
+
+use super::denial::{Denial, ResourceRef};
+
+/// Every placeholder in `s`, in order, once each.
+#[must_use]
+pub fn placeholders(s: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |p: &str| {
+        if !p.is_empty() && !out.iter().any(|o| o == p) {
+            out.push(p.to_owned());
+        }
+    };
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let close = match c {
+            b'<' => Some(b'>'),
+            b'{' => Some(b'}'),
+            _ => None,
+        };
+        if let Some(close) = close
+            && let Some(len) = b[i + 1..].iter().take(64).position(|&x| x == close)
+        {
+            let inner = &s[i + 1..i + 1 + len];
+            if !inner.is_empty()
+                && inner
+                    .bytes()
+                    .all(|x| x.is_ascii_alphanumeric() || matches!(x, b'_' | b'-' | b' ' | b'.'))
+            {
+                let start = if i > 0 && b[i - 1] == b'$' { i - 1 } else { i };
+                push(&s[start..i + len + 2]);
+                i += len + 2;
+                continue;
+            }
+        }
+        if c == b'*' && b[i..].starts_with(b"***") {
+            let n = b[i..].iter().take_while(|&&x| x == b'*').count();
+            push(&s[i..i + n]);
+            i += n;
+            continue;
+        }
+        if c.is_ascii_alphanumeric() {
+            // A word of x/X runs (`xxx`, `xxxxxxxxxxxx`, `123XXXXXXXXX`).
+            let n = b[i..]
+                .iter()
+                .take_while(|x| x.is_ascii_alphanumeric())
+                .count();
+            let w = &s[i..i + n];
+            let xs = w.bytes().filter(|x| *x == b'x' || *x == b'X').count();
+            if (w.contains("xxx") || w.contains("XXX"))
+                && w.bytes()
+                    .all(|x| x.is_ascii_digit() || x == b'x' || x == b'X')
+                && xs >= 3
+            {
+                push(w);
+            }
+            i += n;
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Resource types each service's ARNs start with (a cut-short ARN ends before them).
+const RESOURCE_TYPES: &[(&str, &[&str])] = &[
+    ("ecr", &["repository/"]),
+    (
+        "eks",
+        &[
+            "cluster/",
+            "nodegroup/",
+            "addon/",
+            "fargateprofile/",
+            "access-entry/",
+            "podidentityassociation/",
+            "identityproviderconfig/",
+        ],
+    ),
+    (
+        "iam",
+        &[
+            "role/",
+            "user/",
+            "policy/",
+            "instance-profile/",
+            "group/",
+            "oidc-provider/",
+            "saml-provider/",
+            "server-certificate/",
+            "mfa/",
+            "root",
+        ],
+    ),
+    ("sts", &["assumed-role/", "federated-user/"]),
+    ("dynamodb", &["table/"]),
+    (
+        "cloudformation",
+        &["stack/", "stackset/", "changeSet/", "type/"],
+    ),
+    ("kms", &["key/", "alias/"]),
+    ("lambda", &["function:", "layer:", "event-source-mapping:"]),
+    ("logs", &["log-group:", "destination:"]),
+    ("secretsmanager", &["secret:"]),
+    ("athena", &["workgroup/", "datacatalog/"]),
+];
+
+/// Why an ARN looks cut short, if it does.
+#[must_use]
+pub fn arn_doubt(arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() < 6 || parts[0] != "arn" || parts[2].is_empty() || parts[5].is_empty() {
+        return Some(format!("{arn} is not a whole ARN"));
+    }
+    let account = parts[4];
+    let digits = account.bytes().all(|b| b.is_ascii_digit());
+    if digits && !account.is_empty() && account.len() != 12 {
+        return Some(format!(
+            "the account id in {arn} has {} digits, not 12",
+            account.len()
+        ));
+    }
+    let service = parts[2];
+    let resource = parts[5];
+    if let Some((_, types)) = RESOURCE_TYPES.iter().find(|(s, _)| *s == service)
+        && !types.iter().any(|t| resource.starts_with(t))
+        && resource != "*"
+        && !resource.starts_with('*')
+        && placeholders(resource).is_empty()
+    {
+        return Some(format!(
+            "{arn} does not name a {service} resource the way {service} ARNs do ({}...)",
+            types[0]
+        ));
+    }
+    None
+}
+
+/// Mark the fields of a denial that look cut short.
+pub fn check(d: &mut Denial) {
+    if let Some(t) = d.principal_text.as_deref()
+        && t.starts_with("arn:")
+        && (d.principal.is_none() || arn_doubt(t).is_some())
+    {
+        d.uncertain.push("principal");
+    }
+    if let Some(a) = d.action.as_deref() {
+        let (svc, name) = a.split_once(':').unwrap_or(("", ""));
+        if svc.is_empty() || name.is_empty() {
+            d.uncertain.push("action");
+        }
+    }
+    if let Some(ResourceRef::Arn(a)) = &d.resource
+        && arn_doubt(a).is_some()
+    {
+        d.uncertain.push("resource");
+    }
+}
+
+/// The doubts about a denial, as sentences.
+#[must_use]
+pub fn doubts(d: &Denial) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in &d.uncertain {
+        let s = match *f {
+            "principal" => d
+                .principal_text
+                .as_deref()
+                .and_then(arn_doubt)
+                .unwrap_or_else(|| {
+                    "the principal ARN is not a whole IAM or STS principal".to_owned()
+                }),
+            "resource" => d
+                .resource_arn()
+                .and_then(arn_doubt)
+                .unwrap_or_else(|| "the resource ARN looks cut short".to_owned()),
+            _ => format!("the {f} looks cut short"),
+        };
+        out.push(s);
+    }
+    out
+}
+
+/// An ARN with its last name replaced by `*`: the pattern over-limit denials group by.
+#[must_use]
+pub fn resource_pattern(r: &str) -> String {
+    if !r.starts_with("arn:") {
+        return "*".to_owned();
+    }
+    match r.rfind(['/', ':']) {
+        Some(i) if i + 1 < r.len() => format!("{}*", &r[..=i]),
+        _ => r.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_found_once_each() {
+        assert_eq!(
+            placeholders("arn:aws:eks:us-east-1:<ACCOUNT_ID>:cluster/<CLUSTER-NAME> <ACCOUNT_ID>"),
+            ["<ACCOUNT_ID>", "<CLUSTER-NAME>"]
+        );
+        assert_eq!(placeholders("arn:aws:iam::***:user/b"), ["***"]);
+        assert_eq!(
+            placeholders("arn:aws:iam::{accountid}:user/b"),
+            ["{accountid}"]
+        );
+        assert_eq!(
+            placeholders("assumed-role/deployer/xxx 123XXXXXXXXX"),
+            ["xxx", "123XXXXXXXXX"]
+        );
+        assert!(placeholders("arn:aws:iam::210987654321:user/maxx").is_empty());
+    }
+
+    #[test]
+    fn cut_short_arns() {
+        assert!(arn_doubt("arn:aws:ecr:us-east-1:345678901234:reposit").is_some());
+        assert!(arn_doubt("arn:aws:sts::21098765432").is_some());
+        assert!(arn_doubt("arn:aws:ecr:us-east-1:345678901234:repository/team/api").is_none());
+        assert!(arn_doubt("arn:aws:s3:::bucket/key").is_none());
+        assert_eq!(
+            resource_pattern("arn:aws:eks:us-west-2:210987654321:cluster/prod-3"),
+            "arn:aws:eks:us-west-2:210987654321:cluster/*"
+        );
+    }
+}
