@@ -210,6 +210,10 @@ pub struct PolicyEvalArgs {
     /// KEY=[] gives a key present with no value.
     #[arg(long)]
     pub context: Vec<String>,
+    /// Treat every condition key not given with --context as absent from the request
+    /// (AWS's answer) instead of unknown (decision `indeterminate`).
+    #[arg(long)]
+    pub absent_keys: bool,
 }
 
 #[derive(Debug, Args)]

@@ -363,3 +363,84 @@ fn sarif_is_refused_and_principal_in_identity_policy_is_bad_input() {
         "{err}"
     );
 }
+
+#[test]
+fn absent_keys_gives_aws_answer_instead_of_indeterminate() {
+    let p = fixture("require-mfa.json");
+    let (code, v) = json(&["--policy", &p, "--action", "eks:DescribeCluster"]);
+    assert_eq!((code, v["decision"].as_str()), (1, Some("indeterminate")));
+    let (code, v) = json(&[
+        "--policy",
+        &p,
+        "--action",
+        "eks:DescribeCluster",
+        "--absent-keys",
+    ]);
+    assert_eq!((code, v["decision"].as_str()), (1, Some("implicit-deny")));
+    let (code, v) = json(&[
+        "--policy",
+        &p,
+        "--action",
+        "eks:DescribeCluster",
+        "--absent-keys",
+        "--context",
+        "aws:MultiFactorAuthPresent=true",
+    ]);
+    assert_eq!((code, v["decision"].as_str()), (0, Some("allow")));
+}
+
+#[test]
+fn kms_key_needs_the_key_policy() {
+    // AWS KMS "Key policies": without the key policy, IAM policies that
+    // allow have no effect.
+    let key = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let alice = "arn:aws:iam::111122223333:user/alice";
+    let p = fixture("kms-decrypt.json");
+    let (code, v) = json(&[
+        "--policy",
+        &p,
+        "--caller",
+        alice,
+        "--action",
+        "kms:Decrypt",
+        "--resource",
+        key,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        v["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("no key policy was given")
+    );
+    let (code, v) = json(&[
+        "--policy",
+        &p,
+        "--resource-policy",
+        &fixture("key-policy-delegate.json"),
+        "--caller",
+        alice,
+        "--action",
+        "kms:Decrypt",
+        "--resource",
+        key,
+    ]);
+    assert_eq!((code, v["decision"].as_str()), (0, Some("allow")));
+}
+
+#[test]
+fn get_caller_identity_is_allowed_despite_a_deny() {
+    let (code, v) = json(&[
+        "--policy",
+        &fixture("deny-prod.json"),
+        "--action",
+        "sts:GetCallerIdentity",
+    ]);
+    assert_eq!((code, v["decision"].as_str()), (0, Some("allow")));
+    assert!(
+        v["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("needs no permission")
+    );
+}

@@ -6,7 +6,8 @@
 //! Case shape: `{"name", "doc", "policies": {"identity": [DOC...],
 //! "boundary": DOC, "session": DOC, "scp": [DOC...], "rcp": [DOC...],
 //! "resource": DOC, "trust": DOC}, "request": {"action", "resource",
-//! "caller"?, "context"?: {KEY: VALUE | [VALUES]}}, "expect": DECISION,
+//! "caller"?, "context"?: {KEY: VALUE | [VALUES]}, "absent_keys"?: BOOL},
+//! "expect": DECISION,
 //! "matched"?: [SID-or-INDEX...], "reason"?: TEXT}`.
 
 use std::path::PathBuf;
@@ -49,6 +50,7 @@ fn build(case: &Value) -> (PolicySet, Request) {
     let r = &case["request"];
     let action = r["action"].as_str().unwrap_or_default();
     let mut ctx = Context::new();
+    ctx.set_all_absent(r["absent_keys"].as_bool().unwrap_or(false));
     if let Some(m) = r["context"].as_object() {
         for (k, v) in m {
             match v {
@@ -124,7 +126,7 @@ fn documented_cases() {
             }
         }
     }
-    assert!(total >= 60, "only {total} cases");
+    assert!(total >= 200, "only {total} cases");
     assert!(
         failures.is_empty(),
         "{} of {total} cases failed:\n{}",

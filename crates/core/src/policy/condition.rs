@@ -104,7 +104,7 @@ pub enum SetQualifier {
 enum Values {
     Text(Vec<ValueText>),
     Like(Vec<ValuePattern>),
-    Number(Vec<f64>),
+    Number(Vec<Decimal>),
     Date(Vec<i128>),
     Bool(Vec<bool>),
     Cidr(Vec<Cidr>),
@@ -274,11 +274,27 @@ impl Clause {
             }
             Some(vs) => vs,
         };
+        // Arn* operators on a value that is not an ARN: no match, for the
+        // negated operators too (as the IAM Policy Simulator answers).
+        let arn_op = self.base == Base::ArnLike;
         let mut one = |v: &str| self.matches_any(v, ctx, missing);
         match self.qualifier {
+            SetQualifier::None if arn_op && self.negated && !request.iter().all(|v| is_arn(v)) => {
+                Tri::False
+            }
             SetQualifier::None => {
                 let any = Tri::any(request.iter().map(|v| one(v)));
                 if self.negated { any.not() } else { any }
+            }
+            SetQualifier::ForAnyValue | SetQualifier::ForAllValues if arn_op && self.negated => {
+                let per = request
+                    .iter()
+                    .map(|v| if is_arn(v) { one(v).not() } else { Tri::False });
+                if self.qualifier == SetQualifier::ForAnyValue {
+                    Tri::any(per)
+                } else {
+                    Tri::all(per)
+                }
             }
             SetQualifier::ForAnyValue => {
                 Tri::any(request.iter().map(|v| one(v).negate_if(self.negated)))
@@ -319,13 +335,14 @@ impl Clause {
                     false
                 }
             }),
+            // Exact decimal comparison, no epsilon tolerance.
             Values::Number(vals) => parse_number(v).is_some_and(|n| {
-                vals.iter().any(|&p| match self.base {
-                    Base::NumericLessThan => n < p,
-                    Base::NumericLessThanEquals => n <= p,
-                    Base::NumericGreaterThan => n > p,
-                    Base::NumericGreaterThanEquals => n >= p,
-                    _ => (n - p).abs() < f64::EPSILON * n.abs().max(1.0),
+                vals.iter().any(|p| match self.base {
+                    Base::NumericLessThan => n < *p,
+                    Base::NumericLessThanEquals => n <= *p,
+                    Base::NumericGreaterThan => n > *p,
+                    Base::NumericGreaterThanEquals => n >= *p,
+                    _ => n == *p,
                 })
             }),
             Values::Date(vals) => parse_date(v).is_some_and(|d| {
@@ -360,6 +377,17 @@ impl Clause {
     }
 }
 
+/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`: six colon-separated
+/// parts, the first `arn` and the partition, service and resource not empty.
+fn is_arn(v: &str) -> bool {
+    let parts: Vec<&str> = v.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && !parts[1].is_empty()
+        && !parts[2].is_empty()
+        && !parts[5].is_empty()
+}
+
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
@@ -382,8 +410,100 @@ fn scalar_list(v: &Value) -> Result<Vec<String>, String> {
     }
 }
 
-fn parse_number(s: &str) -> Option<f64> {
-    s.trim().parse::<f64>().ok().filter(|n| n.is_finite())
+fn parse_number(s: &str) -> Option<Decimal> {
+    Decimal::parse(s)
+}
+
+/// An exact decimal number (`-12.50`, `1e3`), compared without rounding:
+/// the sign, the significant digits and the power of ten of the first one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decimal {
+    negative: bool,
+    /// Significant digits, no leading or trailing zeros; empty for zero.
+    digits: Box<[u8]>,
+    /// Power of ten of the first significant digit.
+    exponent: i64,
+}
+
+impl Decimal {
+    /// `[+-]DIGITS[.DIGITS][e[+-]DIGITS]` (surrounding spaces ignored).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let (negative, s) = match s.as_bytes().first()? {
+            b'-' => (true, &s[1..]),
+            b'+' => (false, &s[1..]),
+            _ => (false, s),
+        };
+        let (mantissa, exp) = match s.find(['e', 'E']) {
+            Some(i) => (&s[..i], s[i + 1..].parse::<i64>().ok()?),
+            None => (s, 0),
+        };
+        if exp.unsigned_abs() > 1_000_000 {
+            return None;
+        }
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        if int.is_empty() && frac.is_empty()
+            || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let all: Vec<u8> = int.bytes().chain(frac.bytes()).map(|b| b - b'0').collect();
+        let Some(first) = all.iter().position(|&d| d != 0) else {
+            return Some(Self {
+                negative: false,
+                digits: Box::new([]),
+                exponent: 0,
+            });
+        };
+        let last = all.iter().rposition(|&d| d != 0).unwrap_or(first);
+        let int_len = i64::try_from(int.len()).ok()?;
+        let first_i = i64::try_from(first).ok()?;
+        Some(Self {
+            negative,
+            digits: all[first..=last].into(),
+            exponent: int_len - 1 - first_i + exp,
+        })
+    }
+
+    fn cmp_magnitude(&self, other: &Self) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        match (self.digits.is_empty(), other.digits.is_empty()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            (false, false) => self
+                .exponent
+                .cmp(&other.exponent)
+                .then_with(|| self.digits.cmp(&other.digits)),
+        }
+    }
+}
+
+impl PartialOrd for Decimal {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Decimal {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let sign = |d: &Self| {
+            if d.digits.is_empty() {
+                0
+            } else if d.negative {
+                -1
+            } else {
+                1
+            }
+        };
+        match sign(self).cmp(&sign(other)) {
+            Ordering::Equal if sign(self) < 0 => other.cmp_magnitude(self),
+            Ordering::Equal => self.cmp_magnitude(other),
+            o => o,
+        }
+    }
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -692,6 +812,75 @@ mod tests {
             Tri::True
         );
         assert_eq!(eval(&e, &[("aws:SourceArn", "not-an-arn")]), Tri::False);
+    }
+
+    #[test]
+    fn numbers_compare_exactly() {
+        // Condition operators page, "Numeric condition operators": exact
+        // comparison, so values an epsilon apart differ.
+        let c = clause("NumericEquals", "k", json!("0.3"));
+        assert_eq!(eval(&c, &[("k", "0.30")]), Tri::True);
+        assert_eq!(eval(&c, &[("k", "0.30000000000000004")]), Tri::False);
+        let big = clause("NumericEquals", "k", json!("9007199254740993"));
+        assert_eq!(eval(&big, &[("k", "9007199254740992")]), Tri::False);
+        assert_eq!(eval(&big, &[("k", "9007199254740993")]), Tri::True);
+        let lt = clause("NumericLessThan", "k", json!("-1.5"));
+        assert_eq!(eval(&lt, &[("k", "-2")]), Tri::True);
+        assert_eq!(eval(&lt, &[("k", "-1.5")]), Tri::False);
+        assert_eq!(eval(&lt, &[("k", "0")]), Tri::False);
+        let d = |s: &str| Decimal::parse(s).unwrap();
+        assert_eq!(d("1e3"), d("1000.000"));
+        assert_eq!(d("-0"), d("0.0"));
+        assert!(d("0.001") < d("0.01"));
+        assert!(d("-10") < d("-9.99"));
+        assert!(Decimal::parse("1.2.3").is_none());
+        assert!(Decimal::parse(".").is_none());
+        assert!(Decimal::parse("").is_none());
+    }
+
+    #[test]
+    fn arn_operators_on_a_non_arn_never_match() {
+        // IAM Policy Simulator behaviour: ArnNotEquals / ArnNotLike are
+        // false too when the request value is not an ARN.
+        for op in ["ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"] {
+            let c = clause(op, "aws:SourceArn", json!("arn:aws:s3:::bucket"));
+            assert_eq!(eval(&c, &[("aws:SourceArn", "bucket")]), Tri::False, "{op}");
+        }
+        let c = clause("ArnNotLike", "aws:SourceArn", json!("arn:aws:s3:::b*"));
+        assert_eq!(
+            eval(&c, &[("aws:SourceArn", "arn:aws:s3:::other")]),
+            Tri::True
+        );
+        let any = clause(
+            "ForAnyValue:ArnNotEquals",
+            "aws:SourceArn",
+            json!("arn:aws:s3:::b"),
+        );
+        assert_eq!(eval(&any, &[("aws:SourceArn", "x")]), Tri::False);
+    }
+
+    #[test]
+    fn absent_keys_take_aws_answers() {
+        let mut ctx = Context::new();
+        ctx.set_all_absent(true);
+        let run = |op: &str| clause(op, "k", json!("v")).eval(&ctx, &mut Vec::new());
+        assert_eq!(run("StringEquals"), Tri::False);
+        assert_eq!(run("StringNotEquals"), Tri::True);
+        assert_eq!(run("StringEqualsIfExists"), Tri::True);
+        assert_eq!(run("ForAllValues:StringEquals"), Tri::True);
+        assert_eq!(run("ForAnyValue:StringEquals"), Tri::False);
+        assert_eq!(
+            clause("Null", "k", json!("true")).eval(&ctx, &mut Vec::new()),
+            Tri::True
+        );
+        assert_eq!(
+            clause("Null", "k", json!("false")).eval(&ctx, &mut Vec::new()),
+            Tri::False
+        );
+        let var = clause("StringEquals", "j", json!("${aws:PrincipalTag/team}"));
+        let mut c2 = ctx.clone();
+        c2.insert("j", "x");
+        assert_eq!(var.eval(&c2, &mut Vec::new()), Tri::False);
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub struct Context {
     /// Keys known not to be in the request (derived from the caller:
     /// `aws:username` for anything but an IAM user).
     absent: Vec<Box<str>>,
+    /// `--absent-keys`: every key not given is absent from the request.
+    all_absent: bool,
 }
 
 impl Context {
@@ -51,9 +53,25 @@ impl Context {
         }
     }
 
+    /// Treat every key the context does not give as absent from the
+    /// request (`policy eval --absent-keys`), instead of unknown: conditions
+    /// then take AWS's answer for a missing key.
+    pub fn set_all_absent(&mut self, on: bool) {
+        self.all_absent = on;
+    }
+
+    /// Whether every key not given counts as absent (`--absent-keys`).
+    #[must_use]
+    pub fn all_absent(&self) -> bool {
+        self.all_absent
+    }
+
     /// Whether `key_lc` (lowercase) is known to be absent from the request.
     #[must_use]
     pub fn is_absent(&self, key_lc: &str) -> bool {
+        if self.all_absent {
+            return !self.values.contains_key(key_lc);
+        }
         !self.absent.is_empty()
             && !self.values.contains_key(key_lc)
             && self.absent.iter().any(|k| &**k == key_lc)

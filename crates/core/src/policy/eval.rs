@@ -111,6 +111,21 @@ impl Request {
         })
     }
 
+    /// Whether this is a `kms:` action on a KMS key ARN, where the key
+    /// policy must allow (AWS KMS "Key policies": "Without permission from
+    /// the key policy, IAM policies that allow permissions have no effect").
+    #[must_use]
+    pub fn is_kms_key(&self) -> bool {
+        self.action_lc.starts_with("kms:")
+            && self.resource.starts_with("arn:")
+            && self.resource.split(':').nth(2) == Some("kms")
+            && self
+                .resource
+                .splitn(6, ':')
+                .nth(5)
+                .is_some_and(|r| r.starts_with("key/"))
+    }
+
     /// Whether caller and resource are known to live in different accounts.
     #[must_use]
     pub fn cross_account(&self) -> bool {
@@ -211,6 +226,11 @@ pub struct Layers {
     /// Trust mode without identity policies: the identity side was assumed
     /// to allow (an IAM caller's own account must still allow it).
     pub identity_assumed: bool,
+    /// A `kms:` action on a KMS key ARN: the key policy must allow, directly
+    /// or by delegating to the account (identity policies alone do nothing).
+    pub key_policy: bool,
+    /// `sts:GetCallerIdentity`: needs no permission; a Deny does not block it.
+    pub always_allowed: bool,
     pub allowed: Tri,
 }
 
@@ -301,6 +321,7 @@ pub fn evaluate(set: &PolicySet, req: &Request) -> Evaluation {
 
     let layers = decide_layers(set, req, &outcomes);
     let decision = match (layers.deny, layers.allowed) {
+        _ if layers.always_allowed => Decision::Allow,
         (Tri::True, _) => Decision::ExplicitDeny,
         (_, Tri::False) => Decision::ImplicitDeny,
         (Tri::False, Tri::True) => Decision::Allow,
@@ -376,7 +397,8 @@ fn decide_layers(set: &PolicySet, req: &Request, outcomes: &[PolicyOutcome]) -> 
     let account = grant_tri(&|g| g == Grant::Account);
 
     let cross_account = req.cross_account();
-    let resource_required = trust_mode || cross_account;
+    let key_policy = !trust_mode && req.is_kms_key();
+    let resource_required = trust_mode || key_policy || cross_account;
     let combined = if cross_account {
         direct.or(role).or(account).and(base)
     } else if resource_required {
@@ -398,6 +420,8 @@ fn decide_layers(set: &PolicySet, req: &Request, outcomes: &[PolicyOutcome]) -> 
         resource_required,
         cross_account,
         identity_assumed: identity_assumed && iam_caller,
+        key_policy,
+        always_allowed: req.action_lc == "sts:getcalleridentity",
         allowed,
     }
 }
@@ -440,7 +464,14 @@ fn statement_applies(
     let mut grant = None;
     if let Some(pm) = &st.principals {
         let t = match &req.caller {
-            Some(c) if pm.not => Tri::from(!pm.set.excludes(c, &req.context)),
+            // NotPrincipal with Deny: the caller escapes only when every
+            // identity it carries is listed (AWS's documented rule). With
+            // Allow: everyone except those named, so naming the caller's
+            // ARN, its session's role, or its account leaves it out.
+            Some(c) if pm.not && st.effect == Effect::Deny => {
+                Tri::from(!pm.set.excludes(c, &req.context))
+            }
+            Some(c) if pm.not => Tri::from(!pm.set.names_any(c, &req.context)),
             Some(c) => match pm.set.grant_for(c, &req.context) {
                 Some(g) => {
                     grant = Some(g);

@@ -74,6 +74,17 @@ pub fn reasons(set: &PolicySet, req: &Request, ev: &Evaluation) -> Vec<String> {
                 }
             }
         }
+        Decision::Allow if l.always_allowed => {
+            out.push(format!(
+                "{action} needs no permission: AWS answers it for every authenticated caller, and an explicit Deny does not block it (STS API reference, GetCallerIdentity)"
+            ));
+            for at in ev.denying_statements() {
+                out.push(format!(
+                    "{} denies it, which has no effect on {action}",
+                    where_(set, at)
+                ));
+            }
+        }
         Decision::Allow => {
             allow_reasons(set, req, ev, &mut out);
         }
@@ -155,11 +166,24 @@ fn implicit_deny_reasons(set: &PolicySet, req: &Request, ev: &Evaluation, out: &
         .map_or_else(|| "the caller".to_owned(), Caller::describe);
     let trust = set.has(PolicyKind::Trust);
     let any_grant = l.resource_direct.or(l.resource_role).or(l.resource_account);
+    not_principal_notes(set, req, out);
     if trust && any_grant == Tri::False {
         out.push(format!(
             "the trust policy {} has no statement that lets {caller} perform {action}: a role's trust policy must allow the caller explicitly",
             names(set, PolicyKind::Trust)
         ));
+    }
+    if l.key_policy && !l.cross_account && any_grant == Tri::False {
+        if set.has(PolicyKind::ResourceBased) {
+            out.push(format!(
+                "the key policy {} allows {caller} no {action}: a KMS key policy must allow, either naming the caller or delegating to the account with its root ARN (arn:aws:iam::ACCOUNT:root) so that identity-based policies count; identity-based policies alone have no effect on a KMS key",
+                names(set, PolicyKind::ResourceBased)
+            ));
+        } else {
+            out.push(format!(
+                "no key policy was given (--resource-policy): a KMS key policy must allow {action}, directly or by delegating to the account root so that identity-based policies count; identity-based policies alone have no effect on a KMS key (the default key policy delegates to the account)"
+            ));
+        }
     }
     if l.cross_account && !trust && any_grant == Tri::False {
         let acct = req.caller.as_ref().and_then(Caller::account).unwrap_or("?");
@@ -251,6 +275,34 @@ fn implicit_deny_reasons(set: &PolicySet, req: &Request, ev: &Evaluation, out: &
     }
 }
 
+/// Whether the statement uses `NotPrincipal`.
+fn is_not_principal(set: &PolicySet, at: StatementRef) -> bool {
+    set.statement(at)
+        .is_some_and(|(_, s)| s.principals.as_ref().is_some_and(|p| p.not))
+}
+
+/// Allow statements with `NotPrincipal` that leave the caller out.
+fn not_principal_notes(set: &PolicySet, req: &Request, out: &mut Vec<String>) {
+    let Some(caller) = &req.caller else { return };
+    for (pi, p) in set.policies().iter().enumerate() {
+        for (si, st) in p.statements.iter().enumerate() {
+            let Some(pm) = st.principals.as_ref().filter(|pm| pm.not) else {
+                continue;
+            };
+            if st.effect == Effect::Allow
+                && st.actions.covers(&req.action.to_ascii_lowercase())
+                && pm.set.names_any(caller, &req.context)
+            {
+                out.push(format!(
+                    "{} (Allow) uses NotPrincipal, which allows every principal except those it names, and it names {} (or its role or account): it does not allow this caller",
+                    where_(set, StatementRef { policy: pi, statement: si }),
+                    caller.describe()
+                ));
+            }
+        }
+    }
+}
+
 fn allow_reasons(set: &PolicySet, req: &Request, ev: &Evaluation, out: &mut Vec<String>) {
     let action = &req.action;
     let l = &ev.layers;
@@ -286,6 +338,12 @@ fn allow_reasons(set: &PolicySet, req: &Request, ev: &Evaluation, out: &mut Vec<
             }
             Some(Grant::Role) => format!(
                 "{w}, which names the role of this session (role ARN principal): the session is limited by the role's permissions boundary and session policy"
+            ),
+            Some(Grant::Wildcard) if is_not_principal(set, m.at) => format!(
+                "{w}, whose NotPrincipal allows every principal except those it names, and it does not name {}",
+                req.caller
+                    .as_ref()
+                    .map_or_else(|| "the caller".to_owned(), Caller::describe)
             ),
             Some(Grant::Wildcard) => format!("{w}, which allows any principal (\"*\")"),
             _ => {
@@ -422,7 +480,7 @@ pub fn blocking_rule(set: &PolicySet, ev: &Evaluation) -> Option<Rule> {
             rules::AUTHZ_RESOURCE_CONTROL_POLICY
         } else if set.has(PolicyKind::Trust) && any_grant == Tri::False {
             rules::AUTHZ_ROLE_TRUST
-        } else if l.cross_account && any_grant == Tri::False {
+        } else if (l.cross_account || l.key_policy) && any_grant == Tri::False {
             rules::AUTHZ_RESOURCE_POLICY
         } else if l.identity == Tri::False {
             rules::AUTHZ_NO_IDENTITY_POLICY

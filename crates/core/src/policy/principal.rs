@@ -333,6 +333,31 @@ impl PrincipalSet {
     }
 }
 
+impl PrincipalSet {
+    /// Whether the element names the caller by any identity it carries: its
+    /// own ARN (user, session, role, federated user), the role of its
+    /// session, its account, or `*`. A `NotPrincipal` in an `Allow`
+    /// statement allows everyone except those: naming any one of them
+    /// leaves the caller out.
+    #[must_use]
+    pub fn names_any(&self, caller: &Caller, ctx: &Context) -> bool {
+        if self.aws.contains(&AwsPrincipal::Any) {
+            return true;
+        }
+        match caller {
+            Caller::Iam(c) => self.aws.iter().any(|p| match p {
+                AwsPrincipal::Exact(arn) => same_arn(c, arn),
+                AwsPrincipal::Role { arn, account, name } => {
+                    role_matches(arn, account, name, c, ctx)
+                }
+                AwsPrincipal::Account(a) => c.account() == Some(&**a),
+                AwsPrincipal::Any | AwsPrincipal::Never(_) => false,
+            }),
+            other => self.grant_for(other, ctx).is_some(),
+        }
+    }
+}
+
 /// Does a role ARN in a policy name this caller's role? A role caller must
 /// be that ARN; a session must be of a role with that name in that account
 /// (and with that path when `aws:PrincipalArn` says what the path is).
@@ -424,6 +449,31 @@ mod tests {
         );
         assert!(PrincipalSet::parse(&json!({"Aws": "*"})).is_err());
         assert!(PrincipalSet::parse(&json!("111122223333")).is_err());
+    }
+
+    #[test]
+    fn names_any_identity() {
+        let s = caller("arn:aws:sts::111122223333:assumed-role/Admin/bob");
+        let ctx = Context::new();
+        for named in [
+            json!({"AWS": "arn:aws:sts::111122223333:assumed-role/Admin/bob"}),
+            json!({"AWS": "arn:aws:iam::111122223333:role/Admin"}),
+            json!({"AWS": "111122223333"}),
+            json!("*"),
+        ] {
+            assert!(
+                PrincipalSet::parse(&named).unwrap().names_any(&s, &ctx),
+                "{named}"
+            );
+        }
+        let other =
+            PrincipalSet::parse(&json!({"AWS": "arn:aws:iam::111122223333:role/Other"})).unwrap();
+        assert!(!other.names_any(&s, &ctx));
+        let u = caller("arn:aws:iam::111122223333:user/alice");
+        let alice =
+            PrincipalSet::parse(&json!({"AWS": "arn:aws:iam::111122223333:user/alice"})).unwrap();
+        assert!(alice.names_any(&u, &ctx));
+        assert!(!alice.names_any(&caller("arn:aws:iam::111122223333:user/bob"), &ctx));
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub fn build(args: &PolicyEvalArgs) -> Result<(PolicySet, Request), CliError> {
         )));
     }
     let mut context = Context::new();
+    context.set_all_absent(args.absent_keys);
     for c in &args.context {
         context
             .add_assignment(c)
