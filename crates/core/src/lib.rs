@@ -16,6 +16,7 @@
 //! 4. Add tests beside the check and fixtures under `tests/fixtures/`.
 
 pub mod access;
+pub mod access_path;
 pub mod arn;
 pub mod awsauth;
 pub mod explain;

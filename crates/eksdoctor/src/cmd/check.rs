@@ -59,14 +59,18 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
             return live::fatal(fatal, &snap.credential_source, out);
         }
         let findings = eksdoctor_aws::findings::derive(&snap);
+        let paths = super::check_path::paths(&snap, &findings);
         let report = Report::new(findings);
         let code = match out.format {
             Format::Text => {
                 out.print(&render_text(&snap));
+                out.print(&super::check_path::text(&paths, out.ascii));
                 out.print("\n");
                 out.report(&report)?
             }
-            _ => out.report(&with_sections(report, &snap))?,
+            _ => out.report(
+                &with_sections(report, &snap).with("access_paths", super::check_path::json(&paths)),
+            )?,
         };
         // Without an identity nothing else can be trusted: exit 3, and say why.
         if snap.identity.ready().is_none() {

@@ -1,0 +1,61 @@
+//! `check`'s access path: for each cluster, the chain from the credentials
+//! to kubectl (`eksdoctor_core::access_path`), printed as text or carried
+//! in the JSON report as `access_paths`.
+
+use eksdoctor_aws::LiveSnapshot;
+use eksdoctor_aws::round::ClusterProbes;
+use eksdoctor_core::access_path::{self, AccessPath, PathInputs};
+use eksdoctor_core::finding::Finding;
+use eksdoctor_core::snapshot::Probe;
+use serde_json::Value;
+
+/// The path for every cluster of the round, in the round's order.
+#[must_use]
+pub fn paths(snap: &LiveSnapshot, findings: &[Finding]) -> Vec<AccessPath> {
+    let role_path = snap
+        .caller_role
+        .as_ref()
+        .and_then(|p| p.ready())
+        .map(|r| r.path.as_str());
+    snap.clusters
+        .values()
+        .map(|c| path(snap, c, role_path, findings))
+        .collect()
+}
+
+fn path(
+    snap: &LiveSnapshot,
+    c: &ClusterProbes,
+    role_path: Option<&str>,
+    findings: &[Finding],
+) -> AccessPath {
+    // The console's IAM actions as SimulatePrincipalPolicy answered them.
+    let console: Option<Probe<Vec<(String, bool)>>> = match &c.console {
+        Probe::Ready(d) => Some(Probe::Ready(
+            d.iter().map(|d| (d.action.clone(), d.allowed())).collect(),
+        )),
+        _ => None,
+    };
+    let mut inp = PathInputs::new(&c.name, &c.region, &snap.identity, &c.cluster, &c.entry);
+    inp.role_path = role_path;
+    inp.console_iam = console.as_ref();
+    inp.findings = findings;
+    access_path::build(&inp)
+}
+
+/// The paths as `check` prints them, one block per cluster.
+#[must_use]
+pub fn text(paths: &[AccessPath], ascii: bool) -> String {
+    let mut s = String::new();
+    for p in paths {
+        s.push('\n');
+        s.push_str(&p.text(ascii));
+    }
+    s
+}
+
+/// The paths for the JSON report's `access_paths` member.
+#[must_use]
+pub fn json(paths: &[AccessPath]) -> Value {
+    serde_json::to_value(paths).unwrap_or(Value::Null)
+}
