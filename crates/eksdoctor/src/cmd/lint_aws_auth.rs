@@ -206,17 +206,8 @@ fn fix(
     let fixed = fixer::fix(text, name, opts);
     let after = awsauth::lint(&fixed.text, name, opts).map_err(|e| CliError::input(name, e))?;
     let remaining = Report::new(after.findings);
-    match &args.output_file {
-        Some(path) => write_atomically(path, &fixed.text, args.force)?,
-        None => out.print(&fixed.text),
-    }
-    let mut summary = format!(
-        "eksdoctor: fixed {} finding{}",
-        fixed.count,
-        if fixed.count == 1 { "" } else { "s" }
-    );
-    if !fixed.fixed.is_empty() {
-        summary.push_str(&format!(" ({})", fixed.fixed.join(", ")));
+    if let Some(path) = &args.output_file {
+        write_atomically(path, &fixed.text, args.force)?;
     }
     let left: Vec<String> = remaining
         .findings
@@ -227,6 +218,33 @@ fn fix(
             None => f.rule.to_owned(),
         })
         .collect();
+    if out.format == Format::Json {
+        // One JSON document on stdout: the findings left, and the fix.
+        let mut fix = serde_json::json!({
+            "fixed": fixed.fixed,
+            "count": fixed.count,
+            "access_changes": fixed.changes,
+            "not_fixed": fixed.refused,
+        });
+        match &args.output_file {
+            Some(p) => fix["output_file"] = serde_json::json!(p.display().to_string()),
+            None => fix["yaml"] = serde_json::json!(fixed.text),
+        }
+        let report = remaining.with("fix", fix);
+        out.print(&report.to_json());
+        return Ok(report.exit_code());
+    }
+    if args.output_file.is_none() {
+        out.print(&fixed.text);
+    }
+    let mut summary = format!(
+        "eksdoctor: fixed {} finding{}",
+        fixed.count,
+        if fixed.count == 1 { "" } else { "s" }
+    );
+    if !fixed.fixed.is_empty() {
+        summary.push_str(&format!(" ({})", fixed.fixed.join(", ")));
+    }
     if !left.is_empty() {
         summary.push_str(&format!(
             "; {} left to fix by hand: {}",
@@ -236,6 +254,21 @@ fn fix(
     }
     if let Some(p) = &args.output_file {
         summary.push_str(&format!("; wrote {}", p.display()));
+    }
+    if fixed.changes.is_empty() {
+        summary.push_str("\neksdoctor: no principal's mapping changes");
+    } else {
+        summary.push_str(&format!(
+            "\neksdoctor: {} principal{} map differently after the fix (review before applying):",
+            fixed.changes.len(),
+            if fixed.changes.len() == 1 { "" } else { "s" }
+        ));
+        for c in &fixed.changes {
+            summary.push_str(&format!("\n  {c}"));
+        }
+    }
+    for r in &fixed.refused {
+        summary.push_str(&format!("\neksdoctor: {r}"));
     }
     out.eprint(&summary);
     Ok(remaining.exit_code())
