@@ -130,6 +130,21 @@ pub fn run(args: &LintAwsAuthArgs, out: &Output) -> Result<i32, CliError> {
         Format::Text => {
             if let (Some(c), Some(m)) = (&caller, report.extra.get("mapping")) {
                 out.print(&mapping_text(&c.canonical_arn, m));
+            } else if let Some(c) = &caller
+                && let Some(f) = report
+                    .findings
+                    .iter()
+                    .find(|f| f.rule == "cluster/not-mapped")
+            {
+                let first = f
+                    .evidence
+                    .get("reasons")
+                    .and_then(|r| r.get(0))
+                    .and_then(serde_json::Value::as_str);
+                out.print(&match first {
+                    Some(r) => format!("not mapped: {r} ({})\n\n", c.canonical_arn),
+                    None => format!("not mapped: {}\n\n", c.canonical_arn),
+                });
             }
             out.report(&report)
         }
