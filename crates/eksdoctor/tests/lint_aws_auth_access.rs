@@ -257,3 +257,23 @@ fn not_mapped_fix_fits_the_mode_and_carries_the_path() {
             .contains("rolearn: arn:aws:iam::111122223333:role/ops\n")
     );
 }
+
+#[test]
+fn fix_refuses_sarif_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.yaml");
+    let (c, out, err) = run(&[
+        "--format",
+        "sarif",
+        "lint",
+        "aws-auth",
+        &fixture("role-path.yaml"),
+        "--fix",
+        "--output-file",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(c, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("not sarif"), "{err}");
+    assert!(!target.exists());
+}

@@ -18,6 +18,12 @@ use crate::input::{display_name, read_text};
 use crate::output::Output;
 
 pub fn run(args: &LintAwsAuthArgs, out: &Output) -> Result<i32, CliError> {
+    if args.fix && out.format == Format::Sarif {
+        // Refused before any work: --fix prints a ConfigMap, not findings.
+        return Err(CliError::Usage(
+            "--fix prints the corrected ConfigMap: use --format text or json (json: a report with the YAML in fix.yaml), not sarif".to_owned(),
+        ));
+    }
     let path = Path::new(&args.file);
     let name = display_name(path);
     let text = read_text(path)?;
