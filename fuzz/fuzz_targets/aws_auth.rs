@@ -1,10 +1,11 @@
 #![no_main]
 //! The aws-auth ConfigMap reader, rules, mapper and fixer: never panic on any
-//! input, and the fixer never turns a ConfigMap into something that is not.
+//! input, the fixer never turns a ConfigMap into something that is not, and
+//! every principal whose mapping the fix changes is named in its summary.
 //! The first byte chooses: the whole file, or the `mapRoles` block only.
 
 use eksdoctor_core::access::{self, Caller};
-use eksdoctor_core::awsauth::{self, MigrateOptions, fixer};
+use eksdoctor_core::awsauth::{self, MigrateOptions, Read, effective, fixer};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -32,5 +33,18 @@ fuzz_target!(|data: &[u8]| {
     if !lint.configmaps.is_empty() {
         let fixed = fixer::fix(&text, "f", &opts);
         assert!(awsauth::lint(&fixed.text, "f", &opts).is_ok());
+        if let (Ok(Read::ConfigMaps(a)), Ok(Read::ConfigMaps(b))) =
+            (awsauth::read(&text, "f"), awsauth::read(&fixed.text, "f"))
+        {
+            for (x, y) in a.iter().zip(&b) {
+                let mut who = effective::principals(x);
+                who.extend(effective::principals(y));
+                for arn in who.values() {
+                    if effective::answer(x, arn).effective != effective::answer(y, arn).effective {
+                        assert!(fixed.changes.iter().any(|c| &c.principal == arn), "{arn}");
+                    }
+                }
+            }
+        }
     }
 });

@@ -165,6 +165,15 @@ pub enum PrincipalError {
         "{0} is not an IAM or STS principal ARN (user, role, assumed-role, federated-user, root)"
     )]
     NotAPrincipal(String),
+    #[error(
+        "{arn}: partition {partition:?} is not one the EKS authenticator knows ({}), so it rejects the caller before any mapping",
+        KNOWN_PARTITIONS.join(", ")
+    )]
+    UnknownPartition { arn: String, partition: String },
+    #[error(
+        "{0}: an assumed-role ARN names the role and the session: arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION"
+    )]
+    NoSession(String),
 }
 
 /// An IAM principal: who AWS says made the request.

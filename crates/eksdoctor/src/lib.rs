@@ -53,6 +53,13 @@ where
         Ok(code) => code,
         Err(e) => {
             out.error(&e);
+            if out.format == cli::Format::Json {
+                // Scripts read stdout: the error as JSON there too.
+                out.print(&format!(
+                    "{}\n",
+                    serde_json::json!({"error": {"message": e.to_string(), "exit_code": e.exit_code()}})
+                ));
+            }
             e.exit_code()
         }
     }

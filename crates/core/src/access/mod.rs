@@ -206,10 +206,10 @@ pub fn resolve_with(
     if use_cm && let Some(l) = &lookup {
         match &l.outcome {
             Outcome::Entry {
-                section: _,
                 line,
                 username,
                 groups,
+                ..
             } => {
                 let mut unresolved = username.unresolved.clone();
                 for g in groups {
@@ -255,8 +255,45 @@ pub fn resolve_with(
     if entries.is_none() && mode != Some(AuthenticationMode::ConfigMap) {
         reasons.push("access entries were not given (--access-entries): an access entry could still map this principal".to_owned());
     }
-    r.findings.push(not_mapped(caller, mode, &reasons, hints));
+    r.findings
+        .push(not_mapped(caller, mode, &reasons, hints, aws_auth));
     r
+}
+
+/// The role's full ARN (with its path) and where it was learnt: saved
+/// `aws iam list-roles`/`get-role` output (or a live GetRole), the principal
+/// as given, or an aws-auth entry that carries the path.
+fn full_role_arn(
+    caller: &Caller,
+    hints: &Hints,
+    aws_auth: Option<&AwsAuth>,
+) -> Option<(String, String)> {
+    let role_name = caller.canonical_arn.rsplit('/').next().unwrap_or("");
+    if let Some(full) = hints.role_paths.full_arn(&caller.account, role_name) {
+        return Some((full.to_owned(), "from the role's IAM record".to_owned()));
+    }
+    if caller.kind == PrincipalKind::Role
+        && let MappedArn::Principal(p) = classify(&caller.arn)
+        && p.path != "/"
+    {
+        return Some((caller.arn.clone(), "as given".to_owned()));
+    }
+    let lower = caller.canonical_arn.to_lowercase();
+    aws_auth?.all_entries().find_map(|(_, e)| {
+        let a = e.arn.as_ref().or(e.foreign_arn.as_ref())?;
+        let MappedArn::Principal(p) = classify(&a.value) else {
+            return None;
+        };
+        (p.kind == PrincipalKind::Role
+            && p.path != "/"
+            && path_free_role_arn(&p).is_some_and(|f| f.to_lowercase() == lower))
+        .then(|| {
+            (
+                a.value.clone(),
+                format!("the path of the aws-auth entry on line {}", a.line),
+            )
+        })
+    })
 }
 
 struct Lookup {
@@ -277,6 +314,7 @@ fn not_mapped(
     mode: Option<AuthenticationMode>,
     reasons: &[String],
     hints: &Hints,
+    aws_auth: Option<&AwsAuth>,
 ) -> Finding {
     let base = match mode {
         Some(AuthenticationMode::Api) => format!("{} has no access entry", caller.canonical_arn),
@@ -308,48 +346,84 @@ fn not_mapped(
     let is_role = caller.kind == PrincipalKind::AssumedRole || caller.kind == PrincipalKind::Role;
     let role_name = arn.rsplit('/').next().unwrap_or("");
     let full = if is_role {
-        hints.role_paths.full_arn(&caller.account, role_name)
+        full_role_arn(caller, hints, aws_auth)
     } else {
         None
     };
-    let path_note = match (is_role, full) {
-        (false, _) => String::new(),
-        (true, Some(_)) => {
-            " (access entry: the role's full ARN with its path; aws-auth: the ARN without path)"
-                .to_owned()
-        }
-        (true, None) => format!(
-            " (access entry: the role's full ARN with its path, which is unknown here: check `aws iam get-role --role-name {role_name} --query Role.Arn`; aws-auth: the ARN without path)"
-        ),
-    };
-    let principal = crate::awsauth::migrate::shell_quote(full.unwrap_or(arn));
     let cluster = crate::awsauth::migrate::shell_quote(
         hints
             .cluster
             .as_deref()
             .unwrap_or(crate::awsauth::migrate::CLUSTER_PLACEHOLDER),
     );
+    // The fix fits the mode: API reads only access entries, CONFIG_MAP only
+    // aws-auth; with both (or unknown) an access entry is the way forward.
+    let want_entry = mode != Some(AuthenticationMode::ConfigMap);
+    let want_cm = mode != Some(AuthenticationMode::Api);
+    let aws_auth_fragment = format!(
+        "- {}: {arn}\n  username: NAME\n  groups:\n    - GROUP",
+        if arn.contains(":user/") || arn.contains(":root") {
+            "userarn"
+        } else {
+            "rolearn"
+        }
+    );
+    let fix = if want_entry {
+        let path_note = match (is_role, &full) {
+            (false, _) => String::new(),
+            (true, Some((f, source))) => format!(
+                " (an access entry names the role's full ARN, path included: {f}, {source}{})",
+                if want_cm {
+                    "; aws-auth names it without the path"
+                } else {
+                    ""
+                }
+            ),
+            (true, None) => format!(
+                " (an access entry names the role's full ARN, path included, which is unknown here: check `aws iam get-role --role-name {role_name} --query Role.Arn` or pass --role-paths{})",
+                if want_cm {
+                    "; aws-auth names it without the path"
+                } else {
+                    ""
+                }
+            ),
+        };
+        let principal = crate::awsauth::migrate::shell_quote(
+            full.as_ref().map_or(arn.as_str(), |(f, _)| f.as_str()),
+        );
+        let mut fix = Fix::new(format!("create an access entry for the principal{path_note}"))
+            .command(format!(
+                "aws eks create-access-entry --cluster-name {cluster} --principal-arn {principal} --type STANDARD"
+            ))
+            .command(format!(
+                "aws eks associate-access-policy --cluster-name {cluster} --principal-arn {principal} --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy --access-scope type=cluster"
+            ));
+        if want_cm {
+            fix = fix.replacement(format!(
+                "# or, in aws-auth mapRoles/mapUsers (the ARN without path):\n{aws_auth_fragment}"
+            ));
+        }
+        fix
+    } else {
+        Fix::new(if is_role {
+            "map the principal in aws-auth (the role ARN without its path; the CONFIG_MAP mode ignores access entries)"
+        } else {
+            "map the principal in aws-auth (the CONFIG_MAP mode ignores access entries)"
+        })
+        .replacement(aws_auth_fragment)
+    };
     Finding::new(rules::CLUSTER_NOT_MAPPED, message)
         .detail(detail)
         .evidence("canonical_arn", arn.clone())
         .evidence("principal", caller.arn.clone())
         .evidence(
             "reasons",
-            reasons.iter().map(|r| serde_json::Value::from(r.clone())).collect::<Vec<_>>(),
+            reasons
+                .iter()
+                .map(|r| serde_json::Value::from(r.clone()))
+                .collect::<Vec<_>>(),
         )
-        .fix(
-            Fix::new(format!("map the principal{path_note}"))
-                .command(format!(
-                    "aws eks create-access-entry --cluster-name {cluster} --principal-arn {principal} --type STANDARD"
-                ))
-                .command(format!(
-                    "aws eks associate-access-policy --cluster-name {cluster} --principal-arn {principal} --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy --access-scope type=cluster"
-                ))
-                .replacement(format!(
-                    "# or, in aws-auth mapRoles/mapUsers:\n- {}: {arn}\n  username: NAME\n  groups:\n    - GROUP",
-                    if arn.contains(":user/") { "userarn" } else { "rolearn" }
-                )),
-        )
+        .fix(fix)
 }
 
 /// cluster/config-map-only; `has_entry`: the caller has an access entry that this mode ignores.

@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 
 use super::arns::{MappedArn, classify, path_free_role_arn};
+use super::effective;
 use super::reader::{AwsAuth, DataValue, Groups, MapEntry, Read, Section, ValueForm, read};
 use super::rules::{FARGATE_USERNAME, NODE_USERNAME, swallowed_dash};
 use super::yaml::{Lines, Pos};
@@ -33,6 +34,32 @@ pub struct Fixed {
     pub fixed: Vec<String>,
     /// How many findings fewer.
     pub count: usize,
+    /// Every principal whose mapping differs after the fix.
+    pub changes: Vec<Change>,
+    /// Fixes not made because they would change who has access: why.
+    pub refused: Vec<String>,
+}
+
+/// One principal whose mapping the fix changes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    pub principal: String,
+    pub before: String,
+    pub after: String,
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} → {}", self.principal, self.before, self.after)
+    }
+}
+
+/// What one group of edits touches: one entry (value index, entry index) or
+/// one data value (its key or its missing `|`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Unit {
+    Entry(usize, usize),
+    Value(usize),
 }
 
 /// One replacement of a byte range.
@@ -70,30 +97,97 @@ fn apply(text: &str, mut edits: Vec<Edit>) -> String {
     out
 }
 
-const ROUNDS: usize = 4;
+const ROUNDS: usize = 8;
 
-/// Fix what can be fixed without a decision.
+fn read_maps(text: &str, file: &str) -> Option<Vec<AwsAuth>> {
+    match read(text, file) {
+        Ok(Read::ConfigMaps(m)) => Some(m),
+        _ => None,
+    }
+}
+
+fn unit_line(auth: &AwsAuth, u: Unit) -> usize {
+    match u {
+        Unit::Entry(vi, ei) => auth
+            .values
+            .get(vi)
+            .and_then(|v| v.entries.get(ei))
+            .map_or(auth.data_line, |e| {
+                e.arn.as_ref().map_or(e.line, |a| a.line)
+            }),
+        Unit::Value(vi) => auth.values.get(vi).map_or(auth.data_line, |v| v.key_line),
+    }
+}
+
+fn unit_what(auth: &AwsAuth, u: Unit) -> String {
+    match u {
+        Unit::Entry(vi, ei) => {
+            let e = auth.values.get(vi).and_then(|v| v.entries.get(ei));
+            match e.and_then(|e| e.arn.as_ref().or(e.foreign_arn.as_ref())) {
+                Some(a) => format!("the fix of the entry on line {} ({})", a.line, a.value),
+                None => format!("the fix of the entry on line {}", unit_line(auth, u)),
+            }
+        }
+        Unit::Value(vi) => format!(
+            "the fix of data key {} on line {}",
+            auth.values.get(vi).map_or("", |v| v.key.as_str()),
+            unit_line(auth, u)
+        ),
+    }
+}
+
+/// Whether the entry of `u` is the one in effect for a principal whose entry is on `line`.
+fn own_entry(auth: &AwsAuth, u: Unit, line: Option<usize>) -> bool {
+    matches!(u, Unit::Entry(..)) && line.is_some() && Some(unit_line(auth, u)) == line
+}
+
+/// Judge one unit's edits: the principals it newly maps, or why it must not be made.
+fn judge(base: &AwsAuth, after: &AwsAuth, u: Unit) -> Result<Vec<String>, String> {
+    let mut who = effective::principals(base);
+    who.extend(effective::principals(after));
+    let mut newly = Vec::new();
+    for (key, arn) in &who {
+        let a0 = effective::answer(base, arn);
+        let a1 = effective::answer(after, arn);
+        if a0.effective == a1.effective {
+            continue;
+        }
+        if matches!(
+            a0.effective,
+            effective::Effective::Entry { .. } | effective::Effective::Refused
+        ) {
+            if own_entry(base, u, a0.line) {
+                continue;
+            }
+            return Err(format!(
+                "not fixed: {} would change what {arn} maps to, today {} (line {}), to {}; decide by hand which mapping {arn} should have",
+                unit_what(base, u),
+                a0.effective.describe(),
+                a0.line.unwrap_or(0),
+                a1.effective.describe(),
+            ));
+        }
+        newly.push(key.clone());
+    }
+    Ok(newly)
+}
+
+/// Fix what can be fixed without a decision, never changing a principal's
+/// mapping except to repair that principal's own entry or to map a
+/// principal that maps nobody today; every such change is listed.
 #[must_use]
 pub fn fix(text: &str, file: &str, opts: &MigrateOptions) -> Fixed {
     let before = counts(text, file, opts);
     let mut current = text.to_owned();
+    let mut refused: Vec<String> = Vec::new();
     for _ in 0..ROUNDS {
-        let Ok(Read::ConfigMaps(maps)) = read(&current, file) else {
+        let Some(maps) = read_maps(&current, file) else {
             break;
         };
-        let mut edits = Vec::new();
-        for m in &maps {
-            edits.extend(edits_for(&current, m));
-        }
-        if edits.is_empty() {
+        let Some(next) = round(&current, file, &maps, &mut refused) else {
             break;
-        }
-        let next = apply(&current, edits);
+        };
         if next == current {
-            break;
-        }
-        // Never hand back text that no longer reads as the same ConfigMap.
-        if !matches!(read(&next, file), Ok(Read::ConfigMaps(_))) {
             break;
         }
         current = next;
@@ -108,10 +202,134 @@ pub fn fix(text: &str, file: &str, opts: &MigrateOptions) -> Fixed {
             count += n - m;
         }
     }
+    let changes = match (read_maps(text, file), read_maps(&current, file)) {
+        (Some(a), Some(b)) => diff(&a, &b),
+        _ => Vec::new(),
+    };
     Fixed {
         text: current,
         fixed,
         count,
+        changes,
+        refused,
+    }
+}
+
+/// Every principal whose answer differs between two readings of a file.
+fn diff(before: &[AwsAuth], after: &[AwsAuth]) -> Vec<Change> {
+    let mut out = Vec::new();
+    for (a, b) in before.iter().zip(after) {
+        let mut who = effective::principals(a);
+        who.extend(effective::principals(b));
+        for arn in who.values() {
+            let x = effective::answer(a, arn).effective;
+            let y = effective::answer(b, arn).effective;
+            if x != y {
+                out.push(Change {
+                    principal: arn.clone(),
+                    before: x.describe(),
+                    after: y.describe(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// One round: every unit whose edits are safe on their own and together.
+fn round(current: &str, file: &str, maps: &[AwsAuth], refused: &mut Vec<String>) -> Option<String> {
+    let mut safe: Vec<(usize, Unit)> = Vec::new();
+    let mut claims: BTreeMap<(usize, String), Vec<Unit>> = BTreeMap::new();
+    for (mi, m) in maps.iter().enumerate() {
+        let mut units: Vec<Unit> = (0..m.values.len()).map(Unit::Value).collect();
+        for (vi, v) in m.values.iter().enumerate() {
+            units.extend((0..v.entries.len()).map(|ei| Unit::Entry(vi, ei)));
+        }
+        for u in units {
+            let edits = edits_for(current, m, &|x| x == u);
+            if edits.is_empty() {
+                continue;
+            }
+            let trial = apply(current, edits);
+            if trial == current {
+                continue;
+            }
+            let Some(tmaps) = read_maps(&trial, file) else {
+                continue;
+            };
+            if tmaps.len() != maps.len() {
+                continue;
+            }
+            match judge(m, &tmaps[mi], u) {
+                Ok(newly) => {
+                    safe.push((mi, u));
+                    for p in newly {
+                        claims.entry((mi, p)).or_default().push(u);
+                    }
+                }
+                Err(why) => {
+                    if !refused.contains(&why) {
+                        refused.push(why);
+                    }
+                }
+            }
+        }
+    }
+    // Two fixes that would each map the same principal: neither is made.
+    for ((mi, p), us) in &claims {
+        if us.len() < 2 {
+            continue;
+        }
+        let m = &maps[*mi];
+        let arn = effective::principals(m)
+            .get(p)
+            .cloned()
+            .unwrap_or_else(|| p.clone());
+        let lines: Vec<String> = us.iter().map(|u| unit_line(m, *u).to_string()).collect();
+        let why = format!(
+            "not fixed: the fixes on lines {} would each map {arn}, differently; keep one of those entries and fix it by hand",
+            lines.join(" and ")
+        );
+        if !refused.contains(&why) {
+            refused.push(why);
+        }
+        safe.retain(|(i, u)| !(i == mi && us.contains(u)));
+    }
+    if safe.is_empty() {
+        return None;
+    }
+    let combined = |units: &[(usize, Unit)]| -> String {
+        let mut edits = Vec::new();
+        for (mi, m) in maps.iter().enumerate() {
+            edits.extend(edits_for(current, m, &|x| units.contains(&(mi, x))));
+        }
+        apply(current, edits)
+    };
+    let next = combined(&safe);
+    // Safe one by one should be safe together; if not, take one step only.
+    let ok = read_maps(&next, file).is_some_and(|after| {
+        after.len() == maps.len()
+            && maps.iter().zip(&after).enumerate().all(|(mi, (a, b))| {
+                let mut who = effective::principals(a);
+                who.extend(effective::principals(b));
+                who.values().all(|arn| {
+                    let a0 = effective::answer(a, arn);
+                    let a1 = effective::answer(b, arn);
+                    a0.effective == a1.effective
+                        || !matches!(
+                            a0.effective,
+                            effective::Effective::Entry { .. } | effective::Effective::Refused
+                        )
+                        || safe
+                            .iter()
+                            .any(|(i, u)| *i == mi && own_entry(a, *u, a0.line))
+                })
+            })
+    });
+    if ok {
+        Some(next)
+    } else {
+        Some(combined(&safe[..1]))
     }
 }
 
@@ -125,12 +343,12 @@ fn counts(text: &str, file: &str, opts: &MigrateOptions) -> BTreeMap<&'static st
     m
 }
 
-fn edits_for(text: &str, auth: &AwsAuth) -> Vec<Edit> {
+fn edits_for(text: &str, auth: &AwsAuth, allow: &dyn Fn(Unit) -> bool) -> Vec<Edit> {
     let lines = Lines::new(text);
     let mut edits = Vec::new();
     let present = |s: Section| auth.values.iter().any(|v| v.exact && v.section == Some(s));
     let mut renamed: Vec<Section> = Vec::new();
-    for v in &auth.values {
+    for (vi, v) in auth.values.iter().enumerate() {
         // Wrong-case or near-miss data keys.
         if !v.exact {
             let target = v.section.or_else(|| near_section(&v.key));
@@ -139,18 +357,22 @@ fn edits_for(text: &str, auth: &AwsAuth) -> Vec<Edit> {
                 && !renamed.contains(&t)
             {
                 renamed.push(t);
-                edits.push(Edit {
-                    start: v.key_range.0,
-                    end: v.key_range.1,
-                    text: t.key().to_owned(),
-                });
+                if allow(Unit::Value(vi)) {
+                    edits.push(Edit {
+                        start: v.key_range.0,
+                        end: v.key_range.1,
+                        text: t.key().to_owned(),
+                    });
+                }
             }
         }
         if v.section.is_none() {
             continue;
         }
         if let ValueForm::NotString { .. } = v.form {
-            edits.extend(add_pipe(text, &lines, v));
+            if allow(Unit::Value(vi)) {
+                edits.extend(add_pipe(text, &lines, v));
+            }
             continue;
         }
         if v.parse_error.is_some() || v.not_a_list.is_some() {
@@ -159,7 +381,7 @@ fn edits_for(text: &str, auth: &AwsAuth) -> Vec<Edit> {
         let ValueForm::String { text: inner, .. } = &v.form else {
             continue;
         };
-        let inner_edits = entry_edits(inner, auth, v);
+        let inner_edits = entry_edits(inner, auth, v, vi, allow);
         let mut new_inner = if inner_edits.is_empty() {
             inner.clone()
         } else {
@@ -169,7 +391,7 @@ fn edits_for(text: &str, auth: &AwsAuth) -> Vec<Edit> {
         if let Some(section) = v.section
             && v.exact
         {
-            for fragment in moves_into(auth, section) {
+            for fragment in moves_into(auth, section, allow) {
                 if !new_inner.ends_with('\n') && !new_inner.is_empty() {
                     new_inner.push('\n');
                 }
@@ -185,7 +407,7 @@ fn edits_for(text: &str, auth: &AwsAuth) -> Vec<Edit> {
         if present(s) || renamed.contains(&s) {
             continue;
         }
-        let fragments = moves_into(auth, s);
+        let fragments = moves_into(auth, s, allow);
         if fragments.is_empty() {
             continue;
         }
@@ -233,13 +455,14 @@ fn move_arn(e: &MapEntry) -> Option<String> {
 }
 
 /// Fragments (entries re-keyed for `target`) of the entries leaving the other section.
-fn moves_into(auth: &AwsAuth, target: Section) -> Vec<String> {
+fn moves_into(auth: &AwsAuth, target: Section, allow: &dyn Fn(Unit) -> bool) -> Vec<String> {
     let from = target.other();
-    let Some(v) = auth
+    let Some((vi, v)) = auth
         .values
         .iter()
+        .enumerate()
         .rev()
-        .find(|v| v.section == Some(from) && v.parse_error.is_none())
+        .find(|(_, v)| v.is_effective(from) && v.parse_error.is_none())
     else {
         return Vec::new();
     };
@@ -249,6 +472,9 @@ fn moves_into(auth: &AwsAuth, target: Section) -> Vec<String> {
     let lines = Lines::new(inner);
     let mut out = Vec::new();
     for e in &v.entries {
+        if !allow(Unit::Entry(vi, e.index)) {
+            continue;
+        }
         if let Some(fragment) = departing(&lines, v, e) {
             out.push(fragment);
         }
@@ -270,6 +496,10 @@ fn owns_lines(lines: &Lines<'_>, v: &DataValue, e: &MapEntry) -> bool {
 
 /// The entry, re-keyed and de-indented for the other section, when it is to move.
 fn departing(lines: &Lines<'_>, v: &DataValue, e: &MapEntry) -> Option<String> {
+    // Only entries of the section the authenticator reads move (to the one it reads).
+    if !v.is_effective(e.section) {
+        return None;
+    }
     move_arn(e)?;
     if !owns_lines(lines, v, e) {
         return None;
@@ -350,11 +580,20 @@ fn inner_range(lines: &Lines<'_>, span: (Pos, Pos)) -> (usize, usize) {
 }
 
 /// Edits inside one data value's text (inner byte offsets).
-fn entry_edits(inner: &str, auth: &AwsAuth, v: &DataValue) -> Vec<Edit> {
+fn entry_edits(
+    inner: &str,
+    auth: &AwsAuth,
+    v: &DataValue,
+    vi: usize,
+    allow: &dyn Fn(Unit) -> bool,
+) -> Vec<Edit> {
     let lines = Lines::new(inner);
     let mut edits = Vec::new();
     let losers = duplicate_losers(auth, v);
     for e in &v.entries {
+        if !allow(Unit::Entry(vi, e.index)) {
+            continue;
+        }
         let leaving = departing(&lines, v, e).is_some();
         if leaving || (losers.contains(&e.index) && owns_lines(&lines, v, e)) {
             let first = e.inner_lines.0;
@@ -808,6 +1047,61 @@ mod tests {
         assert!(!out.contains("first"), "{out}");
         assert!(out.contains("username: second"));
         assert!(out.contains("  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/bob\n      username: bob\n"), "{out}");
+    }
+
+    /// Issue 18: stripping the path of role/ci/build would make it a second
+    /// mapping of role/build and replace the one in effect (builders) with
+    /// system:masters. The fix must leave both and say why.
+    #[test]
+    fn a_path_fix_never_replaces_the_mapping_in_effect() {
+        let text = format!(
+            "{HEAD}  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/build\n      username: build\n      groups:\n        - builders\n    - rolearn: arn:aws:iam::111122223333:role/ci/build\n      username: build-admin\n      groups:\n        - system:masters\n"
+        );
+        let f = fix(&text, "f", &MigrateOptions::default());
+        assert_eq!(f.text, text);
+        assert!(f.changes.is_empty(), "{:?}", f.changes);
+        assert_eq!(f.refused.len(), 1, "{:?}", f.refused);
+        assert!(
+            f.refused[0].contains("line 12") && f.refused[0].contains("role/build"),
+            "{}",
+            f.refused[0]
+        );
+    }
+
+    #[test]
+    fn two_path_entries_for_one_role_are_left_alone() {
+        let text = format!(
+            "{HEAD}  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/a/x\n      username: a\n    - rolearn: arn:aws:iam::111122223333:role/b/x\n      username: b\n"
+        );
+        let f = fix(&text, "f", &MigrateOptions::default());
+        assert_eq!(f.text, text);
+        assert!(f.refused[0].contains("lines 8 and 10"), "{:?}", f.refused);
+    }
+
+    #[test]
+    fn repairs_are_named() {
+        let text = format!(
+            "{HEAD}  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/team/x\n      username: x\n"
+        );
+        let f = fix(&text, "f", &MigrateOptions::default());
+        assert_eq!(
+            f.changes,
+            vec![Change {
+                principal: "arn:aws:iam::111122223333:role/x".to_owned(),
+                before: "not mapped".to_owned(),
+                after: "username \"x\", groups []".to_owned(),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_role_in_map_users_does_not_move_over_the_map_roles_entry() {
+        let text = format!(
+            "{HEAD}  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/a\n      username: roles\n  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:role/a\n      username: users\n"
+        );
+        let f = fix(&text, "f", &MigrateOptions::default());
+        assert!(f.changes.is_empty(), "{:?}\n{}", f.changes, f.text);
+        assert!(f.text.contains("username: roles"), "{}", f.text);
     }
 
     #[test]

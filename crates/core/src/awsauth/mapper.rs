@@ -25,6 +25,10 @@ use super::reader::{AwsAuth, MapEntry, Section};
 use crate::arn::{Principal, PrincipalError, PrincipalKind};
 use crate::snapshot::CallerIdentity;
 
+/// Why nobody maps through a ConfigMap the API server refuses.
+pub const REJECTED: &str =
+    "this ConfigMap would be rejected; the cluster keeps its previous aws-auth";
+
 /// Templates the authenticator renders.
 pub const KNOWN_TEMPLATES: &[&str] = &[
     "EC2PrivateDNSName",
@@ -71,7 +75,23 @@ impl Caller {
     /// # Errors
     /// When the text is not a principal ARN (service principals included).
     pub fn from_arn(arn: &str) -> Result<Self, PrincipalError> {
+        let trimmed = arn.trim();
+        if let Some((_, rest)) = trimmed.split_once(":assumed-role/")
+            && trimmed.starts_with("arn:")
+            && !rest.trim_end_matches('/').contains('/')
+        {
+            return Err(PrincipalError::NoSession(trimmed.to_owned()));
+        }
         let p = Principal::parse(arn)?;
+        // arn.Canonicalize: an unknown partition is refused before any mapping.
+        if let Some(a) = &p.arn
+            && !a.known_partition()
+        {
+            return Err(PrincipalError::UnknownPartition {
+                arn: trimmed.to_owned(),
+                partition: a.partition.clone(),
+            });
+        }
         // A role ARN stands for its sessions, which STS reports without the
         // path: the authenticator sees arn:P:iam::ACCT:role/NAME.
         let canonical = match p.kind {
@@ -131,17 +151,38 @@ fn is_instance_id(s: &str) -> bool {
 pub fn render(template: &str, caller: &Caller) -> Result<Rendered, RenderError> {
     let mut unresolved = Vec::new();
     if template.contains("{{EC2PrivateDNSName}}") {
-        match &caller.session {
+        let session = match caller.kind {
+            PrincipalKind::User | PrincipalKind::Root | PrincipalKind::FederatedUser => Some(""),
+            _ => caller.session.as_deref(),
+        };
+        match session {
             Some(s) if !is_instance_id(s) => {
+                let this = if s.is_empty() {
+                    "this caller has no session (an IAM user, root or federated user)".to_owned()
+                } else {
+                    format!("this session is {s:?}")
+                };
                 return Err(RenderError(format!(
-                    "the username uses {{{{EC2PrivateDNSName}}}}, which the authenticator renders only for EC2 instances (session name an instance id such as i-0123456789abcdef0); this session is {s:?}, so the authenticator refuses it"
+                    "the username uses {{{{EC2PrivateDNSName}}}}, which the authenticator renders only for EC2 instances (session name an instance id such as i-0123456789abcdef0); {this}, so the authenticator refuses it"
                 )));
             }
             _ => unresolved.push("EC2PrivateDNSName"),
         }
     }
     let mut text = template.replace("{{AccountID}}", &caller.account);
-    match &caller.session {
+    // Callers without a session (IAM users, root, federated users) have an
+    // empty session name: the authenticator renders "" for them. A role
+    // given as a role ARN stands for its sessions, whose names are unknown.
+    let no_session = matches!(
+        caller.kind,
+        PrincipalKind::User | PrincipalKind::Root | PrincipalKind::FederatedUser
+    );
+    let session = if no_session {
+        Some(String::new())
+    } else {
+        caller.session.clone()
+    };
+    match &session {
         Some(s) => {
             text = text.replace("{{SessionName}}", &s.replace('@', "-"));
             text = text.replace("{{SessionNameRaw}}", s);
@@ -169,6 +210,8 @@ pub enum Outcome {
     /// An entry of mapRoles or mapUsers.
     Entry {
         section: Section,
+        /// The entry's index in its section.
+        index: usize,
         line: usize,
         username: Rendered,
         groups: Vec<Rendered>,
@@ -219,6 +262,13 @@ pub fn lookup(auth: &AwsAuth, caller: &Caller) -> Lookup {
             hint_line: Some(auth.namespace_line),
         };
     }
+    if let Some((line, why)) = auth.rejected() {
+        return Lookup {
+            outcome: Outcome::NotMapped,
+            reasons: vec![format!("{REJECTED}: {why}")],
+            hint_line: Some(line),
+        };
+    }
     let lower = caller.canonical_arn.to_lowercase();
     let hit = auth
         .entries(Section::Roles)
@@ -243,6 +293,7 @@ pub fn lookup(auth: &AwsAuth, caller: &Caller) -> Lookup {
         match rendered {
             Ok((username, groups)) => Outcome::Entry {
                 section: e.section,
+                index: e.index,
                 line,
                 username,
                 groups,

@@ -6,6 +6,7 @@
 //! unknown otherwise.
 
 use super::arns::{MappedArn, classify, path_free_role_arn};
+use super::effective;
 use super::reader::{AwsAuth, MapEntry, Section};
 use super::rules::{FARGATE_USERNAME, NODE_USERNAME, RESERVED_PREFIXES};
 use crate::access::RolePaths;
@@ -138,30 +139,146 @@ pub fn plan(entry: &MapEntry, opts: &MigrateOptions) -> Option<Plan> {
     })
 }
 
-/// Every mapping's plan, mapRoles then mapUsers, in file order.
+/// A mapping left out of the migration, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LeftOut {
+    pub line: usize,
+    pub arn: String,
+    pub why: String,
+}
+
+/// What to migrate: exactly the mappings in effect, once each.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Migration {
+    pub plans: Vec<Plan>,
+    /// Entries that grant nothing today (migrating them would grant new access).
+    pub left_out: Vec<LeftOut>,
+}
+
+/// Why an entry that the authenticator reads is not the one in effect.
+fn why_ignored(auth: &AwsAuth, e: &MapEntry, a: &super::reader::Field) -> String {
+    if e.arn_and_sso() {
+        return "it has both rolearn and sso, and the authenticator rejects it".to_owned();
+    }
+    match classify(&a.value) {
+        MappedArn::Invalid(why) => return format!("it is not a valid IAM ARN ({why})"),
+        MappedArn::Principal(p) if p.kind == PrincipalKind::AssumedRole => {
+            return "it is an sts assumed-role ARN, which the authenticator never matches (aws-auth/assumed-role-arn)".to_owned();
+        }
+        MappedArn::Principal(p) if p.kind == PrincipalKind::Role && p.path != "/" => {
+            return "its ARN has a path, which the authenticator never matches (aws-auth/role-path)".to_owned();
+        }
+        MappedArn::Principal(_) => {}
+    }
+    let Some(canonical) = effective::caller_arn_for(&a.value) else {
+        return "it names no IAM principal".to_owned();
+    };
+    let ans = effective::answer(auth, &canonical);
+    match (ans.entry, ans.line) {
+        (Some((s, _)), Some(l)) if s != e.section => format!(
+            "the {} entry on line {l} for the same ARN is the one in effect ({} is looked up first)",
+            s.key(),
+            s.key()
+        ),
+        (Some(_), Some(l)) => format!(
+            "the entry on line {l} for the same ARN is the one in effect (aws-auth/duplicate)"
+        ),
+        _ => "the authenticator does not use it".to_owned(),
+    }
+}
+
+/// The mappings to migrate: each principal's entry in effect, once.
+#[must_use]
+pub fn migration(auth: &AwsAuth, opts: &MigrateOptions) -> Migration {
+    let mut m = Migration::default();
+    if auth.rejected().is_some()
+        || auth
+            .namespace
+            .as_deref()
+            .is_some_and(|ns| ns != "kube-system")
+    {
+        return m;
+    }
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for e in auth
+        .entries(Section::Roles)
+        .chain(auth.entries(Section::Users))
+    {
+        let Some(a) = e.arn.as_ref().filter(|a| !a.value.is_empty()) else {
+            continue;
+        };
+        if e.not_a_mapping.is_some() {
+            continue;
+        }
+        let in_effect = !e.ignored()
+            && effective::caller_arn_for(&a.value).is_some_and(|c| {
+                let ans = effective::answer(auth, &c);
+                ans.entry == Some((e.section, e.index))
+            });
+        if !in_effect {
+            m.left_out.push(LeftOut {
+                line: a.line,
+                arn: a.value.clone(),
+                why: why_ignored(auth, e, a),
+            });
+            continue;
+        }
+        // mapUsers entries differing only in case: the authenticator picks either.
+        if e.section == Section::Users {
+            let lower = a.value.to_lowercase();
+            let variants: Vec<&MapEntry> = auth
+                .entries(Section::Users)
+                .filter(|o| {
+                    !o.ignored()
+                        && o.arn
+                            .as_ref()
+                            .is_some_and(|x| x.value.to_lowercase() == lower && x.value != a.value)
+                })
+                .collect();
+            if !variants.is_empty() {
+                m.left_out.push(LeftOut {
+                    line: a.line,
+                    arn: a.value.clone(),
+                    why: format!(
+                        "mapUsers also maps it on line {} with the ARN in another case, and which entry the authenticator uses is not defined: keep one, then migrate it",
+                        variants[0].arn.as_ref().map_or(0, |x| x.line)
+                    ),
+                });
+                continue;
+            }
+        }
+        let Some(p) = plan(e, opts) else { continue };
+        if seen.insert(p.principal_arn.to_lowercase()) {
+            m.plans.push(p);
+        }
+    }
+    m
+}
+
+/// Every mapping's plan (those in effect, once each), mapRoles then mapUsers.
 #[must_use]
 pub fn plans(auth: &AwsAuth, opts: &MigrateOptions) -> Vec<Plan> {
-    auth.entries(Section::Roles)
-        .chain(auth.entries(Section::Users))
-        .filter(|e| !e.ignored())
-        .filter_map(|e| plan(e, opts))
-        .collect()
+    migration(auth, opts).plans
 }
 
 /// The aws-auth/migrate finding, when the ConfigMap maps anyone.
 #[must_use]
 pub fn finding(auth: &AwsAuth, opts: &MigrateOptions) -> Option<Finding> {
-    let plans = plans(auth, opts);
-    let accounts: Vec<&str> = auth
-        .effective(Section::Accounts)
-        .map(|v| v.accounts.iter().map(|a| a.value.as_str()).collect())
-        .unwrap_or_default();
+    let Migration { plans, left_out } = migration(auth, opts);
+    let accounts: Vec<&str> = if auth.rejected().is_some() {
+        Vec::new()
+    } else {
+        auth.effective(Section::Accounts)
+            .filter(|v| v.parse_error.is_none())
+            .map(|v| v.accounts.iter().map(|a| a.value.as_str()).collect())
+            .unwrap_or_default()
+    };
     if plans.is_empty() && accounts.is_empty() {
         return None;
     }
     let unknown: Vec<&Plan> = plans.iter().filter(|p| !p.path_known).collect();
     let mut detail = String::from(
-        "The aws-auth ConfigMap is deprecated: EKS access entries replace it, are managed through the EKS API (no kubectl needed, no YAML to break) and take precedence over aws-auth for the same principal in API_AND_CONFIG_MAP mode. Create the entries below, check access, then remove the mappings from aws-auth and finally switch the cluster to API. Access entries need the principal's full ARN, role path included, the opposite of aws-auth.",
+        "The aws-auth ConfigMap is deprecated: EKS access entries replace it, are managed through the EKS API (no kubectl needed, no YAML to break) and take precedence over aws-auth for the same principal in API_AND_CONFIG_MAP mode. Create the entries below, check access, then remove the mappings from aws-auth and finally switch the cluster to API. Access entries need the principal's full ARN, role path included, the opposite of aws-auth. Only the mappings in effect today are migrated, once each.",
     );
     if !unknown.is_empty() {
         let roles: Vec<String> = unknown
@@ -175,22 +292,39 @@ pub fn finding(auth: &AwsAuth, opts: &MigrateOptions) -> Option<Finding> {
             roles.join(", ")
         ));
     }
+    if !left_out.is_empty() {
+        let items: Vec<String> = left_out
+            .iter()
+            .map(|l| format!("line {} {}: {}", l.line, l.arn, l.why))
+            .collect();
+        detail.push_str(&format!(
+            " Left out, because {} grant{} nothing today and migrating would grant access nobody has now: {}.",
+            if left_out.len() == 1 { "it" } else { "they" },
+            if left_out.len() == 1 { "s" } else { "" },
+            items.join("; ")
+        ));
+    }
     if !accounts.is_empty() {
         detail.push_str(&format!(
             " mapAccounts ({}) has no access-entry equivalent: each principal of those accounts needs its own access entry.",
             accounts.join(", ")
         ));
     }
-    if opts.cluster.is_none() {
+    if opts.cluster.is_none() && !plans.is_empty() {
         detail.push_str(&format!(
             " Replace {CLUSTER_PLACEHOLDER} with the cluster name (or pass --cluster)."
         ));
     }
     let cluster = shell_quote(opts.cluster.as_deref().unwrap_or(CLUSTER_PLACEHOLDER));
-    let mut fix = Fix::new("create an access entry for each mapping");
-    if opts
-        .authentication_mode
-        .is_none_or(|m| m == AuthenticationMode::ConfigMap)
+    let mut fix = Fix::new(if plans.is_empty() {
+        "create an access entry for each principal of the mapped accounts"
+    } else {
+        "create an access entry for each mapping"
+    });
+    if !plans.is_empty()
+        && opts
+            .authentication_mode
+            .is_none_or(|m| m == AuthenticationMode::ConfigMap)
     {
         fix = fix.command(format!(
             "aws eks update-cluster-config --name {cluster} --access-config authenticationMode=API_AND_CONFIG_MAP"
@@ -222,6 +356,10 @@ pub fn finding(auth: &AwsAuth, opts: &MigrateOptions) -> Option<Finding> {
                 .map(|p| serde_json::Value::from(p.principal_arn.clone()))
                 .collect::<Vec<_>>(),
         )
+        .evidence(
+            "left_out",
+            serde_json::to_value(&left_out).unwrap_or(serde_json::Value::Null),
+        )
         .at(&auth.file, auth.data_line)
         .fix(fix),
     )
@@ -230,6 +368,53 @@ pub fn finding(auth: &AwsAuth, opts: &MigrateOptions) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::awsauth::reader::{Read, read};
+
+    fn one(data: &str) -> AwsAuth {
+        let text = format!(
+            "kind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n{data}"
+        );
+        match read(&text, "f").unwrap() {
+            Read::ConfigMaps(mut v) => v.remove(0),
+            Read::Invalid(e) => panic!("{e}"),
+        }
+    }
+
+    /// Issue 18: the losing duplicate and the path-carrying role grant
+    /// nothing today; migrating them would. Each principal once.
+    #[test]
+    fn migrates_exactly_the_mappings_in_effect() {
+        let a = one(
+            "  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/build\n      username: build\n      groups: [builders]\n    - rolearn: arn:aws:iam::111122223333:role/ci/build\n      username: build-admin\n      groups: [system:masters]\n    - rolearn: arn:aws:iam::111122223333:role/dev\n      username: old\n    - rolearn: arn:aws:iam::111122223333:role/dev\n      username: new\n  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:role/dev\n      username: shadowed\n",
+        );
+        let m = migration(&a, &MigrateOptions::default());
+        let arns: Vec<&str> = m.plans.iter().map(|p| p.principal_arn.as_str()).collect();
+        assert_eq!(
+            arns,
+            vec![
+                "arn:aws:iam::111122223333:role/build",
+                "arn:aws:iam::111122223333:role/dev"
+            ]
+        );
+        assert!(m.plans[1].commands[0].contains("--username new"));
+        let lines: Vec<usize> = m.left_out.iter().map(|l| l.line).collect();
+        assert_eq!(lines, vec![10, 13, 18], "{:?}", m.left_out);
+        assert!(m.left_out[0].why.contains("path"));
+        assert!(m.left_out[1].why.contains("line 15"));
+        assert!(m.left_out[2].why.contains("mapRoles is looked up first"));
+        let f = finding(&a, &MigrateOptions::default()).unwrap();
+        assert!(f.detail.contains("Left out"), "{}", f.detail);
+    }
+
+    #[test]
+    fn no_mappings_no_advice() {
+        let a = one(
+            "  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/team/x\n      username: x\n",
+        );
+        assert!(finding(&a, &MigrateOptions::default()).is_none());
+        let a = one("  mapRoles: ''\n");
+        assert!(finding(&a, &MigrateOptions::default()).is_none());
+    }
 
     #[test]
     fn quoting() {

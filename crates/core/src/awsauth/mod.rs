@@ -9,6 +9,7 @@
 //! * [`fixer`]: the corrected ConfigMap, edited in place of the wrong text.
 
 pub mod arns;
+pub mod effective;
 pub mod fixer;
 pub mod mapper;
 pub mod migrate;

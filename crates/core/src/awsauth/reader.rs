@@ -136,6 +136,14 @@ impl MapEntry {
     pub fn ignored(&self) -> bool {
         self.not_a_mapping.is_some()
             || (self.arn.as_ref().is_none_or(|a| a.value.is_empty()) && !self.sso)
+            || self.arn_and_sso()
+    }
+
+    /// Both `rolearn` and `sso`: the authenticator's validation refuses the
+    /// entry ("only one of rolearn or SSO can be supplied").
+    #[must_use]
+    pub fn arn_and_sso(&self) -> bool {
+        self.sso && self.arn.as_ref().is_some_and(|a| !a.value.is_empty())
     }
 
     /// The username template, or "".
@@ -239,9 +247,29 @@ impl AwsAuth {
     /// Entries of a section the authenticator reads, in order.
     pub fn entries(&self, section: Section) -> impl Iterator<Item = &MapEntry> {
         self.effective(section)
-            .filter(|v| v.parse_error.is_none() && v.not_a_list.is_none())
+            .filter(|v| {
+                self.rejected().is_none() && v.parse_error.is_none() && v.not_a_list.is_none()
+            })
             .into_iter()
             .flat_map(|v| v.entries.iter())
+    }
+
+    /// Why the API server refuses the whole ConfigMap, when it does: a data
+    /// value that is a list or mapping instead of a string (the `|`
+    /// forgotten). Such a ConfigMap is never stored, so the cluster keeps its
+    /// previous aws-auth and nothing in this file maps anyone.
+    #[must_use]
+    pub fn rejected(&self) -> Option<(usize, String)> {
+        self.values.iter().find_map(|v| match v.form {
+            ValueForm::NotString { what } => Some((
+                v.key_line,
+                format!(
+                    "data key {} on line {} is {what}, not a string (the `|` after `{}:` is missing)",
+                    v.key, v.key_line, v.key
+                ),
+            )),
+            ValueForm::String { .. } => None,
+        })
     }
 
     /// Every mapRoles/mapUsers entry, effective or not.
@@ -386,7 +414,9 @@ fn read_config_map(o: &Node, file: &str, text: &str, lines: &Lines<'_>) -> AwsAu
                     indent,
                 };
                 let trimmed = value.trim();
-                dv.skippable = trimmed.is_empty() || trimmed == "``" || trimmed == "\"\"";
+                // The authenticator's isSkippable: blank, ``, "" and ''.
+                dv.skippable =
+                    trimmed.is_empty() || trimmed == "``" || trimmed == "\"\"" || trimmed == "''";
                 if let Some(section) = section
                     && !dv.skippable
                 {

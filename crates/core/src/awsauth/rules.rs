@@ -171,10 +171,10 @@ fn check_value(auth: &AwsAuth, v: &DataValue, out: &mut Vec<Finding>) {
         ));
     }
     if let Some(what) = v.not_a_list {
-        let shape = if section == Section::Accounts {
-            "a list of account ids (- \"111122223333\")"
-        } else {
-            "a list of entries (- rolearn: ...)"
+        let shape = match section {
+            Section::Accounts => "a list of account ids (- \"111122223333\")",
+            Section::Roles => "a list of entries (- rolearn: ...)",
+            Section::Users => "a list of entries (- userarn: ...)",
         };
         out.push(
             Finding::new(
@@ -222,7 +222,12 @@ fn check_entry(auth: &AwsAuth, e: &MapEntry, opts: &MigrateOptions, out: &mut Ve
                 format!("{sec} entry has no {own}"),
             )
             .detail(format!(
-                "The authenticator drops entries without {own}: this entry maps nobody."
+                "The authenticator drops entries without {own} (\"{}\"): this entry maps nobody.",
+                if e.section == Section::Roles {
+                    "one of rolearn or SSO must be supplied"
+                } else {
+                    "value for userarn must be supplied"
+                }
             ))
             .at(file, e.line)
             .fix(
@@ -231,6 +236,18 @@ fn check_entry(auth: &AwsAuth, e: &MapEntry, opts: &MigrateOptions, out: &mut Ve
             ),
         ),
         (Some(a), foreign) => {
+            if e.arn_and_sso() {
+                out.push(
+                    Finding::new(
+                        rules::AWS_AUTH_MALFORMED_ENTRY,
+                        format!("{sec} entry has both {} and sso: the authenticator rejects it and it maps nobody", a.key),
+                    )
+                    .detail("The authenticator validates each mapRoles entry and drops one that names both a role ARN and an sso matcher (\"only one of rolearn or SSO can be supplied\"), so neither the role nor the permission set is mapped by it. Keep one of the two.")
+                    .evidence("arn", a.value.clone())
+                    .at(file, a.line)
+                    .fix(Fix::new("keep either rolearn or sso, not both")),
+                );
+            }
             if let Some(f) = foreign {
                 out.push(
                     Finding::new(

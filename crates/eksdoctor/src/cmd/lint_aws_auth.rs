@@ -18,6 +18,12 @@ use crate::input::{display_name, read_text};
 use crate::output::Output;
 
 pub fn run(args: &LintAwsAuthArgs, out: &Output) -> Result<i32, CliError> {
+    if args.fix && out.format == Format::Sarif {
+        // Refused before any work: --fix prints a ConfigMap, not findings.
+        return Err(CliError::Usage(
+            "--fix prints the corrected ConfigMap: use --format text or json (json: a report with the YAML in fix.yaml), not sarif".to_owned(),
+        ));
+    }
     let path = Path::new(&args.file);
     let name = display_name(path);
     let text = read_text(path)?;
@@ -130,6 +136,21 @@ pub fn run(args: &LintAwsAuthArgs, out: &Output) -> Result<i32, CliError> {
         Format::Text => {
             if let (Some(c), Some(m)) = (&caller, report.extra.get("mapping")) {
                 out.print(&mapping_text(&c.canonical_arn, m));
+            } else if let Some(c) = &caller
+                && let Some(f) = report
+                    .findings
+                    .iter()
+                    .find(|f| f.rule == "cluster/not-mapped")
+            {
+                let first = f
+                    .evidence
+                    .get("reasons")
+                    .and_then(|r| r.get(0))
+                    .and_then(serde_json::Value::as_str);
+                out.print(&match first {
+                    Some(r) => format!("not mapped: {r} ({})\n\n", c.canonical_arn),
+                    None => format!("not mapped: {}\n\n", c.canonical_arn),
+                });
             }
             out.report(&report)
         }
@@ -206,19 +227,8 @@ fn fix(
     let fixed = fixer::fix(text, name, opts);
     let after = awsauth::lint(&fixed.text, name, opts).map_err(|e| CliError::input(name, e))?;
     let remaining = Report::new(after.findings);
-    match &args.output_file {
-        Some(path) => write_atomically(path, &fixed.text, args.force)?,
-        // --format json: one report on stdout, the YAML as its `fixed` member.
-        None if out.format == Format::Json => {}
-        None => out.print(&fixed.text),
-    }
-    let mut summary = format!(
-        "eksdoctor: fixed {} finding{}",
-        fixed.count,
-        if fixed.count == 1 { "" } else { "s" }
-    );
-    if !fixed.fixed.is_empty() {
-        summary.push_str(&format!(" ({})", fixed.fixed.join(", ")));
+    if let Some(path) = &args.output_file {
+        write_atomically(path, &fixed.text, args.force)?;
     }
     let left: Vec<String> = remaining
         .findings
@@ -229,6 +239,33 @@ fn fix(
             None => f.rule.to_owned(),
         })
         .collect();
+    if out.format == Format::Json {
+        // One JSON document on stdout: the findings left, and the fix.
+        let mut fix = serde_json::json!({
+            "fixed": fixed.fixed,
+            "count": fixed.count,
+            "access_changes": fixed.changes,
+            "not_fixed": fixed.refused,
+        });
+        match &args.output_file {
+            Some(p) => fix["output_file"] = serde_json::json!(p.display().to_string()),
+            None => fix["yaml"] = serde_json::json!(fixed.text),
+        }
+        let report = remaining.with("fix", fix);
+        out.print(&report.to_json());
+        return Ok(report.exit_code());
+    }
+    if args.output_file.is_none() {
+        out.print(&fixed.text);
+    }
+    let mut summary = format!(
+        "eksdoctor: fixed {} finding{}",
+        fixed.count,
+        if fixed.count == 1 { "" } else { "s" }
+    );
+    if !fixed.fixed.is_empty() {
+        summary.push_str(&format!(" ({})", fixed.fixed.join(", ")));
+    }
     if !left.is_empty() {
         summary.push_str(&format!(
             "; {} left to fix by hand: {}",
@@ -239,17 +276,22 @@ fn fix(
     if let Some(p) = &args.output_file {
         summary.push_str(&format!("; wrote {}", p.display()));
     }
-    out.eprint(&summary);
-    if out.format == Format::Json {
-        let fixes: Vec<serde_json::Value> = fixed.fixed.iter().map(|f| f.as_str().into()).collect();
-        let mut report = remaining
-            .with("fixed_count", fixed.count.into())
-            .with("fixes", fixes.into());
-        if args.output_file.is_none() {
-            report = report.with("fixed", fixed.text.clone().into());
+    if fixed.changes.is_empty() {
+        summary.push_str("\neksdoctor: no principal's mapping changes");
+    } else {
+        summary.push_str(&format!(
+            "\neksdoctor: {} principal{} map differently after the fix (review before applying):",
+            fixed.changes.len(),
+            if fixed.changes.len() == 1 { "" } else { "s" }
+        ));
+        for c in &fixed.changes {
+            summary.push_str(&format!("\n  {c}"));
         }
-        return out.report(&report);
     }
+    for r in &fixed.refused {
+        summary.push_str(&format!("\neksdoctor: {r}"));
+    }
+    out.eprint(&summary);
     Ok(remaining.exit_code())
 }
 

@@ -1,0 +1,169 @@
+//! Who maps to what: the authenticator's answer for every principal an
+//! aws-auth ConfigMap names, so that a change to the ConfigMap (a `--fix`, a
+//! migration) can be checked principal by principal against what is in
+//! effect today.
+
+use std::collections::BTreeMap;
+
+use super::arns::{MappedArn, classify, path_free_role_arn};
+use super::mapper::{Caller, Outcome, lookup};
+use super::reader::{AwsAuth, Section};
+use crate::arn::PrincipalKind;
+
+/// One principal's mapping, as the authenticator would answer it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effective {
+    NotMapped,
+    /// mapAccounts: username = the canonical ARN, no groups.
+    Account,
+    /// A mapRoles/mapUsers entry (templates left as written when not known).
+    Entry {
+        username: String,
+        groups: Vec<String>,
+    },
+    /// An entry matches but its templates cannot render: the caller is refused.
+    Refused,
+}
+
+impl Effective {
+    /// `username "x", groups [a, b]`, `not mapped`, ...
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Self::NotMapped => "not mapped".to_owned(),
+            Self::Account => "mapped by mapAccounts (username = its ARN, no groups)".to_owned(),
+            Self::Entry {
+                username, groups, ..
+            } => format!("username {username:?}, groups [{}]", groups.join(", ")),
+            Self::Refused => "refused (its username template cannot render)".to_owned(),
+        }
+    }
+
+    /// Whether this grants anything.
+    #[must_use]
+    pub fn is_mapped(&self) -> bool {
+        matches!(self, Self::Account | Self::Entry { .. })
+    }
+}
+
+/// A principal's answer and the line of the entry that gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub effective: Effective,
+    /// The line of the ARN of the entry in effect (mapRoles/mapUsers), if any.
+    pub line: Option<usize>,
+    /// The entry in effect: its section and index there.
+    pub entry: Option<(Section, usize)>,
+}
+
+/// The canonical caller ARN that an aws-auth ARN is meant for: the role
+/// without path for roles and assumed roles, the ARN itself otherwise.
+#[must_use]
+pub fn caller_arn_for(mapped: &str) -> Option<String> {
+    let MappedArn::Principal(p) = classify(mapped) else {
+        return None;
+    };
+    match p.kind {
+        PrincipalKind::Role | PrincipalKind::AssumedRole => path_free_role_arn(&p),
+        PrincipalKind::User | PrincipalKind::Root | PrincipalKind::FederatedUser => {
+            Some(mapped.to_owned())
+        }
+        PrincipalKind::Service => None,
+    }
+}
+
+/// Every caller an aws-auth ConfigMap names (its entries' ARNs, canonical),
+/// keyed by the lower-cased ARN.
+#[must_use]
+pub fn principals(auth: &AwsAuth) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (_, e) in auth.all_entries() {
+        for f in [&e.arn, &e.foreign_arn].into_iter().flatten() {
+            if let Some(c) = caller_arn_for(&f.value) {
+                out.entry(c.to_lowercase()).or_insert(c);
+            }
+        }
+    }
+    out
+}
+
+/// The authenticator's answer for one canonical caller ARN.
+#[must_use]
+pub fn answer(auth: &AwsAuth, canonical: &str) -> Answer {
+    let Ok(caller) = Caller::from_arn(canonical) else {
+        return Answer {
+            effective: Effective::NotMapped,
+            line: None,
+            entry: None,
+        };
+    };
+    match lookup(auth, &caller).outcome {
+        Outcome::Entry {
+            section,
+            index,
+            line,
+            username,
+            groups,
+        } => Answer {
+            entry: Some((section, index)),
+            effective: Effective::Entry {
+                username: username.text,
+                groups: groups.into_iter().map(|g| g.text).collect(),
+            },
+            line: Some(line),
+        },
+        Outcome::Account { .. } => Answer {
+            effective: Effective::Account,
+            line: None,
+            entry: None,
+        },
+        Outcome::Refused { line, .. } => Answer {
+            effective: Effective::Refused,
+            line: Some(line),
+            entry: None,
+        },
+        Outcome::NotMapped => Answer {
+            effective: Effective::NotMapped,
+            line: None,
+            entry: None,
+        },
+    }
+}
+
+/// The answers for a set of principals (lower-cased key → (ARN, answer)).
+#[must_use]
+pub fn table(auth: &AwsAuth, who: &BTreeMap<String, String>) -> BTreeMap<String, (String, Answer)> {
+    who.iter()
+        .map(|(k, arn)| (k.clone(), (arn.clone(), answer(auth, arn))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::awsauth::reader::{Read, read};
+
+    #[test]
+    fn principals_are_canonical() {
+        let text = "kind: ConfigMap\nmetadata: {name: aws-auth}\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/ci/build\n    - rolearn: arn:aws:sts::111122223333:assumed-role/dev/s\n    - rolearn: arn:aws:iam::111122223333:user/bob\n      username: bob\n";
+        let Ok(Read::ConfigMaps(v)) = read(text, "f") else {
+            panic!()
+        };
+        let p = principals(&v[0]);
+        assert_eq!(
+            p.values().cloned().collect::<Vec<_>>(),
+            vec![
+                "arn:aws:iam::111122223333:role/build",
+                "arn:aws:iam::111122223333:role/dev",
+                "arn:aws:iam::111122223333:user/bob"
+            ]
+        );
+        let a = answer(&v[0], "arn:aws:iam::111122223333:user/bob");
+        assert_eq!(a.line, Some(7));
+        assert!(a.effective.is_mapped());
+        assert_eq!(
+            answer(&v[0], "arn:aws:iam::111122223333:role/build").effective,
+            Effective::NotMapped
+        );
+    }
+}
