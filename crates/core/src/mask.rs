@@ -43,6 +43,50 @@ pub fn mask_key_id(id: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(n - 8))
 }
 
+/// [`mask_key_id`], with as many more of the last characters shown as tell
+/// `id` apart from every one of `others` (keys of the same user):
+/// `AKIAIOSFODNN7EXAMPLE` next to `AKIAI44QH8DHBEXAMPLE` becomes
+/// `AKIA*********7EXAMPLE`. The first four and at least eight characters stay hidden
+/// past what is needed; if only the hidden part differs, the shown end grows
+/// until it does not (the whole id minus its prefix at most).
+#[must_use]
+pub fn mask_key_id_among(id: &str, others: &[&str]) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    let n = chars.len();
+    if n <= 8 {
+        return mask_key_id(id);
+    }
+    let masked_with = |tail: usize| -> String {
+        let head: String = chars[..4].iter().collect();
+        let end: String = chars[n - tail..].iter().collect();
+        format!("{head}{}{end}", "*".repeat(n - 4 - tail))
+    };
+    let mut tail = 4;
+    while tail < n - 4 {
+        let mine = masked_with(tail);
+        let clash = others.iter().any(|o| {
+            *o != id && o.chars().count() == n && {
+                let oc: Vec<char> = o.chars().collect();
+                oc[..4] == chars[..4] && oc[n - tail..] == chars[n - tail..]
+            }
+        });
+        if !clash {
+            return mine;
+        }
+        tail += 1;
+    }
+    masked_with(n - 4)
+}
+
+/// Whether `s` is a placeholder of a fix (`ACCESS_KEY_ID_1`, `ROLE_NAME`):
+/// capitals, digits and at least one `_`, which no key id or secret has.
+#[must_use]
+pub fn is_placeholder(s: &str) -> bool {
+    s.contains('_')
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// Whether `s` is shaped like an access key id (`AKIA`/`ASIA`/... + 16).
 #[must_use]
 pub fn is_access_key_id(s: &str) -> bool {
@@ -120,8 +164,12 @@ impl Redactor {
 
     /// Mask this key id everywhere from now on (it arrived with its secret).
     /// A tainted string that is not a key id (a secret) is masked as `****`.
+    ///
+    /// Placeholders (`ACCESS_KEY_ID`, `ACCESS_KEY_ID_2`: capitals, digits and
+    /// `_`) and strings under 16 characters (no key id or secret is so
+    /// short) are never tainted, so a fix's placeholder is never masked.
     pub fn taint(&mut self, key_id: &str) {
-        if !key_id.is_empty() {
+        if key_id.chars().count() >= 16 && !is_placeholder(key_id) {
             self.tainted.insert(key_id.to_owned());
         }
     }
@@ -200,6 +248,31 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 18: two keys masked alike, and placeholders masked by the redactor.
+    #[test]
+    fn look_alike_ids_are_told_apart_and_placeholders_kept() {
+        let (a, b) = ("AKIAIOSFODNN7EXAMPLE", "AKIAI44QH8DHBEXAMPLE");
+        assert_eq!(mask_key_id(a), mask_key_id(b));
+        let (ma, mb) = (mask_key_id_among(a, &[b]), mask_key_id_among(b, &[a]));
+        assert_ne!(ma, mb);
+        assert_eq!(ma, "AKIA********7EXAMPLE");
+        assert_eq!(mask_key_id_among(a, &[a]), mask_key_id(a));
+        assert_eq!(
+            mask_key_id_among(a, &["AKIAZZZZZZZZZZZZZZZZ"]),
+            mask_key_id(a)
+        );
+        // Differing only in the fifth character: all but the prefix shown.
+        let c = "AKIAJOSFODNN7EXAMPLE";
+        assert_eq!(mask_key_id_among(a, &[c]), a);
+        let mut r = Redactor::new();
+        for t in ["ACCESS_KEY_ID", "ACCESS_KEY_ID_1", "KEY", "ID"] {
+            r.taint(t);
+        }
+        let text = "--access-key-id ACCESS_KEY_ID_1 and ACCESS_KEY_ID_2 and ACCESS_KEY_ID";
+        assert_eq!(r.redact(text), text);
+        assert!(is_placeholder("ACCESS_KEY_ID_2") && !is_placeholder(a));
+    }
     use proptest::prelude::*;
 
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";

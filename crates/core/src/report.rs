@@ -134,7 +134,12 @@ pub fn render_finding(out: &mut String, f: &Finding, style: TextStyle) {
     // replacements are never wrapped: they are pasted as they are.
     let width = style.width.max(40);
     let head = format!("{}[{}]: ", f.severity.as_str(), f.rule);
-    let mut msg = wrap(&f.message, width.saturating_sub(head.len()).max(20)).into_iter();
+    let mut msg = wrap_hanging(
+        &f.message,
+        width.saturating_sub(head.len()).max(20),
+        width - 2,
+    )
+    .into_iter();
     let first = msg.next().unwrap_or_default();
     let _ = writeln!(out, "{sev}[{}]: {}", f.rule, style.paint("1", &first));
     for line in msg {
@@ -165,7 +170,7 @@ pub fn render_finding(out: &mut String, f: &Finding, style: TextStyle) {
         }
     }
     if let Some(fix) = &f.fix {
-        let mut summary = wrap(&fix.summary, width - 7).into_iter();
+        let mut summary = wrap_hanging(&fix.summary, width - 7, width - 7).into_iter();
         let _ = writeln!(
             out,
             "  {} {}",
@@ -190,6 +195,25 @@ pub fn render_finding(out: &mut String, f: &Finding, style: TextStyle) {
             }
         }
     }
+}
+
+/// Greedy word wrap with a first line of `first` columns and the rest of `rest`.
+#[must_use]
+pub fn wrap_hanging(text: &str, first: usize, rest: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let width = if lines.is_empty() { first } else { rest };
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
 }
 
 /// Greedy word wrap.

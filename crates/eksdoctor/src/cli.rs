@@ -23,17 +23,20 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Flags every command takes; they follow the AWS CLI.
+/// Flags every command takes, plus the AWS flags of the dashboard (the
+/// commands that call AWS take [`AwsArgs`] themselves, so their help shows
+/// them and `rules --help` does not). After parsing, [`Cli::resolve_aws`]
+/// folds a command's AWS flags and AWS_PROFILE in here.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// AWS profile (else AWS_PROFILE, else the default chain).
-    #[arg(long, global = true, env = "AWS_PROFILE", hide_env_values = true)]
+    #[arg(long)]
     pub profile: Option<String>,
     /// AWS region (else AWS_REGION / AWS_DEFAULT_REGION / the profile's region).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint (else AWS_ENDPOINT_URL).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub endpoint_url: Option<String>,
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
@@ -47,6 +50,48 @@ pub struct GlobalArgs {
     /// ASCII-only borders in the dashboard, for poor terminals.
     #[arg(long, global = true)]
     pub ascii: bool,
+}
+
+/// The AWS CLI's flags, for the commands that call AWS.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// AWS profile (else AWS_PROFILE, else the default chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region (else AWS_REGION / AWS_DEFAULT_REGION / the profile's region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (else AWS_ENDPOINT_URL).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+}
+
+impl Cli {
+    /// Fold the command's own AWS flags (which win over the same flags given
+    /// before the command) and AWS_PROFILE into [`GlobalArgs`].
+    pub fn resolve_aws(&mut self) {
+        let sub = match &self.command {
+            Some(Command::Whoami(a)) => Some(a.clone()),
+            Some(Command::Check(a)) => Some(a.aws.clone()),
+            Some(Command::Keys(a)) => Some(a.aws.clone()),
+            Some(Command::Lint(LintArgs {
+                target: LintTarget::Sts(a),
+            })) => Some(AwsArgs {
+                region: a.region.clone(),
+                ..AwsArgs::default()
+            }),
+            _ => None,
+        };
+        let g = &mut self.global;
+        if let Some(sub) = sub {
+            g.profile = sub.profile.or(g.profile.take());
+            g.region = sub.region.or(g.region.take());
+            g.endpoint_url = sub.endpoint_url.or(g.endpoint_url.take());
+        }
+        if g.profile.is_none() {
+            g.profile = std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty());
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,7 +112,7 @@ pub enum Command {
     /// Access-key hygiene, live or from saved `aws iam list-access-keys` / credential report.
     Keys(KeysArgs),
     /// The caller as AWS and as the EKS authenticator see it.
-    Whoami,
+    Whoami(AwsArgs),
     /// Every live probe, as a report.
     Check(CheckArgs),
     /// List the rules, or print one rule's page.
@@ -137,6 +182,9 @@ pub struct LintStsArgs {
     /// The cluster's Kubernetes version (1.22+ defaults pods to the regional endpoint).
     #[arg(long)]
     pub cluster_version: Option<String>,
+    /// The region the workloads run in (else AWS_REGION / AWS_DEFAULT_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +281,8 @@ pub struct KeysArgs {
     /// Evaluate ages as of this time (RFC 3339), for reproducible reports.
     #[arg(long, hide = true)]
     pub now: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +305,8 @@ pub struct CheckArgs {
     /// Skip the console-permission check (iam:SimulatePrincipalPolicy).
     #[arg(long)]
     pub no_console: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

@@ -23,7 +23,7 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
-    let cli = match Cli::try_parse_from(&args) {
+    let mut cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -40,6 +40,7 @@ where
             return code;
         }
     };
+    cli.resolve_aws();
     let out = Output::from_cli(&cli.global);
     let result = if cli.global.format == cli::Format::Sarif && !has_sarif(cli.command.as_ref()) {
         Err(CliError::Usage(
@@ -91,7 +92,7 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<i32, CliError> {
             cli::PolicyCommand::Eval(a) => cmd::policy::run(a, out),
         },
         Some(Command::Keys(a)) => cmd::keys::run(a, &cli.global, out),
-        Some(Command::Whoami) => cmd::whoami::run(&cli.global, out),
+        Some(Command::Whoami(_)) => cmd::whoami::run(&cli.global, out),
         Some(Command::Check(a)) => cmd::check::run(a, &cli.global, out),
         Some(Command::Rules(a)) => cmd::rules::run(a, out),
     }

@@ -56,7 +56,10 @@ fn example_list_access_keys() {
     assert_eq!(users[0]["user"], "marymajor");
     assert_eq!(users[0]["count"], 2);
     assert_eq!(users[0]["limit"], 2);
-    assert_eq!(users[0]["keys"][0]["access_key_id"], "AKIA************MPLE");
+    // AKIAIOSFODNN7EXAMPLE and AKIAI44QH8DHBEXAMPLE both mask to
+    // AKIA************MPLE: enough of the end is shown to tell them apart.
+    assert_eq!(users[0]["keys"][0]["access_key_id"], "AKIA********7EXAMPLE");
+    assert_eq!(users[0]["keys"][1]["access_key_id"], "AKIA********BEXAMPLE");
     assert_eq!(users[0]["keys"][0]["age_days"], 1001);
     // The limit-reached fix deletes the inactive key first, by full id.
     let limit = v["findings"]
@@ -98,6 +101,7 @@ fn credential_report_json_and_csv_agree() {
         .find(|u| u["user"] == "<root_account>")
         .unwrap();
     assert_eq!(root["keys"][0]["access_key_id"], "unknown");
+    assert_eq!(root["keys"][0]["placeholder"], "ACCESS_KEY_ID");
     assert_eq!(root["keys"][0]["last_used"]["service"], "iam");
 }
 
@@ -159,7 +163,69 @@ fn text_prints_the_table_first() {
         out.starts_with("marymajor: 2/2 keys (limit reached)"),
         "{out}"
     );
-    assert!(out.contains("AKIA************MPLE  Active"), "{out}");
+    assert!(out.contains("AKIA********7EXAMPLE  Active"), "{out}");
+}
+
+/// Issue 18: two keys whose usual masks look alike (`AKIA************MPLE`
+/// twice) are told apart in the table, the findings and the plan.
+#[test]
+fn look_alike_keys_are_told_apart_everywhere() {
+    let (_, v) = json(&["-i", &fixture("examples/list-access-keys.json")]);
+    let text = v.to_string();
+    assert!(!text.contains("AKIA************MPLE"), "{text}");
+    for f in v["findings"].as_array().unwrap() {
+        if let Some(id) = f["evidence"]["access_key_id"].as_str() {
+            assert!(id.contains("7EXAMPLE") || id.contains("BEXAMPLE"), "{id}");
+        }
+    }
+    let steps = v["users"][0]["rotation_plan"]["steps"].as_array().unwrap();
+    let summaries: Vec<&str> = steps.iter().filter_map(|s| s["summary"].as_str()).collect();
+    assert!(
+        summaries.iter().any(|s| s.contains("BEXAMPLE")),
+        "{summaries:?}"
+    );
+}
+
+/// A plan from the credential report alone: one placeholder per key, never
+/// the same one twice, never masked.
+#[test]
+fn report_only_plan_has_distinct_placeholders() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = std::fs::read_to_string(fixture("keys/credential-report.csv"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let row = "dave,arn:aws:iam::111122223333:user/dave,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,\
+               true,2021-01-01T00:00:00+00:00,2026-11-01T00:00:00+00:00,us-east-1,s3,\
+               true,2022-01-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A";
+    let path = dir.path().join("report.csv");
+    std::fs::write(&path, format!("{header}\n{row}\n")).unwrap();
+    let (_, v) = json(&["-i", path.to_str().unwrap()]);
+    let user = &v["users"][0];
+    assert_eq!(user["keys"][0]["placeholder"], "ACCESS_KEY_ID_1");
+    assert_eq!(user["keys"][1]["placeholder"], "ACCESS_KEY_ID_2");
+    let cmds: Vec<String> = user["rotation_plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["commands"].as_array().unwrap().clone())
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    let all = cmds.join("\n");
+    assert!(
+        all.contains("ACCESS_KEY_ID_1") || all.contains("ACCESS_KEY_ID_2"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("--access-key-id ACCESS_KEY_ID\n") && !all.contains('*'),
+        "{all}"
+    );
+    let a = keys(&["-i", path.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(text.contains("unknown (ACCESS_KEY_ID_1)"), "{text}");
+    assert!(text.contains("unknown (ACCESS_KEY_ID_2)"), "{text}");
 }
 
 #[test]

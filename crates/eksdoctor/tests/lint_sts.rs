@@ -136,3 +136,33 @@ fn sarif_output() {
     let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
     assert_eq!(v["runs"][0]["results"][0]["ruleId"], "sts/global-endpoint");
 }
+
+/// Issue 18: a directory is walked (the README shows `lint sts manifests/`),
+/// and input without workloads says so instead of an empty table and "ok".
+#[test]
+fn directories_are_walked_and_nothing_found_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("apps");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(fixture("sts/workloads.yaml"), sub.join("workloads.yaml")).unwrap();
+    std::fs::write(sub.join("notes.bin"), [0u8, 1, 2, 3]).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (_, v) = json(&[d, "--region", "eu-west-1", "--cluster-version", "1.29"]);
+    assert!(!v["workloads"].as_array().unwrap().is_empty(), "{v}");
+
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(
+        empty.path().join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    )
+    .unwrap();
+    let e = empty.path().to_str().unwrap();
+    let a = sts(&[e]).code(0);
+    let text = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(text.contains("no workloads found in"), "{text}");
+    let (_, v) = json(&[e]);
+    assert!(
+        v["note"].as_str().unwrap().contains("no workloads found"),
+        "{v}"
+    );
+}

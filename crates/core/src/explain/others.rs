@@ -348,11 +348,10 @@ fn global_endpoint(region: Option<&str>) -> Diagnosis {
     ))
     .evidence("parsed", parsed(Value::Null, Some("sts:GetCallerIdentity"), None))
     .fix(
-        Fix::new("Use the regional STS endpoint consistently (or set the service account to the global one)")
+        Fix::new("Use the regional STS endpoint consistently (check it answers, then set the workload to regional; its pods restart)")
             .command(format!("aws sts get-caller-identity --region {} --endpoint-url {}", q(r), q(&format!("https://sts.{r}.{suffix}"))))
-            .command("kubectl set env deployment/DEPLOYMENT -n NAMESPACE AWS_STS_REGIONAL_ENDPOINTS=regional")
-            .command("kubectl annotate serviceaccount -n NAMESPACE SERVICE_ACCOUNT eks.amazonaws.com/sts-regional-endpoints=false --overwrite")
-            .command("kubectl rollout restart deployment/DEPLOYMENT -n NAMESPACE"),
+            // Regional only: the opposite fix (annotation "false") is in the detail, never in the same paste.
+            .command("kubectl set env deployment/DEPLOYMENT -n NAMESPACE AWS_STS_REGIONAL_ENDPOINTS=regional"),
     );
     diag(format!("{}\u{1e}{r}", rules::STS_GLOBAL_ENDPOINT.id), f)
 }

@@ -78,6 +78,59 @@ pub fn key_label(k: &AccessKey) -> String {
     }
 }
 
+/// How a key is named among its user's keys (`keys`): the masked id, with
+/// as much more of its end shown as tells it from the user's other keys
+/// (`AKIA***********7EXAMPLE` next to `AKIA***********BEXAMPLE`) plus its
+/// creation date when the usual mask alone would look alike; for a key only
+/// the credential report knew, its creation date and its placeholder.
+#[must_use]
+pub fn label_in(k: &AccessKey, keys: &[AccessKey]) -> String {
+    if !id_known(k) {
+        let ph = id_or_placeholder(k, keys);
+        return format!("the key created {} ({ph})", date(k.created));
+    }
+    let masked = crate::mask::mask_key_id(&k.access_key_id);
+    let alike = keys.iter().any(|o| {
+        id_known(o)
+            && o.access_key_id != k.access_key_id
+            && crate::mask::mask_key_id(&o.access_key_id) == masked
+    });
+    if !alike {
+        return masked;
+    }
+    let others: Vec<&str> = keys
+        .iter()
+        .filter(|o| id_known(o) && o.access_key_id != k.access_key_id)
+        .map(|o| o.access_key_id.as_str())
+        .collect();
+    format!(
+        "{} (created {})",
+        crate::mask::mask_key_id_among(&k.access_key_id, &others),
+        date(k.created)
+    )
+}
+
+/// The key id for a command: the id itself, or for a key only the
+/// credential report knew a placeholder: `ACCESS_KEY_ID` when the user has
+/// one such key, `ACCESS_KEY_ID_1`, `ACCESS_KEY_ID_2` (oldest first) when
+/// more, so a plan never names two keys alike. Placeholders are never masked.
+#[must_use]
+pub fn id_or_placeholder(k: &AccessKey, keys: &[AccessKey]) -> String {
+    if id_known(k) {
+        return k.access_key_id.clone();
+    }
+    let mut unknown: Vec<&AccessKey> = keys.iter().filter(|o| !id_known(o)).collect();
+    if unknown.len() <= 1 {
+        return PLACEHOLDER.to_owned();
+    }
+    unknown.sort_by_key(|o| o.created);
+    let n = unknown.iter().position(|o| *o == k).map_or(1, |i| i + 1);
+    format!("{PLACEHOLDER}_{n}")
+}
+
+/// The placeholder for a key id the input did not carry.
+pub const PLACEHOLDER: &str = "ACCESS_KEY_ID";
+
 /// `2024-03-02`.
 #[must_use]
 pub fn date(t: jiff::Timestamp) -> String {

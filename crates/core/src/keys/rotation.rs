@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use super::{ROOT_USER, id_known};
+use super::ROOT_USER;
 use crate::snapshot::{AccessKey, KeyStatus};
 
 /// What one step does to the user's key count.
@@ -102,7 +102,7 @@ pub fn first_to_delete(keys: &[AccessKey]) -> Option<&AccessKey> {
 /// The plan for one user's keys (all of `keys` must belong to `user`).
 #[must_use]
 pub fn rotation_plan(user: &str, keys: &[AccessKey]) -> RotationPlan {
-    let cli = Cli { user };
+    let cli = Cli { user, keys };
     let mut steps = Vec::new();
     let mut remaining: Vec<&AccessKey> = keys.iter().collect();
     remaining.sort_by_key(|k| removal_rank(k));
@@ -143,7 +143,7 @@ pub fn rotation_plan(user: &str, keys: &[AccessKey]) -> RotationPlan {
             access_key_id: Some(old.access_key_id.clone()),
             summary: format!(
                 "Switch every application, CI secret and credentials file from {} to the new key; then confirm the old key's last use stops advancing",
-                crate::mask::mask_key_id(&id)
+                cli.label(old)
             ),
             commands: vec![format!("aws iam get-access-key-last-used --access-key-id {id}")],
         });
@@ -172,7 +172,7 @@ fn deactivate(cli: &Cli<'_>, k: &AccessKey) -> RotationStep {
         access_key_id: Some(k.access_key_id.clone()),
         summary: format!(
             "Deactivate {} and wait: if something breaks, reactivate it (update-access-key --status Active) and find the user",
-            crate::mask::mask_key_id(&id)
+            cli.label(k)
         ),
         commands: vec![cli.cmd(
             "update-access-key",
@@ -186,7 +186,7 @@ fn delete(cli: &Cli<'_>, k: &AccessKey, why: &str) -> RotationStep {
     RotationStep {
         kind: StepKind::Delete,
         access_key_id: Some(k.access_key_id.clone()),
-        summary: format!("Delete {} ({why})", crate::mask::mask_key_id(&id)),
+        summary: format!("Delete {} ({why})", cli.label(k)),
         commands: vec![cli.cmd("delete-access-key", Some(&format!("--access-key-id {id}")))],
     }
 }
@@ -194,16 +194,19 @@ fn delete(cli: &Cli<'_>, k: &AccessKey, why: &str) -> RotationStep {
 /// Builds `aws iam` commands for one user.
 struct Cli<'a> {
     user: &'a str,
+    /// The user's keys, to tell them apart in summaries and placeholders.
+    keys: &'a [AccessKey],
 }
 
 impl Cli<'_> {
     /// The key id for a command; a placeholder when only the report knew the key.
     fn id(&self, k: &AccessKey) -> String {
-        if id_known(k) {
-            k.access_key_id.clone()
-        } else {
-            "ACCESS_KEY_ID".to_owned()
-        }
+        super::id_or_placeholder(k, self.keys)
+    }
+
+    /// How the key is named in a step's summary (never a masked placeholder).
+    fn label(&self, k: &AccessKey) -> String {
+        super::label_in(k, self.keys)
     }
 
     fn cmd(&self, op: &str, args: Option<&str>) -> String {

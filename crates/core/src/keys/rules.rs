@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::rotation::{self, RotationPlan};
-use super::{KeyPolicy, ROOT_USER, date, id_known, key_label};
+use super::{KeyPolicy, ROOT_USER, date, id_or_placeholder, label_in};
 use crate::finding::{Finding, Fix};
 use crate::rules as catalog;
 use crate::snapshot::{AccessKey, CredentialKind, KeyStatus};
@@ -36,10 +36,15 @@ pub fn is_example_secret(secret: &str) -> bool {
     EXAMPLE_SECRETS.contains(&secret.trim())
 }
 
-fn key_evidence(f: Finding, k: &AccessKey, policy: Option<&KeyPolicy>) -> Finding {
+fn key_evidence(
+    f: Finding,
+    k: &AccessKey,
+    keys: &[AccessKey],
+    policy: Option<&KeyPolicy>,
+) -> Finding {
     let mut f = f
         .evidence("user", k.user_name.clone())
-        .evidence("access_key_id", key_label(k))
+        .evidence("access_key_id", label_in(k, keys))
         .evidence(
             "status",
             match k.status {
@@ -79,14 +84,6 @@ fn user_arg(user: &str) -> String {
     }
 }
 
-fn id_arg(k: &AccessKey) -> String {
-    if id_known(k) {
-        k.access_key_id.clone()
-    } else {
-        "ACCESS_KEY_ID".to_owned()
-    }
-}
-
 /// keys/root-keys: the account root user holds access keys.
 #[must_use]
 pub fn root_keys(user: &str, keys: &[AccessKey]) -> Vec<Finding> {
@@ -114,7 +111,7 @@ pub fn root_keys(user: &str, keys: &[AccessKey]) -> Vec<Finding> {
          root credentials.",
     )
     .evidence("user", ROOT_USER)
-    .evidence("keys", keys.iter().map(key_label).collect::<Vec<_>>())
+    .evidence("keys", keys.iter().map(|k| label_in(k, keys)).collect::<Vec<_>>())
     .fix(plan_fix(
         "deactivate, then delete every root access key (root credentials; no --user-name)",
         &plan,
@@ -133,10 +130,11 @@ pub fn example_keys(keys: &[AccessKey]) -> Vec<Finding> {
                     catalog::KEYS_EXAMPLE_KEY,
                     format!(
                         "{} is AWS's documentation placeholder key, not a real credential",
-                        key_label(k)
+                        label_in(k, keys)
                     ),
                 ),
                 k,
+                keys,
                 None,
             )
             .detail(
@@ -181,17 +179,17 @@ pub fn limit_reached(user: &str, keys: &[AccessKey]) -> Vec<Finding> {
             "IAM allows two access keys per user and counts inactive keys toward that limit, so no new key \
              can be created until one is deleted. Delete {} first (inactive before active, never used before \
              used, older before newer), then rotate:\n{}",
-            key_label(first),
+            label_in(first, keys),
             plan.describe()
         ))
         .evidence("user", user)
         .evidence("count", keys.len())
-        .evidence("keys", keys.iter().map(key_label).collect::<Vec<_>>())
-        .evidence("delete_first", key_label(first))
+        .evidence("keys", keys.iter().map(|k| label_in(k, keys)).collect::<Vec<_>>())
+        .evidence("delete_first", label_in(first, keys))
         .fix(plan_fix(
             format!(
                 "delete {} first, then create, switch, deactivate and delete the old key. {}",
-                key_label(first),
+                label_in(first, keys),
                 rotation::SECRET_SHOWN_ONCE
             ),
             &plan,
@@ -224,17 +222,17 @@ pub fn two_active(user: &str, keys: &[AccessKey]) -> Vec<Finding> {
              the one not in use (the never-used or least recently used one), watch for breakage, then delete it.",
         )
         .evidence("user", user)
-        .evidence("keys", active.iter().map(|k| key_label(k)).collect::<Vec<_>>())
+        .evidence("keys", active.iter().map(|k| label_in(k, keys)).collect::<Vec<_>>())
         .fix(
-            Fix::new(format!("deactivate {} (then delete it once nothing broke)", key_label(spare)))
+            Fix::new(format!("deactivate {} (then delete it once nothing broke)", label_in(spare, keys)))
                 .command(format!(
                     "aws iam get-access-key-last-used --access-key-id {}",
-                    id_arg(spare)
+                    id_or_placeholder(spare, keys)
                 ))
                 .command(format!(
                     "aws iam update-access-key{} --access-key-id {} --status Inactive",
                     user_arg(user),
-                    id_arg(spare)
+                    id_or_placeholder(spare, keys)
                 )),
         ),
     ]
@@ -255,10 +253,11 @@ pub fn old(user: &str, keys: &[AccessKey], policy: &KeyPolicy) -> Vec<Finding> {
                     format!(
                         "{}'s key {} is {age} days old (rotation age {max} days)",
                         user,
-                        key_label(k)
+                        label_in(k, keys)
                     ),
                 ),
                 k,
+                keys,
                 Some(policy),
             )
             .detail(
@@ -286,21 +285,21 @@ pub fn unused(user: &str, keys: &[AccessKey], policy: &KeyPolicy) -> Vec<Finding
                 None => format!(
                     "{}'s key {} has never been used (created {}, {} days ago)",
                     user,
-                    key_label(k),
+                    label_in(k, keys),
                     date(k.created),
                     policy.days_since(k.created)
                 ),
                 Some(u) if policy.days_since(u.date) > limit => format!(
                     "{}'s key {} has not been used for {} days (last {})",
                     user,
-                    key_label(k),
+                    label_in(k, keys),
                     policy.days_since(u.date),
                     date(u.date)
                 ),
                 Some(_) => return None,
             };
             Some(
-                key_evidence(Finding::new(catalog::KEYS_UNUSED, message), k, Some(policy))
+                key_evidence(Finding::new(catalog::KEYS_UNUSED, message), k, keys, Some(policy))
                     .detail(
                         "A key nobody uses is pure risk: it grants access if it leaks and serves no one. \
                          Deactivate it, wait to see that nothing breaks, then delete it. (A key created moments \
@@ -308,16 +307,16 @@ pub fn unused(user: &str, keys: &[AccessKey], policy: &KeyPolicy) -> Vec<Finding
                     )
                     .evidence("unused_days", limit)
                     .fix(
-                        Fix::new(format!("deactivate, then delete {}", key_label(k)))
+                        Fix::new(format!("deactivate, then delete {}", label_in(k, keys)))
                             .command(format!(
                                 "aws iam update-access-key{} --access-key-id {} --status Inactive",
                                 user_arg(user),
-                                id_arg(k)
+                                id_or_placeholder(k, keys)
                             ))
                             .command(format!(
                                 "aws iam delete-access-key{} --access-key-id {}",
                                 user_arg(user),
-                                id_arg(k)
+                                id_or_placeholder(k, keys)
                             )),
                     ),
             )
@@ -337,20 +336,21 @@ pub fn inactive(user: &str, keys: &[AccessKey]) -> Vec<Finding> {
                     format!(
                         "{}'s key {} is inactive but still counts toward the limit of two",
                         user,
-                        key_label(k)
+                        label_in(k, keys)
                     ),
                 ),
                 k,
+                keys,
                 None,
             )
             .detail(
                 "An inactive key cannot sign requests, but IAM still counts it toward the two keys a user may \
                  hold, so it blocks the next rotation. Once you are sure nothing needs it back, delete it.",
             )
-            .fix(Fix::new(format!("delete {}", key_label(k))).command(format!(
+            .fix(Fix::new(format!("delete {}", label_in(k, keys))).command(format!(
                 "aws iam delete-access-key{} --access-key-id {}",
                 user_arg(user),
-                id_arg(k)
+                id_or_placeholder(k, keys)
             )))
         })
         .collect()

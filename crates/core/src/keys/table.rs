@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::rotation::RotationPlan;
-use super::{KeyPolicy, by_user, date, key_label, rotation};
+use super::{KeyPolicy, by_user, date, rotation};
 use crate::snapshot::{AccessKey, KeyStatus};
 
 /// IAM's per-user access-key limit (active and inactive keys alike).
@@ -16,8 +16,14 @@ pub const KEY_LIMIT: usize = 2;
 /// One key's row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyRow {
-    /// Masked (`AKIA************MPLE`), or `unknown` when only the credential report knew the key.
+    /// Masked (`AKIA************MPLE`, more of the end shown when another key
+    /// of the user would look alike), or `unknown` when only the credential
+    /// report knew the key.
     pub access_key_id: String,
+    /// For an `unknown` key: the placeholder its rotation plan uses
+    /// (`ACCESS_KEY_ID`, or `ACCESS_KEY_ID_1`, `_2` when the user has two).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
     pub status: &'static str,
     pub created: String,
     pub age_days: i64,
@@ -55,20 +61,26 @@ pub fn summarize(keys: &[AccessKey], policy: &KeyPolicy) -> Vec<UserKeys> {
                 user: user.to_owned(),
                 count: ks.len(),
                 limit: KEY_LIMIT,
-                keys: ks.iter().map(|k| row(k, policy)).collect(),
+                keys: ks.iter().map(|k| row(k, &owned, policy)).collect(),
                 rotation_plan: rotation::rotation_plan(user, &owned),
             }
         })
         .collect()
 }
 
-fn row(k: &AccessKey, policy: &KeyPolicy) -> KeyRow {
+fn row(k: &AccessKey, keys: &[AccessKey], policy: &KeyPolicy) -> KeyRow {
     KeyRow {
         access_key_id: if super::id_known(k) {
-            key_label(k)
+            let others: Vec<&str> = keys
+                .iter()
+                .filter(|o| super::id_known(o))
+                .map(|o| o.access_key_id.as_str())
+                .collect();
+            crate::mask::mask_key_id_among(&k.access_key_id, &others)
         } else {
             "unknown".to_owned()
         },
+        placeholder: (!super::id_known(k)).then(|| super::id_or_placeholder(k, keys)),
         status: match k.status {
             KeyStatus::Active => "Active",
             KeyStatus::Inactive => "Inactive",
@@ -100,9 +112,20 @@ pub fn render(users: &[UserKeys]) -> String {
             ""
         };
         let _ = writeln!(out, "{}: {}/{} keys{full}", u.user, u.count, u.limit);
+        let shown = |k: &KeyRow| match &k.placeholder {
+            Some(p) => format!("unknown ({p})"),
+            None => k.access_key_id.clone(),
+        };
+        let w = u
+            .keys
+            .iter()
+            .map(|k| shown(k).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(20);
         let _ = writeln!(
             out,
-            "  {:<20}  {:<8}  {:<10}  {:>5}  LAST USED",
+            "  {:<w$}  {:<8}  {:<10}  {:>5}  LAST USED",
             "KEY", "STATUS", "CREATED", "AGE"
         );
         for k in &u.keys {
@@ -120,8 +143,11 @@ pub fn render(users: &[UserKeys]) -> String {
             };
             let _ = writeln!(
                 out,
-                "  {:<20}  {:<8}  {:<10}  {:>4}d  {last}",
-                k.access_key_id, k.status, k.created, k.age_days
+                "  {:<w$}  {:<8}  {:<10}  {:>4}d  {last}",
+                shown(k),
+                k.status,
+                k.created,
+                k.age_days
             );
         }
         out.push('\n');
@@ -165,7 +191,9 @@ mod tests {
             text.contains("marymajor: 2/2 keys (limit reached)"),
             "{text}"
         );
-        assert!(text.contains("AKIA************MPLE  Active"), "{text}");
+        // The two ids mask alike as AKIA************MPLE: more of the end is shown.
+        assert!(text.contains("AKIA********7EXAMPLE  Active"), "{text}");
+        assert!(text.contains("AKIA********BEXAMPLE  Inactive"), "{text}");
         assert!(text.contains("2026-11-20 s3 us-east-1"), "{text}");
         assert!(text.contains("never"), "{text}");
         assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"));

@@ -149,10 +149,7 @@ fn global_finding(
         endpoint::regional_url,
     );
     let regional_host = regional.trim_start_matches("https://").to_owned();
-    let (ns, sa) = row.map_or(
-        ("NAMESPACE".to_owned(), "SERVICE_ACCOUNT".to_owned()),
-        |r| (r.namespace.clone(), r.service_account.clone()),
-    );
+    let ns = row.map_or_else(|| "NAMESPACE".to_owned(), |r| r.namespace.clone());
     let message = if scope_error {
         "\"Credential should be scoped to a valid region\": a request signed for one region reached the global STS endpoint".to_owned()
     } else {
@@ -199,16 +196,23 @@ fn global_finding(
             )
         },
     );
-    let mut fix = Fix::new(format!(
-        "(1) remove the endpoint override; or (2) use {regional}; or (3) keep the global endpoint and annotate the service account with {ANNOTATION}=false"
-    ))
-    .command(format!(
-        "kubectl annotate serviceaccount -n {ns} {sa} {ANNOTATION}=false --overwrite"
-    ))
-    .command(workload_restart);
-    if !scope_error {
-        fix = fix.replacement(hit.text.replace(endpoint::GLOBAL_HOST, &regional_host));
-    }
+    // One direction per fix: regional. Going back to the global endpoint
+    // (annotation "false") is the opposite change; the detail names it as
+    // an alternative but it is never pasted in the same block.
+    let fix = if scope_error {
+        Fix::new(format!(
+            "use the regional endpoint consistently: remove whatever forces sts.amazonaws.com (code, SDK \
+             config, AWS_STS_REGIONAL_ENDPOINTS=legacy) so the SDK calls {regional}"
+        ))
+        .command("grep -rn 'sts.amazonaws.com' .")
+        .command(workload_restart)
+    } else {
+        Fix::new(format!(
+            "call the regional endpoint {regional} (or drop the endpoint override), then restart the workload"
+        ))
+        .replacement(hit.text.replace(endpoint::GLOBAL_HOST, &regional_host))
+        .command(workload_restart)
+    };
     finding.fix(fix)
 }
 
@@ -368,14 +372,17 @@ mod tests {
             fix.replacement.as_deref(),
             Some("value: https://sts.eu-west-1.amazonaws.com")
         );
+        // Issue 18: one direction per fix; never the regional replacement
+        // and the annotation "false" (global) in the same paste.
         assert_eq!(
-            fix.commands[0],
-            "kubectl annotate serviceaccount -n prod app eks.amazonaws.com/sts-regional-endpoints=false --overwrite"
+            fix.commands,
+            ["kubectl rollout restart deployment/api -n prod"]
         );
-        assert_eq!(
-            fix.commands[1],
-            "kubectl rollout restart deployment/api -n prod"
-        );
+        for f in &f {
+            let fix = f.fix.as_ref().unwrap();
+            let all = format!("{} {:?} {:?}", fix.summary, fix.commands, fix.replacement);
+            assert!(!all.contains("=false"), "{all}");
+        }
         assert_eq!(f[1].location.as_ref().unwrap().file, "main.py");
 
         // On a pre-1.22 cluster the global endpoint is what the SDK signs for: no error.
@@ -407,5 +414,10 @@ mod tests {
         );
         let f = check(&[log], &[], &StsOptions::default());
         assert_eq!(rules_of(&f), ["sts/global-endpoint"]);
+        let fix = f[0].fix.as_ref().unwrap();
+        assert!(
+            fix.commands.iter().all(|c| !c.contains("=false")),
+            "{fix:?}"
+        );
     }
 }

@@ -65,10 +65,10 @@ pub fn run(args: &ExplainArgs, out: &Output) -> Result<i32, CliError> {
     };
     let mut report = Report::new(findings);
     if let Some(n) = nothing {
+        out.eprint(&format!("eksdoctor: note: {n}"));
         if out.format == Format::Text {
             out.print(&format!("{n}\n\n"));
         } else {
-            out.eprint(&format!("eksdoctor: note: {n}"));
             report = report.with("note", n.into());
         }
     }

@@ -1,7 +1,7 @@
 //! Access keys: the two-key limit, each key's age against the rotation age,
 //! and the rotation plan that never asks IAM for a third key.
 
-use eksdoctor_core::mask::mask_key_id;
+use eksdoctor_core::mask::mask_key_id_among;
 use eksdoctor_core::snapshot::{AccessKey, KeyStatus};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -153,7 +153,14 @@ fn user_lines(
         lines.push(Line::from(vec![
             Span::raw(format!(
                 " {:<21}{status:<9}{:<11}",
-                mask_key_id(&k.access_key_id),
+                // Enough of the end to tell two look-alike keys apart (issue 18).
+                mask_key_id_among(
+                    &k.access_key_id,
+                    &keys
+                        .iter()
+                        .map(|o| o.access_key_id.as_str())
+                        .collect::<Vec<_>>()
+                ),
                 date(k.created)
             )),
             Span::styled(format!("{age:>4}d {bar} "), age_style),
