@@ -672,10 +672,10 @@ fn record_resource(rec: &Value, service: &str) -> Option<String> {
         {
             return Some(o);
         }
-        if let Some(first) = rs.first().and_then(arn_of) {
-            if service != "s3" || first.contains('/') {
-                return Some(first);
-            }
+        if let Some(first) = rs.first().and_then(arn_of)
+            && (service != "s3" || first.contains('/'))
+        {
+            return Some(first);
         }
     }
     if service == "s3" {
