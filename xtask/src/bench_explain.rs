@@ -75,7 +75,11 @@ const PATHS: &[&str] = &[
 const LEVELS: &[&str] = &["INFO", "INFO", "INFO", "DEBUG", "WARN"];
 
 fn denial(rng: &mut Lcg, distinct: bool) -> String {
-    let (users, clusters) = if distinct { (1_000_000, 100_000) } else { (40, 5) };
+    let (users, clusters) = if distinct {
+        (1_000_000, 100_000)
+    } else {
+        (40, 5)
+    };
     let user = rng.below(users);
     let cluster = rng.below(clusters);
     match rng.below(6) {
