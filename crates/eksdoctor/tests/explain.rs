@@ -251,3 +251,55 @@ fn cloudtrail_file_groups_records() {
             .contains("put-role-policy --role-name dev")
     );
 }
+
+#[test]
+fn a_line_longer_than_1_mib_is_read_whole_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = "k=v ".repeat(700_000);
+    text.push_str(
+        "User: arn:aws:iam::210987654321:user/tail-end is not authorized to perform: eks:ListClusters\n",
+    );
+    let path = dir.path().join("long.log");
+    std::fs::write(&path, text).unwrap();
+    let out = cmd()
+        .args(["--format", "json", "--input", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_of(&out);
+    assert_eq!(
+        v["findings"][0]["evidence"]["parsed"]["principal"]["name"],
+        "tail-end"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("longer than 1 MiB"), "{err}");
+}
+
+#[test]
+fn wild_forms_from_the_command_line() {
+    let out = cmd()
+        .args(["--format", "json"])
+        .arg("API: ec2:CreateVpc You are not authorized to perform this operation.\nAPI: ec2:CreateSubnet You are not authorized to perform this operation.")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_of(&out);
+    let actions: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            f["evidence"]["parsed"]["action"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(actions, ["ec2:CreateVpc", "ec2:CreateSubnet"]);
+    let out = cmd()
+        .args(["--format", "json"])
+        .arg("Error from server (Forbidden): pods is forbidden: User \"system:anonymous\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"")
+        .output()
+        .unwrap();
+    assert_eq!(rules(&json_of(&out)), ["cluster/anonymous"]);
+}

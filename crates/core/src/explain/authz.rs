@@ -132,7 +132,7 @@ fn who(d: &Denial) -> String {
         },
         (None, Some(t)) if t == "anonymous" => "an anonymous (unsigned) request".to_owned(),
         (None, Some(t)) => t.clone(),
-        (None, None) => "The caller (the message does not name it)".to_owned(),
+        (None, None) => "the caller (not named in the message)".to_owned(),
     }
 }
 
@@ -271,6 +271,14 @@ fn tool_change(d: &Denial, action: &str, doc: &Value) -> Option<String> {
             ))
         }
         _ => None,
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 
@@ -527,7 +535,7 @@ fn main_finding(d: &Denial, rule: Rule) -> Finding {
 fn get_caller_identity(d: &Denial, rule: Rule) -> Finding {
     Finding::new(
         rule,
-        format!("{} was refused sts:GetCallerIdentity, which needs no permission: no policy change can fix it", who(d)),
+        capitalize(&format!("{} was refused sts:GetCallerIdentity, which needs no permission: no policy change can fix it", who(d))),
     )
     .detail("AWS documents that sts:GetCallerIdentity needs no permission and that an explicit Deny on it has no effect, so eksdoctor proposes no policy: adding or removing one changes nothing. A refusal of this call means the request is not what it seems: the credentials themselves are at fault (expired, invalid, a key from another partition), something between the client and STS answered (a proxy, or a VPC endpoint for STS with a restrictive endpoint policy), or the message was edited. Check which credentials and which endpoint the call used.")
     .fix(
@@ -539,7 +547,7 @@ fn get_caller_identity(d: &Denial, rule: Rule) -> Finding {
 
 fn main_finding_of(d: &Denial, rule: Rule) -> Finding {
     let action = d.action.as_deref().unwrap_or("the action");
-    let headline = format!("{} may not call {action}{}", who(d), on_what(d));
+    let headline = capitalize(&format!("{} may not call {action}{}", who(d), on_what(d)));
     match rule.id {
         id if id == rules::AUTHZ_PASS_ROLE.id => pass_role(d, rule),
         id if id == rules::AUTHZ_SERVICE_CONTROL_POLICY.id => org_policy(d, rule, &headline, true),
@@ -579,7 +587,13 @@ fn no_identity_policy(d: &Denial, rule: Rule, headline: &str) -> Finding {
     };
     let (f, notes) = identity_fix(
         d,
-        &format!("Allow {action} for this principal, scoped to the resource"),
+        &if d.principal_text.is_none() {
+            format!(
+                "Allow {action} for the caller that get-caller-identity names, scoped to the resource"
+            )
+        } else {
+            format!("Allow {action} for this principal, scoped to the resource")
+        },
     );
     Finding::new(
         rule,
@@ -1113,7 +1127,10 @@ fn pass_role(d: &Denial, rule: Rule) -> Finding {
         .unwrap_or_else(|| " to a service".to_owned());
     Finding::new(
         rule,
-        format!("{} may not pass {what}{to} (iam:PassRole)", who(d)),
+        capitalize(&format!(
+            "{} may not pass {what}{to} (iam:PassRole)",
+            who(d)
+        )),
     )
     .detail(detail)
     .fix(f)

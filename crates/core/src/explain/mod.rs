@@ -492,12 +492,7 @@ impl Explainer {
             .filter(|_| !service.is_empty())
             .map(|n| format!("{service}:{n}"));
         let region = s(rec.get("awsRegion"));
-        let resource = rec
-            .get("resources")
-            .and_then(|r| r.get(0))
-            .and_then(|r| r.get("ARN"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let resource = record_resource(rec, &service);
         let text = format!("{code}: {message}");
         let lower = text.to_ascii_lowercase();
         let at = source.map(|src| (src, line));
@@ -663,6 +658,44 @@ impl Explainer {
     }
 }
 
+/// The resource a CloudTrail record names: the object before the bucket for
+/// S3 (`resources` lists both), else the first; for S3 records without
+/// `resources`, the bucket and key of `requestParameters`.
+fn record_resource(rec: &Value, service: &str) -> Option<String> {
+    let resources = rec.get("resources").and_then(Value::as_array);
+    let arn_of = |r: &Value| r.get("ARN").and_then(Value::as_str).map(str::to_owned);
+    if let Some(rs) = resources {
+        if let Some(o) = rs
+            .iter()
+            .find(|r| r.get("type").and_then(Value::as_str) == Some("AWS::S3::Object"))
+            .and_then(arn_of)
+        {
+            return Some(o);
+        }
+        if let Some(first) = rs.first().and_then(arn_of)
+            && (service != "s3" || first.contains('/'))
+        {
+            return Some(first);
+        }
+    }
+    if service == "s3" {
+        let params = rec.get("requestParameters")?;
+        let bucket = params.get("bucketName").and_then(Value::as_str)?;
+        let partition = rec
+            .get("userIdentity")
+            .and_then(|i| i.get("arn"))
+            .and_then(Value::as_str)
+            .and_then(|a| a.strip_prefix("arn:"))
+            .and_then(|a| a.split(':').next())
+            .unwrap_or("aws");
+        return Some(match params.get("key").and_then(Value::as_str) {
+            Some(k) if !k.is_empty() => format!("arn:{partition}:s3:::{bucket}/{k}"),
+            _ => format!("arn:{partition}:s3:::{bucket}"),
+        });
+    }
+    resources.and_then(|rs| rs.first()).and_then(arn_of)
+}
+
 fn redact_value(r: &Redactor, v: &mut Value) {
     match v {
         Value::String(s) => {
@@ -701,5 +734,7 @@ pub fn redact_finding(r: &Redactor, f: &mut Finding) {
 
 #[cfg(test)]
 mod corpus_tests;
+#[cfg(test)]
+mod safety_tests;
 #[cfg(test)]
 mod tests;

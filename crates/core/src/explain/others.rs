@@ -640,6 +640,9 @@ pub fn diagnose_secret(s: &SecretSighting) -> Diagnosis {
         .as_deref()
         .map(|m| format!(" next to key id {m}"))
         .unwrap_or_default();
+    if s.key_id.as_deref().is_some_and(|k| k.starts_with("ASIA")) {
+        return temporary_secret(s, &with);
+    }
     let f = Finding::new(
         rules::KEYS_SECRET_IN_INPUT,
         format!("A secret access key appeared in the input{with}: rotate it now"),
@@ -653,11 +656,59 @@ pub fn diagnose_secret(s: &SecretSighting) -> Diagnosis {
     .evidence("key_id", json!(masked))
     .fix(
         Fix::new("Rotate the exposed key: deactivate it, create a new one, delete the old one")
-            .command(format!("aws iam get-access-key-last-used --access-key-id {id}"))
-            .command(format!("aws iam update-access-key --user-name USER_NAME --access-key-id {id} --status Inactive"))
+            .command(format!("aws iam get-access-key-last-used --access-key-id {}", q(id)))
+            .command(format!("aws iam update-access-key --user-name USER_NAME --access-key-id {} --status Inactive", q(id)))
             .command("aws iam create-access-key --user-name USER_NAME")
-            .command(format!("aws iam delete-access-key --user-name USER_NAME --access-key-id {id}"))
-            .command(format!("aws cloudtrail lookup-events --lookup-attributes AttributeKey=AccessKeyId,AttributeValue={id}")),
+            .command(format!("aws iam delete-access-key --user-name USER_NAME --access-key-id {}", q(id)))
+            .command(format!("aws cloudtrail lookup-events --lookup-attributes {}", q(&format!("AttributeKey=AccessKeyId,AttributeValue={id}")))),
+    );
+    diag(
+        format!(
+            "{}\u{1e}{}\u{1f}{}",
+            rules::KEYS_SECRET_IN_INPUT.id,
+            s.key_id.as_deref().unwrap_or(""),
+            fingerprint(&s.secret)
+        ),
+        f,
+    )
+}
+
+/// A pasted temporary credential (ASIA... with its secret, usually a session
+/// token): no user key to rotate; revoke the role's sessions issued until now.
+fn temporary_secret(s: &SecretSighting, with: &str) -> Diagnosis {
+    let id = s.key_id.as_deref().unwrap_or("KEY_ID");
+    let revoke = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"DateLessThan": {"aws:TokenIssueTime": "REVOCATION_TIME_UTC"}}
+        }]
+    });
+    let f = Finding::new(
+        rules::KEYS_SECRET_IN_INPUT,
+        format!("Temporary credentials (a role session) appeared in the input{with}: revoke the role's sessions now"),
+    )
+    .detail(format!(
+        "The input carried the secret of a temporary access key (ASIA..., line {}){with}, normally with its session token: whoever saw this text can act as the role session until it expires (up to 12 hours, 36 for some sessions). A temporary key cannot be deactivated or deleted, and rotating an IAM user's keys does nothing to it. Revoke it the way the IAM console's \"Revoke active sessions\" does: attach to the role an inline policy that denies everything to sessions issued before now (aws:TokenIssueTime), so new sessions keep working. Find the role from CloudTrail (the key id's events), put the current UTC time in the policy, and review what the session did. eksdoctor masked the secret and the key id in every output.",
+        s.line
+    ))
+    .evidence("parsed", parsed(Value::Null, None, None))
+    .evidence("secret", json!(crate::mask::SECRET_MASK))
+    .evidence("key_id", json!(s.key_id.as_deref().map(mask_key_id)))
+    .fix(
+        Fix::new("Revoke the role's active sessions: deny everything to sessions issued before now (aws:TokenIssueTime)")
+            .policy(revoke.clone())
+            .command(format!(
+                "aws cloudtrail lookup-events --lookup-attributes {} --max-results 5 --query 'Events[].CloudTrailEvent' --output text",
+                q(&format!("AttributeKey=AccessKeyId,AttributeValue={id}"))
+            ))
+            .command("date -u +%Y-%m-%dT%H:%M:%SZ")
+            .command(format!(
+                "aws iam put-role-policy --role-name ROLE_NAME --policy-name AWSRevokeOlderSessions --policy-document {}",
+                super::fix::shell_json(&revoke)
+            )),
     );
     diag(
         format!(

@@ -326,6 +326,29 @@ const CONTINUATIONS: &[&[u8]] = &[
     b"with the following authorization id",
 ];
 
+/// Where to cut a piece of a long line: before the last message start in its
+/// last 64 KiB (`User: `, `An error occurred`, a JSON object, an escaped line
+/// break), else after its last space or comma, else at its end.
+fn safe_cut(piece: &[u8]) -> usize {
+    let floor = piece.len() / 2;
+    let window = piece.len().saturating_sub(64 << 10).max(floor);
+    let tail = &piece[window..];
+    let starts: [&[u8]; 5] = [b"User: ", b"An error occurred", b"{\"", b"\\n", b"Error"];
+    let best = starts
+        .iter()
+        .filter_map(|s| memchr::memmem::rfind(tail, s))
+        .max()
+        .map(|i| window + i)
+        .filter(|&i| i > floor);
+    if let Some(i) = best {
+        return i;
+    }
+    match memrchr(b' ', tail).or_else(|| memrchr(b',', tail)) {
+        Some(i) => window + i + 1,
+        None => piece.len(),
+    }
+}
+
 fn count_newlines(b: &[u8]) -> u64 {
     // memchr's SIMD search: ~8x faster here than a filter-and-count loop,
     // and this pass over non-matching text bounds the speed.
@@ -367,7 +390,8 @@ pub(crate) struct Reader<'a> {
     mode: Mode,
     line_no: u64,
     held: Option<Held>,
-    skipping: bool,
+    /// Inside a line longer than [`MAX_LINE`], read in pieces.
+    in_long: bool,
     json: Json,
     stats: ReadStats,
 }
@@ -380,7 +404,7 @@ impl<'a> Reader<'a> {
             mode: Mode::Detect,
             line_no: 0,
             held: None,
-            skipping: false,
+            in_long: false,
             json: Json::default(),
             stats: ReadStats::default(),
         }
@@ -493,42 +517,35 @@ impl<'a> Reader<'a> {
     }
 
     fn text(&mut self, buf: &[u8], eof: bool) -> usize {
-        let mut start = 0;
-        if self.skipping {
-            match memchr(b'\n', buf) {
-                Some(i) => {
-                    self.skipping = false;
-                    self.line_no += 1;
-                    start = i + 1;
-                }
-                None => return buf.len(),
-            }
-        }
-        let rest = &buf[start..];
-        let region_end = memrchr(b'\n', rest).map_or(0, |i| i + 1);
+        let region_end = memrchr(b'\n', buf).map_or(0, |i| i + 1);
         if region_end > 0 {
-            self.scan_region(&rest[..region_end]);
+            // The first line of the region may end a long line read in pieces.
+            self.in_long = false;
+            self.scan_region(&buf[..region_end]);
         }
-        let tail = &rest[region_end..];
-        if eof {
-            if !tail.is_empty() {
-                let cut = &tail[..tail.len().min(MAX_LINE)];
-                if tail.len() > MAX_LINE {
-                    self.stats.long_lines += 1;
-                }
-                self.scan_region(cut);
-                self.line_no += 1;
+        let mut tail = &buf[region_end..];
+        let mut consumed = region_end;
+        // A line with no end in sight: scan it in pieces cut where no message
+        // can straddle the cut, and keep reading (never skip).
+        while tail.len() > MAX_LINE || (eof && !tail.is_empty()) {
+            if !self.in_long && tail.len() > MAX_LINE {
+                self.in_long = true;
+                self.stats.long_lines += 1;
             }
-            return buf.len();
+            let cut = if tail.len() > MAX_LINE {
+                safe_cut(&tail[..MAX_LINE])
+            } else {
+                tail.len()
+            };
+            self.scan_region(&tail[..cut]);
+            self.flush();
+            tail = &tail[cut..];
+            consumed += cut;
         }
-        if tail.len() > MAX_LINE {
-            // A line with no end in sight: examine its first MAX_LINE bytes, skip the rest.
-            self.stats.long_lines += 1;
-            self.scan_region(&tail[..MAX_LINE]);
-            self.skipping = true;
-            return buf.len();
+        if eof && !buf[region_end..].is_empty() {
+            self.line_no += 1;
         }
-        start + region_end
+        consumed
     }
 
     /// Scan complete lines (the last may lack its newline at EOF).
@@ -628,6 +645,7 @@ impl<'a> Reader<'a> {
         }
         self.flush();
         self.stats.lines = self.line_no;
+        self.ex.long_lines += self.stats.long_lines;
         self.ex.end_source(self.source);
     }
 
@@ -814,6 +832,36 @@ mod tests {
             join_kind(&held, b"ory/team/api because no resource-based policy"),
             Join::Glue
         );
+    }
+
+    #[test]
+    fn a_denial_at_the_end_of_a_long_line_is_found() {
+        let mut text = String::from("INFO first\n");
+        let filler = "x=1 GET /api/v1/items 200 ".repeat(120_000);
+        text.push_str(&filler);
+        text.push_str("User: arn:aws:iam::210987654321:user/far is not authorized to perform: eks:ListClusters");
+        text.push_str(&filler);
+        text.push_str("\nERROR User: arn:aws:iam::210987654321:user/next is not authorized to perform: eks:DescribeCluster\n");
+        let mut ex = Explainer::new();
+        let stats = ex.read(Some("long.log"), text.as_bytes()).unwrap();
+        assert_eq!(stats.long_lines, 1);
+        assert_eq!(stats.lines, 3);
+        assert_eq!(ex.long_lines(), 1);
+        let fs = ex.finish();
+        let names: Vec<_> = fs
+            .iter()
+            .map(|f| {
+                (
+                    f.evidence["parsed"]["principal"]["name"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                    f.location.as_ref().unwrap().line,
+                )
+            })
+            .collect();
+        assert!(names.contains(&("far".to_owned(), 2)), "{names:?}");
+        assert!(names.contains(&("next".to_owned(), 3)), "{names:?}");
     }
 
     #[test]

@@ -47,7 +47,21 @@ pub fn run(args: &ExplainArgs, out: &Output) -> Result<i32, CliError> {
         out.eprint(&format!("eksdoctor: warning: {w}"));
     }
     let dropped = ex.dropped();
+    let long_lines = ex.long_lines();
+    let grouped = ex.grouped_beyond_limit();
     let findings = ex.finish();
+    if long_lines > 0 {
+        out.eprint(&format!(
+            "eksdoctor: note: {long_lines} line(s) longer than {} MiB were read whole, in pieces cut between messages",
+            eksdoctor_core::explain::stream::MAX_LINE >> 20
+        ));
+    }
+    if grouped > 0 {
+        out.eprint(&format!(
+            "eksdoctor: note: {grouped} denials beyond the first {} distinct findings are counted in grouped findings (by rule, action and resource pattern)",
+            eksdoctor_core::explain::MAX_GROUPS
+        ));
+    }
     if dropped > 0 {
         out.eprint(&format!(
             "eksdoctor: note: {dropped} further distinct findings were not kept (limit {})",
