@@ -309,10 +309,16 @@ pub fn check_trust(
             ),
         )
     };
-    let reasons: Vec<String> = denied
-        .iter()
-        .flat_map(|(a, _, rs)| rs.iter().map(move |r| format!("{a}: {r}")))
-        .collect();
+    let mut reasons: Vec<String> = if problem == "condition-mismatch" {
+        condition_diffs(role.document, cluster, subject)
+    } else {
+        Vec::new()
+    };
+    reasons.extend(
+        denied
+            .iter()
+            .flat_map(|(a, _, rs)| rs.iter().map(move |r| format!("{a}: {r}"))),
+    );
     let fixed = corrected_trust(role.document, cluster, subject);
     let file = format!("trust-{}.json", role.name);
     let f = Finding::new(rules::PODID_TRUST_MISMATCH, message)
@@ -372,16 +378,7 @@ pub fn corrected_trust(doc: &Value, cluster: &Cluster, subject: Option<(&str, &s
         })
         .and_then(|s| s.get("Condition"))
         .and_then(Value::as_object);
-    let actual = |key: &str| -> Option<String> {
-        match key.to_ascii_lowercase().as_str() {
-            "aws:sourceaccount" => cluster.account().map(str::to_owned),
-            "aws:sourcearn" | "aws:requesttag/eks-cluster-arn" => cluster.arn.clone(),
-            "aws:requesttag/eks-cluster-name" => cluster.name.clone(),
-            "aws:requesttag/kubernetes-namespace" => subject.map(|s| s.0.to_owned()),
-            "aws:requesttag/kubernetes-service-account" => subject.map(|s| s.1.to_owned()),
-            _ => None,
-        }
-    };
+    let actual = |key: &str| known_value(key, cluster, subject);
     let mut cond = Map::new();
     if let Some(ops) = old {
         for (op, keys) in ops {
@@ -416,6 +413,60 @@ pub fn corrected_trust(doc: &Value, cluster: &Cluster, subject: Option<(&str, &s
     }
     kept.push(Value::Object(st));
     json!({"Version": "2012-10-17", "Statement": kept})
+}
+
+/// The value EKS Auth's request carries for a condition key, when known.
+fn known_value(key: &str, cluster: &Cluster, subject: Option<(&str, &str)>) -> Option<String> {
+    match key.to_ascii_lowercase().as_str() {
+        "aws:sourceaccount" => cluster.account().map(str::to_owned),
+        "aws:sourcearn" | "aws:requesttag/eks-cluster-arn" => cluster.arn.clone(),
+        "aws:requesttag/eks-cluster-name" => cluster.name.clone(),
+        "aws:requesttag/kubernetes-namespace" => subject.map(|s| s.0.to_owned()),
+        "aws:requesttag/kubernetes-service-account" => subject.map(|s| s.1.to_owned()),
+        _ => None,
+    }
+}
+
+/// Conditions of the Pod Identity statements whose values do not name what
+/// the request carries, in words.
+fn condition_diffs(doc: &Value, cluster: &Cluster, subject: Option<(&str, &str)>) -> Vec<String> {
+    let mut out = Vec::new();
+    for st in statements(doc) {
+        if !names_service(st, SERVICE_PRINCIPAL) {
+            continue;
+        }
+        let Some(Value::Object(ops)) = st.get("Condition") else {
+            continue;
+        };
+        for (op, keys) in ops {
+            let Value::Object(keys) = keys else { continue };
+            for (k, v) in keys {
+                let lc = k.to_ascii_lowercase();
+                let tag = lc.strip_prefix("aws:requesttag/");
+                if tag.is_some_and(|t| !SESSION_TAGS.contains(&t)) {
+                    out.push(format!(
+                        "{op} on {k}: Pod Identity never sets that session tag"
+                    ));
+                    continue;
+                }
+                let Some(want) = known_value(k, cluster, subject) else {
+                    continue;
+                };
+                let vals: Vec<&str> = match v {
+                    Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                    Value::String(s) => vec![s.as_str()],
+                    _ => Vec::new(),
+                };
+                if !vals.iter().any(|x| *x == want || x.contains(['*', '?'])) {
+                    out.push(format!(
+                        "{op} on {k} allows {}, but the request carries {want}",
+                        vals.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A service account as the manifests give it.
@@ -498,8 +549,8 @@ pub fn check_associations(
                         sa.namespace, sa.name
                     ))
                     .command(format!(
-                        "kubectl rollout restart deployment -n {} # the deployments that use {}",
-                        sa.namespace, sa.name
+                        "kubectl rollout restart deployment -n {} DEPLOYMENT",
+                        sa.namespace
                     )),
             ),
         );
