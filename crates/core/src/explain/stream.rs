@@ -53,6 +53,8 @@ const TRIGGERS: &[&str] = &[
     "errorCode",
     "must be logged in",
     "An error occurred (",
+    "169.254.170.23",
+    "nable to load credentials",
 ];
 
 fn triggers() -> Option<&'static AhoCorasick> {
