@@ -155,4 +155,18 @@ mod tests {
             assert_eq!(rule(text), want, "{text}");
         }
     }
+
+    #[test]
+    fn explain_text_reports_them() {
+        let log = "2026-12-01T10:00:00Z INFO starting\n\
+                   2026-12-01T10:00:01Z ERROR dial tcp 169.254.170.23:80: connect: connection refused\n\
+                   2026-12-01T10:00:02Z ERROR dial tcp 169.254.170.23:80: connect: connection refused\n";
+        let f = crate::explain::explain_text(log);
+        let agent: Vec<_> = f
+            .iter()
+            .filter(|f| f.rule == "podid/agent-missing")
+            .collect();
+        assert_eq!(agent.len(), 1, "{f:#?}");
+        assert_eq!(agent[0].evidence["parsed"]["count"], 2);
+    }
 }
