@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         })
         .collect();
     let accounts: Vec<ServiceAccountInfo> = Vec::new();
-    let _ = podid::check_associations(&assocs, &accounts, &workloads, &cluster, Some(("a", "b")));
+    let _ = podid::check_associations(Some(assocs.as_slice()), &accounts, &workloads, &cluster, Some(("a", "b")));
     let _ = podid::check_agent(&addons, false, &cluster);
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
         let role = podid::RoleTrust {

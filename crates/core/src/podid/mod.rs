@@ -509,17 +509,21 @@ fn role_or_unknown(a: &Association) -> &str {
 const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
 
 /// podid/no-association, podid/irsa-precedence, podid/unsupported-compute
-/// from associations and manifests. `wanted` is a service account the
-/// operator asked about (`--service-account`).
+/// from associations and manifests. `assocs` is `None` when no association
+/// output was given (then nothing is said about missing associations);
+/// `wanted` is a service account the operator asked about
+/// (`--service-account`).
 #[must_use]
 pub fn check_associations(
-    assocs: &[Association],
+    assocs: Option<&[Association]>,
     accounts: &[ServiceAccountInfo],
     workloads: &[WorkloadInfo],
     cluster: &Cluster,
     wanted: Option<(&str, &str)>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
+    let complete = assocs.is_some();
+    let assocs = assocs.unwrap_or_default();
     let cname = cluster.name_or_placeholder();
     for sa in accounts {
         let (Some(irsa), Some(a)) = (&sa.irsa_role, find(assocs, &sa.namespace, &sa.name)) else {
@@ -590,6 +594,7 @@ pub fn check_associations(
         Some(f)
     };
     if let Some((ns, sa)) = wanted
+        && complete
         && find(assocs, ns, sa).is_none()
         && irsa_of(ns, sa).is_none()
     {
@@ -602,7 +607,7 @@ pub fn check_associations(
             continue;
         }
         match find(assocs, ns, sa) {
-            None if irsa_of(ns, sa).is_none() && !assocs.is_empty() => {
+            None if irsa_of(ns, sa).is_none() && complete => {
                 out.extend(no_assoc(
                     ns,
                     sa,

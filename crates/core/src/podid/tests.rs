@@ -206,7 +206,7 @@ fn associations_against_manifests() {
         workload("kube-system", "coredns", false, false),
     ];
     let f = check_associations(
-        &assocs,
+        Some(assocs.as_slice()),
         &accounts,
         &workloads,
         &cluster(),
@@ -232,13 +232,18 @@ fn associations_against_manifests() {
     assert!(f[3].message.contains("app/orphan"));
     assert!(f[3].fix.as_ref().unwrap().commands[0].contains("--cluster-name prod"));
     // No association input at all: nothing to say about workloads.
-    assert!(check_associations(&[], &[], &workloads, &cluster(), None).is_empty());
+    assert!(check_associations(None, &[], &workloads, &cluster(), Some(("a", "b"))).is_empty());
+    // An empty list is complete: every workload lacks an association.
+    assert_eq!(
+        check_associations(Some(&[]), &[], &workloads, &cluster(), None).len(),
+        3
+    );
 }
 
 #[test]
 fn fargate_with_association() {
     let f = check_associations(
-        &[assoc("app", "web", "arn:aws:iam::111122223333:role/web")],
+        Some(&[assoc("app", "web", "arn:aws:iam::111122223333:role/web")]),
         &[],
         &[workload("app", "web", false, true)],
         &cluster(),

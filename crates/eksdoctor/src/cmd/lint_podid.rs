@@ -292,8 +292,9 @@ pub fn run(args: &LintPodidArgs, out: &Output) -> Result<i32, CliError> {
             ));
         }
     }
+    let known = (!args.associations.is_empty()).then_some(assocs.as_slice());
     findings.extend(podid::check_associations(
-        &assocs, &accounts, &workloads, &cluster, wanted_ref,
+        known, &accounts, &workloads, &cluster, wanted_ref,
     ));
     let self_managed = workloads.iter().any(|w| w.hint.agent_daemonset);
     findings.extend(podid::check_agent(&addons, self_managed, &cluster));
