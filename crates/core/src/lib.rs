@@ -25,6 +25,7 @@ pub mod irsa;
 pub mod k8s;
 pub mod keys;
 pub mod mask;
+pub mod podid;
 pub mod policy;
 pub mod report;
 pub mod rules;

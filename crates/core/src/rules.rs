@@ -73,6 +73,13 @@ catalog! {
     IRSA_OIDC_PROVIDER_MISSING = "irsa/oidc-provider-missing", Error, "No IAM OIDC provider for the cluster's issuer";
     IRSA_TRUST_MISMATCH = "irsa/trust-mismatch", Error, "The role's trust policy does not admit the service account";
 
+    PODID_TRUST_MISMATCH = "podid/trust-mismatch", Error, "The role's trust policy does not let EKS Pod Identity assume it";
+    PODID_NO_ASSOCIATION = "podid/no-association", Error, "No Pod Identity association for the pod's service account: it falls back to the node role";
+    PODID_AGENT_MISSING = "podid/agent-missing", Error, "The eks-pod-identity-agent add-on is missing or not ACTIVE";
+    PODID_UNSUPPORTED_COMPUTE = "podid/unsupported-compute", Warning, "Pod Identity configured for pods on Fargate or Windows, which cannot use it";
+    PODID_IRSA_PRECEDENCE = "podid/irsa-precedence", Warning, "Both IRSA and Pod Identity configured for a service account: IRSA wins";
+    PODID_CROSS_ACCOUNT = "podid/cross-account", Error, "A Pod Identity target role chain is not allowed on one side";
+
     CREDS_NONE = "creds/none", Error, "No AWS credentials were found";
     CREDS_EXPIRED = "creds/expired", Error, "The credentials have expired";
     CREDS_INVALID = "creds/invalid", Error, "The credentials are not valid";

@@ -142,6 +142,39 @@ pub enum LintTarget {
     Sts(LintStsArgs),
     /// An IRSA role's trust policy against a service account.
     Irsa(LintIrsaArgs),
+    /// EKS Pod Identity: role trust, associations, the agent add-on, manifests.
+    Podid(LintPodidArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LintPodidArgs {
+    /// A role's trust policy (JSON, or saved `aws iam get-role`). Repeats; matched to
+    /// associations by role ARN.
+    #[arg(long)]
+    pub trust: Vec<PathBuf>,
+    /// Saved `aws eks list-pod-identity-associations` / `describe-pod-identity-association`
+    /// JSON. Repeats.
+    #[arg(long)]
+    pub associations: Vec<PathBuf>,
+    /// Saved `aws eks describe-addon --addon-name eks-pod-identity-agent` or `list-addons`
+    /// JSON. Repeats.
+    #[arg(long)]
+    pub addon: Vec<PathBuf>,
+    /// The cluster's ARN (default: from the association ARNs).
+    #[arg(long)]
+    pub cluster_arn: Option<String>,
+    /// NAMESPACE/NAME of the service account the pods use.
+    #[arg(long)]
+    pub service_account: Option<String>,
+    /// A target role's trust policy, for associations with a target role. Repeats.
+    #[arg(long)]
+    pub target_trust: Vec<PathBuf>,
+    /// Permission policies of the association's role (JSON or saved get-role-policy /
+    /// get-policy-version): the target-role chain and the session tags they rely on. Repeats.
+    #[arg(long)]
+    pub policy: Vec<PathBuf>,
+    /// Manifests: service accounts, pods and workloads.
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -87,6 +87,7 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<i32, CliError> {
             cli::LintTarget::AwsAuth(a) => cmd::lint_aws_auth::run(a, out),
             cli::LintTarget::Sts(a) => cmd::lint_sts::run(a, &cli.global, out),
             cli::LintTarget::Irsa(a) => cmd::lint_irsa::run(a, out),
+            cli::LintTarget::Podid(a) => cmd::lint_podid::run(a, out),
         },
         Some(Command::Policy(p)) => match &p.action {
             cli::PolicyCommand::Eval(a) => cmd::policy::run(a, out),

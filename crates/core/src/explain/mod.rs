@@ -65,6 +65,7 @@ pub mod denial;
 pub mod fix;
 pub mod forms;
 pub mod others;
+pub mod podid;
 pub mod secrets;
 pub mod stream;
 pub mod wild;
@@ -312,6 +313,10 @@ impl Explainer {
             if !self.repeat(&sig) {
                 observations.push((sig, vec![others::diagnose_form(f)]));
             }
+        }
+        if let Some(d) = podid::diagnose_line(&lower) {
+            recognised = true;
+            observations.push((format!("P{}", d.key), vec![d]));
         }
         if !recognised
             && text.trim_start().starts_with('{')

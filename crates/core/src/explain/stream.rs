@@ -60,6 +60,8 @@ const TRIGGERS: &[&str] = &[
     "configure-aws-credentials",
     "gitlab",
     "GITLAB",
+    "169.254.170.23",
+    "nable to load credentials",
 ];
 
 fn triggers() -> Option<&'static AhoCorasick> {

@@ -248,3 +248,58 @@ fn policy_like_json() -> impl Strategy<Value = Value> {
         ]
     })
 }
+
+/// `n * 10^-scale` written as a decimal string (`-1234`, 2 → `-12.34`).
+fn decimal_text(n: i64, scale: u32) -> String {
+    let neg = n < 0;
+    let digits = n.unsigned_abs().to_string();
+    let scale = scale as usize;
+    let body = if scale == 0 {
+        digits
+    } else if digits.len() > scale {
+        format!(
+            "{}.{}",
+            &digits[..digits.len() - scale],
+            &digits[digits.len() - scale..]
+        )
+    } else {
+        format!("0.{}{digits}", "0".repeat(scale - digits.len()))
+    };
+    if neg { format!("-{body}") } else { body }
+}
+
+proptest! {
+    /// Exact decimal comparison agrees with integer comparison at one scale,
+    /// however the numbers are written (trailing zeros, exponent).
+    #[test]
+    fn decimals_compare_exactly(a in any::<i64>(), b in any::<i64>(), scale in 0u32..20, pad in 0usize..4) {
+        use super::condition::Decimal;
+        let da = Decimal::parse(&decimal_text(a, scale)).unwrap();
+        let db = Decimal::parse(&decimal_text(b, scale)).unwrap();
+        prop_assert_eq!(da.cmp(&db), a.cmp(&b));
+        let padded = if scale > 0 {
+            format!("{}{}", decimal_text(a, scale), "0".repeat(pad))
+        } else {
+            format!("{a}e0")
+        };
+        prop_assert_eq!(Decimal::parse(&padded).unwrap(), da);
+    }
+
+    /// With --absent-keys, no condition is ever unknown, so the decision is
+    /// never indeterminate once the caller is given.
+    #[test]
+    fn absent_keys_always_decide(c in condition(), d in condition()) {
+        let mut st = json!({"Effect": "Allow", "Action": "*", "Resource": "*"});
+        if let Some(c) = c { st["Condition"] = c; }
+        let mut deny = json!({"Effect": "Deny", "Action": "s3:*", "Resource": "*"});
+        if let Some(d) = d { deny["Condition"] = d; }
+        let doc = json!({"Version": "2012-10-17", "Statement": [st, deny]});
+        let p = Policy::parse("p.json", PolicyKind::Identity, &doc.to_string()).unwrap();
+        let set = PolicySet::new().with(p);
+        let mut ctx = Context::new();
+        ctx.set_all_absent(true);
+        let caller = Caller::parse("arn:aws:iam::111122223333:user/alice", false).unwrap();
+        let req = Request::new("s3:GetObject", "arn:aws:s3:::b/k", Some(caller), ctx);
+        prop_assert_ne!(evaluate(&set, &req).decision, Decision::Indeterminate);
+    }
+}

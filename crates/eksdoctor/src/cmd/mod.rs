@@ -7,6 +7,7 @@ pub mod explain;
 pub mod keys;
 pub mod lint_aws_auth;
 pub mod lint_irsa;
+pub mod lint_podid;
 pub mod lint_sts;
 mod live;
 pub mod policy;

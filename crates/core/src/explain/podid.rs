@@ -1,0 +1,172 @@
+//! EKS Pod Identity error texts: the agent at 169.254.170.23 unreachable,
+//! `Unable to load credentials from any providers` with
+//! `AWS_CONTAINER_CREDENTIALS_FULL_URI` set, and `sts:TagSession` /
+//! `AssumeRoleForPodIdentity` denials for `pods.eks.amazonaws.com`.
+//! The checks themselves live in [`crate::podid`].
+
+use serde_json::{Value, json};
+
+use crate::finding::{Finding, Fix};
+use crate::podid::{AGENT_ADDON, AGENT_ADDRESS, SERVICE_PRINCIPAL};
+use crate::rules;
+
+use super::Diagnosis;
+
+fn parsed(action: Option<&str>) -> Value {
+    json!({
+        "principal": Value::Null,
+        "action": action,
+        "resource": Value::Null,
+        "denial": {"kind": "unspecified", "policy_type": Value::Null, "policy_arn": Value::Null},
+        "count": 1,
+    })
+}
+
+/// The Pod Identity finding one line of text holds, if any, given the line
+/// in ASCII lowercase.
+#[must_use]
+pub fn diagnose_line(lower: &str) -> Option<Diagnosis> {
+    let pod_identity =
+        lower.contains(SERVICE_PRINCIPAL) || lower.contains("assumeroleforpodidentity");
+    if pod_identity
+        && (lower.contains("sts:tagsession")
+            || lower.contains("accessdenied")
+            || lower.contains("not authorized"))
+    {
+        return Some(trust(lower.contains("sts:tagsession")));
+    }
+    if lower.contains(AGENT_ADDRESS)
+        && [
+            "connection refused",
+            "connect: ",
+            "timeout",
+            "timed out",
+            "no route to host",
+            "dial tcp",
+            "failed",
+            "error",
+            "unable",
+        ]
+        .iter()
+        .any(|p| lower.contains(p))
+    {
+        return Some(agent(true));
+    }
+    if lower.contains("unable to load credentials")
+        && lower.contains("aws_container_credentials_full_uri")
+    {
+        return Some(agent(false));
+    }
+    None
+}
+
+fn trust(tag_session: bool) -> Diagnosis {
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AllowEksAuthToAssumeRoleForPodIdentity",
+            "Effect": "Allow",
+            "Principal": {"Service": SERVICE_PRINCIPAL},
+            "Action": ["sts:AssumeRole", "sts:TagSession"]
+        }]
+    });
+    let message = if tag_session {
+        "EKS Pod Identity was denied sts:TagSession: the role's trust policy must let pods.eks.amazonaws.com call both sts:AssumeRole and sts:TagSession"
+    } else {
+        "EKS Pod Identity could not assume the association's role: its trust policy does not let pods.eks.amazonaws.com assume it"
+    };
+    let f = Finding::new(rules::PODID_TRUST_MISMATCH, message)
+        .detail("EKS Auth assumes the role of a Pod Identity association as the service principal pods.eks.amazonaws.com, with sts:AssumeRole, and adds session tags (eks-cluster-name, kubernetes-namespace, ...) with sts:TagSession. A trust policy that allows only sts:AssumeRole, names another principal, or has aws:SourceAccount / aws:SourceArn conditions for another cluster fails the whole call, and the pod gets no credentials.")
+        .evidence("parsed", parsed(Some(if tag_session { "sts:TagSession" } else { "sts:AssumeRole" })))
+        .fix(
+            Fix::new("Trust pods.eks.amazonaws.com with both actions (check the role with eksdoctor lint podid)")
+                .policy(policy)
+                .command("aws eks describe-pod-identity-association --cluster-name CLUSTER --association-id ID --query association.roleArn")
+                .command("aws iam get-role --role-name ROLE_NAME > role.json")
+                .command("eksdoctor lint podid --trust role.json --cluster-arn CLUSTER_ARN")
+                .command("aws iam update-assume-role-policy --role-name ROLE_NAME --policy-document file://trust.json"),
+        );
+    Diagnosis {
+        key: format!("{}:{tag_session}", rules::PODID_TRUST_MISMATCH.id),
+        finding: f,
+    }
+}
+
+fn agent(unreachable: bool) -> Diagnosis {
+    let message = if unreachable {
+        format!(
+            "the EKS Pod Identity agent at {AGENT_ADDRESS} did not answer: the pod cannot get its credentials"
+        )
+    } else {
+        "the SDK found no credentials although EKS Pod Identity is configured (AWS_CONTAINER_CREDENTIALS_FULL_URI is set): the Pod Identity agent did not provide them".to_owned()
+    };
+    let f = Finding::new(rules::PODID_AGENT_MISSING, message)
+        .detail(format!(
+            "With a Pod Identity association EKS sets AWS_CONTAINER_CREDENTIALS_FULL_URI=http://{AGENT_ADDRESS}/v1/credentials in the pod, and the {AGENT_ADDON} DaemonSet on the node serves it. A refused or timed-out connection means the agent is not running on that node (add-on missing or not ACTIVE, a Fargate or Windows node, or a node without the agent's host-network port); an error body from the agent usually means the role's trust policy refuses pods.eks.amazonaws.com (podid/trust-mismatch)."
+        ))
+        .evidence("parsed", parsed(None))
+        .fix(
+            Fix::new("Check the agent add-on and its pods on the pod's node")
+                .command(format!(
+                    "aws eks describe-addon --cluster-name CLUSTER --addon-name {AGENT_ADDON} --query 'addon.[status,health]'"
+                ))
+                .command(format!("kubectl -n kube-system get pods -l app.kubernetes.io/name={AGENT_ADDON} -o wide"))
+                .command(format!(
+                    "aws eks create-addon --cluster-name CLUSTER --addon-name {AGENT_ADDON}"
+                )),
+        );
+    Diagnosis {
+        key: format!("{}:{unreachable}", rules::PODID_AGENT_MISSING.id),
+        finding: f,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(s: &str) -> Option<&'static str> {
+        diagnose_line(&s.to_ascii_lowercase()).map(|d| d.finding.rule)
+    }
+
+    #[test]
+    fn recognises_pod_identity_texts() {
+        for (text, want) in [
+            (
+                r#"An error occurred (AccessDeniedException) when calling the AssumeRoleForPodIdentity operation: User: pods.eks.amazonaws.com is not authorized to perform: sts:TagSession on resource: arn:aws:iam::111122223333:role/web"#,
+                Some("podid/trust-mismatch"),
+            ),
+            (
+                "Error retrieving credentials from container-role (AWS_CONTAINER_CREDENTIALS_FULL_URI): dial tcp 169.254.170.23:80: connect: connection refused",
+                Some("podid/agent-missing"),
+            ),
+            (
+                "Get \"http://169.254.170.23/v1/credentials\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+                Some("podid/agent-missing"),
+            ),
+            (
+                "CredentialsProviderError: Unable to load credentials from any providers (AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.23/v1/credentials)",
+                Some("podid/agent-missing"),
+            ),
+            ("Unable to load credentials from any providers", None),
+            ("GET http://169.254.170.23/v1/credentials 200", None),
+            ("all good", None),
+        ] {
+            assert_eq!(rule(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn explain_text_reports_them() {
+        let log = "2026-12-01T10:00:00Z INFO starting\n\
+                   2026-12-01T10:00:01Z ERROR dial tcp 169.254.170.23:80: connect: connection refused\n\
+                   2026-12-01T10:00:02Z ERROR dial tcp 169.254.170.23:80: connect: connection refused\n";
+        let f = crate::explain::explain_text(log);
+        let agent: Vec<_> = f
+            .iter()
+            .filter(|f| f.rule == "podid/agent-missing")
+            .collect();
+        assert_eq!(agent.len(), 1, "{f:#?}");
+        assert_eq!(agent[0].evidence["parsed"]["count"], 2);
+    }
+}
