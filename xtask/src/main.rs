@@ -1,4 +1,4 @@
-//! Project tasks: `cargo xtask ci | demo | bench NAME | fuzz NAME [SECONDS]`.
+//! Project tasks: `cargo xtask ci | demo | dist [--check] | bench NAME | fuzz NAME [SECONDS]`.
 //!
 //! `ci` is exactly what CI runs (`.ci/run` calls it): it installs what the
 //! tests need when it is missing (tmux; moto in a venv), then fmt, clippy
@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod dist;
 mod tui_bench;
 
 fn main() -> ExitCode {
@@ -16,11 +17,12 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(&root),
         Some("demo") => demo(&root, &args[1..]),
+        Some("dist") => dist::run_dist(&root, &args[1..]),
         Some("bench") => bench::run(&root, &args[1..]),
         Some("fuzz") => fuzz(&root, &args[1..]),
         Some("setup") => setup(&root).map(|_| ()),
         _ => Err(
-            "usage: cargo xtask ci | demo | setup | bench NAME | fuzz TARGET [SECONDS]".to_owned(),
+            "usage: cargo xtask ci | demo | dist [--check] | setup | bench NAME | fuzz TARGET [SECONDS]".to_owned(),
         ),
     };
     match result {
@@ -142,11 +144,46 @@ fn check_rule_pages(root: &Path) -> Result<(), String> {
     }
 }
 
+/// Build with cargo's progress showing (a first build takes minutes), then
+/// run the built binary directly, so nothing but the dashboard is printed.
 fn demo(root: &Path, rest: &[String]) -> Result<(), String> {
-    run(cargo()
+    let mut build = cargo();
+    build
         .current_dir(root)
-        .args(["run", "--quiet", "--package", "eksdoctor", "--", "--demo"])
-        .args(rest))
+        .args([
+            "build",
+            "--package",
+            "eksdoctor",
+            "--bin",
+            "eksdoctor",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stdout(std::process::Stdio::piped());
+    eprintln!("xtask: $ {build:?}");
+    let out = build
+        .spawn()
+        .and_then(std::process::Child::wait_with_output)
+        .map_err(|e| format!("cannot run cargo build: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo build failed: {}", out.status));
+    }
+    // The last compiler-artifact line naming an executable is the binary,
+    // wherever CARGO_TARGET_DIR put it.
+    let bin = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|m| m.get("executable")?.as_str().map(PathBuf::from))
+        .next_back()
+        .ok_or("cargo build named no eksdoctor executable")?;
+    let status = Command::new(&bin)
+        .arg("--demo")
+        .args(rest)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    match status.code() {
+        Some(0) => Ok(()),
+        _ => Err(format!("{} --demo exited: {status}", bin.display())),
+    }
 }
 
 /// `cargo xtask fuzz TARGET [SECONDS]`: run a cargo-fuzz target on the stable

@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "eksdoctor",
-    version,
+    version = crate::VERSION,
     propagate_version = true,
     max_term_width = 100
 )]
@@ -117,6 +117,10 @@ pub enum Command {
     Check(CheckArgs),
     /// List the rules, or print one rule's page.
     Rules(RulesArgs),
+    /// Print a shell completion script (bash, zsh or fish).
+    Completions(CompletionsArgs),
+    /// Write the man pages (eksdoctor.1 and one per command) into a directory.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -346,4 +350,24 @@ pub struct CheckArgs {
 pub struct RulesArgs {
     /// A rule id, e.g. aws-auth/role-path.
     pub id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Where to write eksdoctor.1, eksdoctor-explain.1, ...
+    pub dir: PathBuf,
 }

@@ -10,6 +10,10 @@ pub mod input;
 pub mod output;
 pub mod rule_pages;
 
+/// `eksdoctor --version`: the version, the git commit and whether the tree
+/// had uncommitted changes (set by build.rs).
+pub const VERSION: &str = env!("EKSDOCTOR_VERSION");
+
 use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
@@ -96,5 +100,7 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<i32, CliError> {
         Some(Command::Whoami(_)) => cmd::whoami::run(&cli.global, out),
         Some(Command::Check(a)) => cmd::check::run(a, &cli.global, out),
         Some(Command::Rules(a)) => cmd::rules::run(a, out),
+        Some(Command::Completions(a)) => cmd::completions::run(a, out),
+        Some(Command::Man(a)) => cmd::completions::man(a, out),
     }
 }

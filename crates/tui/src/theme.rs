@@ -1,6 +1,7 @@
 //! Colours, borders and glyphs: full Unicode and colour by default, plain
 //! under `NO_COLOR`/`--no-color`, ASCII-only under `--ascii` for poor
-//! terminals and serial consoles.
+//! terminals and serial consoles, and chosen automatically by
+//! [`ascii_wanted`] when the locale is not UTF-8 or `TERM=dumb`.
 
 use eksdoctor_core::finding::Severity;
 use ratatui::style::{Color, Modifier, Style};
@@ -20,6 +21,28 @@ pub const ASCII_BORDER: border::Set = border::Set {
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const ASCII_SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
+
+/// Should the dashboard draw ASCII only, whatever `--ascii` says? Yes under
+/// `TERM=dumb`, and when the locale that decides the character set (the
+/// first non-empty of `LC_ALL`, `LC_CTYPE`, `LANG`; none means "C") is not
+/// UTF-8: tmux and screen then turn every non-ASCII cell into `_`, and a
+/// serial console or old terminal shows mojibake. `var` reads the
+/// environment (`|k| std::env::var(k).ok()`), so tests pass their own.
+#[must_use]
+pub fn ascii_wanted(var: impl Fn(&str) -> Option<String>) -> bool {
+    if var("TERM").is_some_and(|t| t.trim() == "dumb") {
+        return true;
+    }
+    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .into_iter()
+        .find_map(|k| var(k).filter(|v| !v.is_empty()))
+        .unwrap_or_default();
+    // en_US.UTF-8, C.utf8, and macOS's bare LC_CTYPE=UTF-8 (sent over ssh).
+    !locale
+        .to_ascii_lowercase()
+        .replace('-', "")
+        .contains("utf8")
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
@@ -142,5 +165,51 @@ impl Theme {
     #[must_use]
     pub fn spinner_style(self) -> Style {
         self.fg(Color::Magenta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ascii_wanted;
+
+    fn wanted(env: &[(&str, &str)]) -> bool {
+        ascii_wanted(|k| {
+            env.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn ascii_follows_the_locale_and_term() {
+        let cases: &[(&[(&str, &str)], bool)] = &[
+            (
+                &[("LANG", "en_US.UTF-8"), ("TERM", "xterm-256color")],
+                false,
+            ),
+            (&[("LANG", "C.UTF-8")], false),
+            (&[("LANG", "de_DE.utf8")], false),
+            (&[("LC_CTYPE", "UTF-8")], false),
+            (&[("LANG", "en_US.UTF-8@euro")], false),
+            // LC_ALL wins over LC_CTYPE, which wins over LANG.
+            (&[("LC_ALL", "C"), ("LANG", "en_US.UTF-8")], true),
+            (&[("LC_CTYPE", "POSIX"), ("LANG", "en_US.UTF-8")], true),
+            (
+                &[("LC_ALL", ""), ("LC_CTYPE", "en_US.UTF-8"), ("LANG", "C")],
+                false,
+            ),
+            (&[("LANG", "en_US.ISO-8859-1")], true),
+            (&[("LANG", "C")], true),
+            // Nothing set is the C locale.
+            (&[], true),
+            (&[("TERM", "dumb"), ("LANG", "en_US.UTF-8")], true),
+            (
+                &[("TERM", "screen-256color"), ("LANG", "en_US.UTF-8")],
+                false,
+            ),
+        ];
+        for (env, want) in cases {
+            assert_eq!(wanted(env), *want, "{env:?}");
+        }
     }
 }

@@ -25,8 +25,11 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
     let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let now = jiff::Timestamp::now();
     let options = Options {
-        color: !cli.global.no_color && !no_color_env,
-        ascii: cli.global.ascii,
+        // TERM=dumb: no colour either, as ls and git do.
+        color: !cli.global.no_color
+            && !no_color_env
+            && std::env::var("TERM").ok().as_deref() != Some("dumb"),
+        ascii: cli.global.ascii || eksdoctor_tui::theme::ascii_wanted(|k| std::env::var(k).ok()),
         demo: cli.global.demo,
         now,
         rotation_days: 90,

@@ -2,6 +2,7 @@
 
 pub mod check;
 mod check_path;
+pub mod completions;
 pub mod dashboard;
 pub mod explain;
 pub mod keys;
