@@ -423,6 +423,12 @@ fn clusters_tile(app: &App, theme: Theme, width: u16, height: usize) -> Vec<Line
             format!("Access path into {}", c.name),
             theme.title(),
         ));
+        let full = path::lines(app, theme, &p, width);
+        if out.len() + full.len() <= height {
+            // Room to draw every hop, as the Clusters panel does.
+            out.extend(full);
+            return out;
+        }
         out.extend(path::chain(app, theme, &p, width));
         if let Some(h) = path::headline(theme, &p, width) {
             out.push(h);
