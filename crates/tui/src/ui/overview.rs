@@ -49,7 +49,7 @@ pub(super) fn render_compact(app: &App, theme: Theme, area: Rect, buf: &mut Buff
     let mut lines: Vec<Line<'static>> = Vec::new();
     identity_lines(app, theme, w, true, &mut lines);
     let keys = key_lines(app, theme, w, true);
-    let sts = sts_lines(app, theme, w, true);
+    let sts = sts_lines(app, theme, w, 1, true);
     let fixed = lines.len() + keys.len() + sts.len() + 2;
     let left = usize::from(area.height).saturating_sub(fixed);
     // Clusters get up to half of what is left (at least 3 rows), findings the rest.
@@ -101,7 +101,7 @@ pub(super) fn render_grid(app: &App, theme: Theme, area: Rect, buf: &mut Buffer)
             }
             Tile::Keys => key_lines(app, theme, w, false),
             Tile::Clusters => clusters_tile(app, theme, w, h),
-            Tile::Endpoints => sts_lines(app, theme, w, false),
+            Tile::Endpoints => sts_lines(app, theme, w, h, false),
             Tile::Findings => finding_lines(app, theme, w, h, false),
         };
         Paragraph::new(lines).render(inner, buf);
@@ -451,7 +451,13 @@ fn clusters_tile(app: &App, theme: Theme, width: u16, height: usize) -> Vec<Line
 }
 
 /// STS: which endpoint the workloads reach, and where they disagree.
-fn sts_lines(app: &App, theme: Theme, width: u16, compact: bool) -> Vec<Line<'static>> {
+fn sts_lines(
+    app: &App,
+    theme: Theme,
+    width: u16,
+    height: usize,
+    compact: bool,
+) -> Vec<Line<'static>> {
     let w = usize::from(width);
     let (mut regional, mut global, mut unknown) = (0usize, 0usize, 0usize);
     for c in app.clusters.values() {
@@ -526,7 +532,10 @@ fn sts_lines(app: &App, theme: Theme, width: u16, compact: bool) -> Vec<Line<'st
         ),
         theme.label(),
     ));
-    for (i, c) in app.clusters.values().enumerate().take(200) {
+    let conflict_rows = conflicts.len().min(height / 3);
+    let rows = height.saturating_sub(2 + conflict_rows).max(1);
+    let offset = scroll_offset(sel, rows);
+    for (i, c) in app.clusters.values().enumerate().skip(offset).take(rows) {
         let default = match c.cluster.ready().map(sts_default) {
             Some(EndpointType::Global) => Span::styled("global (<1.22) ", theme.warn()),
             Some(_) => Span::raw("regional       "),
@@ -556,7 +565,7 @@ fn sts_lines(app: &App, theme: Theme, width: u16, compact: bool) -> Vec<Line<'st
         }
         out.push(line);
     }
-    for f in conflicts {
+    for f in conflicts.into_iter().take(conflict_rows.max(1)) {
         out.push(Line::styled(
             fit(&format!("{} {}", theme.bad(), f.message), w, theme),
             theme.error(),
