@@ -7,7 +7,13 @@
 //! * idle CPU: the process's CPU time (utime + stime from /proc/PID/stat)
 //!   over 10 s once the scenario has settled (target under 1%).
 //!
-//! Criterion measures rendering (`cargo bench -p eksdoctor-tui`).
+//! * overview frames: one frame of the Overview (and the Clusters panel's
+//!   access path) with 1,000 clusters and 1,000 findings, at 80x24, 120x32
+//!   and 200x50, through criterion (`crates/tui/benches/render.rs`); the
+//!   means are read back from criterion's estimates (target under 2 ms).
+//!
+//! `cargo xtask bench tui frames` runs the frame part alone. Criterion
+//! measures the other panels too (`cargo bench -p eksdoctor-tui`).
 
 use std::path::Path;
 use std::process::Command;
@@ -16,7 +22,69 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const RUNS: usize = 5;
 const IDLE_SECS: u64 = 10;
 
+/// The criterion benches of `crates/tui/benches/render.rs` with a 2 ms target.
+const FRAME_BENCHES: [&str; 5] = [
+    "overview_1000_clusters_80x24",
+    "overview_1000_clusters_120x32",
+    "overview_1000_clusters_200x50",
+    "overview_1000_clusters_scrolled_200x50",
+    "clusters_1000_path_120x40",
+];
+const FRAME_TARGET_MS: f64 = 2.0;
+
 pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
+    if rest.first().is_some_and(|a| a == "frames") {
+        return frames(root);
+    }
+    let terminal = terminal(root, rest);
+    let frames = frames(root);
+    terminal.and(frames)
+}
+
+/// Overview frames with 1,000 clusters and 1,000 findings (criterion, release).
+fn frames(root: &Path) -> Result<(), String> {
+    let filter = FRAME_BENCHES.join("|");
+    crate::run(
+        crate::cargo()
+            .current_dir(root)
+            .args([
+                "bench",
+                "--package",
+                "eksdoctor-tui",
+                "--bench",
+                "render",
+                "--",
+            ])
+            .arg(format!("^({filter})$")),
+    )?;
+    println!("tui frames (criterion means, release build; target < {FRAME_TARGET_MS} ms a frame)");
+    let mut missed = false;
+    for name in FRAME_BENCHES {
+        let path = root
+            .join("target")
+            .join("criterion")
+            .join(name)
+            .join("new")
+            .join("estimates.json");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let ns = v["mean"]["point_estimate"]
+            .as_f64()
+            .ok_or_else(|| format!("{}: no mean", path.display()))?;
+        let ms = ns / 1e6;
+        missed |= ms > FRAME_TARGET_MS;
+        println!("  {name:<40} {ms:>7.3} ms");
+    }
+    if missed {
+        return Err("a frame took longer than the target".to_owned());
+    }
+    Ok(())
+}
+
+/// First frame and idle CPU of the real binary in a tmux pane.
+fn terminal(root: &Path, rest: &[String]) -> Result<(), String> {
     let release = rest.iter().any(|a| a == "--release");
     let mut build = crate::cargo();
     build

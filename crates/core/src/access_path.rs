@@ -423,6 +423,13 @@ fn not_reached(hops: &mut Vec<Hop>, from: HopKind, because: &str) {
     }
 }
 
+fn reach_unknown(because: &str) -> Hop {
+    let why = format!("not reached: {because}");
+    let mut h = Hop::new(HopKind::Reach, HopState::Unknown, why.clone());
+    h.why = Some(why);
+    h
+}
+
 fn reach_blocked(because: &str) -> Hop {
     Hop::broken(HopKind::Reach, format!("blocked: {because}"))
 }
@@ -465,7 +472,6 @@ pub fn build(inp: &PathInputs<'_>) -> AccessPath {
                 hops.push(h);
                 not_reached(&mut hops, HopKind::Credentials, "no credentials");
             } else {
-                let because = h.summary.clone();
                 hops.push(h);
                 not_reached(
                     &mut hops,
@@ -473,8 +479,7 @@ pub fn build(inp: &PathInputs<'_>) -> AccessPath {
                     "the identity is not known yet",
                 );
                 if let Some(last) = hops.last_mut() {
-                    *last =
-                        Hop::unknown(HopKind::Reach, because, "the identity (GetCallerIdentity)");
+                    *last = reach_unknown("the identity is not known yet");
                 }
             }
             return finish(inp, hops);
@@ -584,11 +589,7 @@ pub fn build(inp: &PathInputs<'_>) -> AccessPath {
                 "the cluster is not described yet",
             );
             if let Some(last) = hops.last_mut() {
-                *last = Hop::unknown(
-                    HopKind::Reach,
-                    "the cluster is not described",
-                    "eks:DescribeCluster",
-                );
+                *last = reach_unknown("the cluster is not described");
             }
             return finish(inp, hops);
         }
@@ -625,11 +626,7 @@ pub fn build(inp: &PathInputs<'_>) -> AccessPath {
         if state != HopState::Broken
             && let Some(last) = hops.last_mut()
         {
-            *last = Hop::unknown(
-                HopKind::Reach,
-                "the mapping is not known",
-                "the access entry and aws-auth lookups above",
-            );
+            *last = reach_unknown("the mapping is not known");
         }
         return finish(inp, hops);
     }
@@ -681,7 +678,7 @@ pub fn build(inp: &PathInputs<'_>) -> AccessPath {
     let reach = match rbac_state {
         HopState::Ok => console_iam_hop(inp, id),
         HopState::Broken => reach_blocked("RBAC forbids the reads"),
-        _ => Hop::unknown(HopKind::Reach, "RBAC is not known", "the RBAC hop above"),
+        _ => reach_unknown("RBAC is not known"),
     };
     hops.push(reach);
     finish(inp, hops)
@@ -913,12 +910,12 @@ fn rbac_hop(inp: &PathInputs<'_>, username: &str, groups: &[String], mapping: &M
             let (console, kubectl) = (denied(true), denied(false));
             let word = |d: &[String]| {
                 if d.is_empty() {
-                    "✓".to_owned()
+                    "ok".to_owned()
                 } else {
-                    format!("✗ {}", d.join(", "))
+                    format!("denied {}", d.join(", "))
                 }
             };
-            let summary = format!("console {}  kubectl {}", word(&console), word(&kubectl));
+            let summary = format!("console {}; kubectl {}", word(&console), word(&kubectl));
             let evidence: Vec<serde_json::Value> = checks
                 .iter()
                 .map(|c| serde_json::json!({"verb": c.verb, "resource": c.resource, "namespace": c.namespace, "allowed": c.allowed, "console": c.console}))
@@ -946,7 +943,7 @@ fn rbac_hop(inp: &PathInputs<'_>, username: &str, groups: &[String], mapping: &M
             if groups.iter().any(|g| g == "system:masters") {
                 return Hop::ok(
                     HopKind::Rbac,
-                    "console ✓  kubectl ✓ (system:masters bypasses RBAC)",
+                    "console ok, kubectl ok (system:masters bypasses RBAC)",
                 )
                 .evidence("from", "group system:masters");
             }
@@ -958,7 +955,7 @@ fn rbac_hop(inp: &PathInputs<'_>, username: &str, groups: &[String], mapping: &M
             {
                 return Hop::ok(
                     HopKind::Rbac,
-                    format!("console ✓  kubectl ✓ ({p}: cluster-admin)"),
+                    format!("console ok, kubectl ok ({p}: cluster-admin)"),
                 )
                 .evidence("from", format!("access policy {p}"));
             }

@@ -191,19 +191,38 @@ fn assert_cooked(stty: &str) {
 #[test]
 fn demo_in_a_real_terminal() {
     let t = Tmux::start("demo");
-    let s = t.wait_for("EKS matches");
-    assert!(
-        s.contains("arn:aws:iam::111122223333:role/AWSReservedSSO"),
-        "{s}"
-    );
+    let s = t.wait_for("EKS sees");
+    assert!(s.contains("arn:aws:iam::111122223333:role/AW"), "{s}");
     // Let the scenario finish streaming in: findings counted, no spinner.
-    t.wait_until("the scenario to settle", |s| {
+    let s = t.wait_until("the scenario to settle", |s| {
         let tabs = s.lines().next().unwrap_or_default();
         tabs.contains("5 Findings 1")
             && !tabs.chars().any(|c| ('\u{2800}'..='\u{28ff}').contains(&c))
     });
+    // The first screen, the overview at 80x24: the caller, every cluster
+    // with its marks on its own row, the keys at 2/2, the error count.
+    assert!(s.contains("Overview"), "{s}");
+    assert!(s.contains("alice@example.com"), "{s}");
+    let row = |name: &str| {
+        s.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{s}"))
+            .to_owned()
+    };
+    assert!(row("legacy-batch").contains('✗'), "{s}");
+    assert!(row("prod-eu").contains('✓'), "{s}");
+    assert!(row("staging-us").contains('?'), "{s}");
+    assert!(s.contains("2/2"), "{s}");
+    assert!(s.contains("4 errors"), "{s}");
+    assert_eq!(s.lines().count(), 24, "{s}");
 
-    t.keys(&["Tab"]);
+    // Enter on the selected cluster opens its access path; Esc comes back.
+    t.keys(&["Enter"]);
+    t.wait_for("Access path");
+    t.wait_for("aws-auth line 13");
+    t.keys(&["Escape"]);
+    t.wait_for("Caller");
+    t.keys(&["2"]);
     t.wait_for("legacy-batch");
     t.keys(&["j"]);
     t.wait_for("access entry");
@@ -256,7 +275,7 @@ fn demo_in_a_real_terminal() {
 #[test]
 fn sigterm_restores_the_terminal() {
     let t = Tmux::start("term");
-    t.wait_for("EKS matches");
+    t.wait_for("EKS sees");
     let pid = t.app_pid();
     assert!(
         Command::new("kill")
@@ -277,7 +296,7 @@ fn sigterm_restores_the_terminal() {
 fn ctrl_z_suspends_and_fg_resumes() {
     let t = Tmux::start_shell("suspend");
     t.keys(&[&format!("'{BIN}' --demo"), "Enter"]);
-    t.wait_for("EKS matches");
+    t.wait_for("EKS sees");
     t.keys(&["C-z"]);
     let s = t.wait_for("Stopped");
     assert!(
@@ -285,7 +304,7 @@ fn ctrl_z_suspends_and_fg_resumes() {
         "the dashboard stayed on screen:\n{s}"
     );
     t.keys(&["fg", "Enter"]);
-    t.wait_for("EKS matches");
+    t.wait_for("EKS sees");
     t.keys(&["q"]);
     t.wait_for("EKSDOCTOR-PROMPT");
     t.keys(&[&format!("stty -a > '{}'", t.stty_path().display()), "Enter"]);

@@ -86,7 +86,7 @@ impl Action {
         Some(match key.code {
             KeyCode::Tab | KeyCode::Right | KeyCode::Char('l') => Self::NextPanel,
             KeyCode::BackTab | KeyCode::Left | KeyCode::Char('h') => Self::PrevPanel,
-            KeyCode::Char(c @ '1'..='6') => Self::GoPanel(Panel::ALL[usize::from(c as u8 - b'1')]),
+            KeyCode::Char(c @ '0'..='6') => Self::GoPanel(Panel::ALL[usize::from(c as u8 - b'0')]),
             KeyCode::Up | KeyCode::Char('k') => Self::Up,
             KeyCode::Down | KeyCode::Char('j') => Self::Down,
             KeyCode::PageUp => Self::PageUp,
@@ -111,17 +111,18 @@ impl Action {
 pub const KEYS: &[(&str, &str)] = &[
     (
         "Tab / Shift-Tab",
-        "next / previous panel (also Right/Left, l/h)",
+        "next / previous panel; on the overview, tile",
     ),
+    ("0", "the overview (what the dashboard opens on)"),
     ("1-6", "jump to a panel"),
     ("Up/Down, k/j", "move the selection (scroll in a detail)"),
     ("PgUp/PgDn, Space", "page up / down (Ctrl-D too)"),
     ("Home/End, g/G", "first / last row"),
-    ("Enter", "open the detail of the selected row"),
-    ("Esc", "close help, detail, filter or editing; else quit"),
+    ("Enter", "open the detail; on the overview, zoom the tile"),
+    ("Esc", "close help, detail, filter, edit or zoom; else quit"),
     (
         "c / y",
-        "copy the selected finding's fix (OSC 52, works over SSH)",
+        "copy the fix: finding, or cluster's broken hop (OSC 52)",
     ),
     ("/", "filter the findings (Enter keeps it, Esc clears it)"),
     ("i / e", "type into the Explain box (Esc stops typing)"),
@@ -162,6 +163,10 @@ mod tests {
         assert_eq!(
             Action::from_key(key(KeyCode::Char('3')), n),
             Some(Action::GoPanel(Panel::Keys))
+        );
+        assert_eq!(
+            Action::from_key(key(KeyCode::Char('0')), n),
+            Some(Action::GoPanel(Panel::Overview))
         );
     }
 

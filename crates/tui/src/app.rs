@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use eksdoctor_core::access_path::{
+    self, AccessPath, AwsAuthAnswer, KubernetesIdentity, PathInputs, RbacCheck,
+};
 use eksdoctor_core::finding::Finding;
 use eksdoctor_core::mask::Redactor;
 use eksdoctor_core::rules;
@@ -20,6 +23,8 @@ use eksdoctor_core::sts::EndpointRow;
 /// The panels, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Panel {
+    /// Every area at a glance; what the dashboard opens on.
+    Overview,
     Identity,
     Clusters,
     Keys,
@@ -29,7 +34,8 @@ pub enum Panel {
 }
 
 impl Panel {
-    pub const ALL: [Panel; 6] = [
+    pub const ALL: [Panel; 7] = [
+        Self::Overview,
         Self::Identity,
         Self::Clusters,
         Self::Keys,
@@ -41,6 +47,7 @@ impl Panel {
     #[must_use]
     pub fn title(self) -> &'static str {
         match self {
+            Self::Overview => "Overview",
             Self::Identity => "Identity",
             Self::Clusters => "Clusters",
             Self::Keys => "Keys",
@@ -50,8 +57,68 @@ impl Panel {
         }
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+}
+
+/// The overview's tiles (sections on a small terminal), in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tile {
+    Identity,
+    Keys,
+    Clusters,
+    Endpoints,
+    Findings,
+}
+
+impl Tile {
+    pub const ALL: [Tile; 5] = [
+        Self::Identity,
+        Self::Keys,
+        Self::Clusters,
+        Self::Endpoints,
+        Self::Findings,
+    ];
+
+    /// The full panel the tile zooms into.
+    #[must_use]
+    pub fn panel(self) -> Panel {
+        match self {
+            Self::Identity => Panel::Identity,
+            Self::Keys => Panel::Keys,
+            Self::Clusters => Panel::Clusters,
+            Self::Endpoints => Panel::Endpoints,
+            Self::Findings => Panel::Findings,
+        }
+    }
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+/// The overview's focus: a tile, and the selected line in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverviewView {
+    pub focus: Tile,
+    /// Selected line per tile (clusters and endpoints: a cluster; findings: a finding).
+    pub sel: [usize; 5],
+}
+
+impl Default for OverviewView {
+    fn default() -> Self {
+        Self {
+            focus: Tile::Clusters,
+            sel: [0; 5],
+        }
+    }
+}
+
+impl OverviewView {
+    #[must_use]
+    pub fn selected(&self, tile: Tile) -> usize {
+        self.sel[tile.index()]
     }
 }
 
@@ -100,6 +167,12 @@ pub struct ClusterState {
     pub aws_auth: Probe<Option<Mapping>>,
     pub oidc: Probe<bool>,
     pub workloads: Probe<Vec<EndpointRow>>,
+    /// The aws-auth line that maps the caller, when aws-auth was read.
+    pub aws_auth_line: Option<usize>,
+    /// SelfSubjectReview, when a Kubernetes probe asked.
+    pub whoami: Option<Probe<KubernetesIdentity>>,
+    /// RBAC answers (console and kubectl verbs), when a Kubernetes probe asked.
+    pub rbac: Option<Probe<Vec<RbacCheck>>>,
 }
 
 impl ClusterState {
@@ -112,7 +185,47 @@ impl ClusterState {
             aws_auth: Probe::Pending,
             oidc: Probe::Pending,
             workloads: Probe::Pending,
+            aws_auth_line: None,
+            whoami: None,
+            rbac: None,
         }
+    }
+
+    /// The access path into this cluster, from what is known now.
+    #[must_use]
+    pub fn path(
+        &self,
+        identity: &Probe<CallerIdentity>,
+        findings: &[Finding],
+        settled: bool,
+    ) -> AccessPath {
+        let aws_auth = match &self.aws_auth {
+            Probe::Ready(m) => Probe::Ready(AwsAuthAnswer {
+                mapping: m.clone(),
+                line: self.aws_auth_line,
+            }),
+            Probe::Pending => Probe::Pending,
+            Probe::Denied { permission } => Probe::Denied {
+                permission: permission.clone(),
+            },
+            Probe::TimedOut => Probe::TimedOut,
+            Probe::Failed { message } => Probe::Failed {
+                message: message.clone(),
+            },
+        };
+        let mut inp = PathInputs::new(
+            &self.name,
+            &self.region,
+            identity,
+            &self.cluster,
+            &self.entry,
+        );
+        inp.aws_auth = Some(&aws_auth);
+        inp.whoami = self.whoami.as_ref();
+        inp.rbac = self.rbac.as_ref();
+        inp.findings = findings;
+        inp.settled = settled;
+        access_path::build(&inp)
     }
 
     /// How EKS maps the caller: access entries win over aws-auth.
@@ -192,6 +305,9 @@ pub struct App {
     pub options: Options,
     pub redactor: Redactor,
     pub panel: Panel,
+    pub overview: OverviewView,
+    /// The panel was opened from the overview (Enter): Esc goes back there.
+    pub zoomed: bool,
     pub help: bool,
     pub quit: bool,
     /// The refresh round; feed from other rounds is dropped.
@@ -237,7 +353,9 @@ impl App {
         Self {
             options,
             redactor: Redactor::new(),
-            panel: Panel::Identity,
+            panel: Panel::Overview,
+            overview: OverviewView::default(),
+            zoomed: false,
             help: false,
             quit: false,
             round: 0,
@@ -314,6 +432,7 @@ impl App {
             }
             Panel::Findings => true,
             Panel::Explain => false,
+            Panel::Overview => Panel::ALL[1..=4].iter().any(|p| self.panel_pending(*p)),
         }
     }
 
@@ -340,6 +459,31 @@ impl App {
                 .visible
                 .get(self.findings_view.selected)
                 .and_then(|i| self.findings.get(*i)),
+        }
+    }
+
+    /// The selected cluster's access path.
+    #[must_use]
+    pub fn selected_path(&self) -> Option<AccessPath> {
+        self.selected_cluster()
+            .map(|c| c.path(&self.identity, &self.findings, self.done))
+    }
+
+    /// Whether a tile still waits for data.
+    #[must_use]
+    pub fn tile_pending(&self, tile: Tile) -> bool {
+        match tile {
+            Tile::Findings => !self.done,
+            t => self.panel_pending(t.panel()),
+        }
+    }
+
+    /// How many lines a tile can select.
+    fn tile_len(&self, tile: Tile) -> usize {
+        match tile {
+            Tile::Identity | Tile::Keys => 1,
+            Tile::Clusters | Tile::Endpoints => self.clusters.len().max(1),
+            Tile::Findings => self.findings.len().max(1),
         }
     }
 
@@ -408,6 +552,30 @@ impl App {
                 name,
                 workloads,
             } => self.cluster_mut(&region, &name).workloads = workloads,
+            Feed::AwsAuth {
+                region,
+                name,
+                answer,
+            } => {
+                let c = self.cluster_mut(&region, &name);
+                c.aws_auth_line = answer.ready().and_then(|a| a.line);
+                c.aws_auth = map_probe_into(answer, |a| a.mapping);
+            }
+            Feed::KubernetesIdentity {
+                region,
+                name,
+                identity,
+            } => {
+                self.cluster_mut(&region, &name).whoami = Some(map_probe(identity, |mut k| {
+                    k.username = text(&k.username);
+                    k
+                }));
+            }
+            Feed::Rbac {
+                region,
+                name,
+                checks,
+            } => self.cluster_mut(&region, &name).rbac = Some(checks),
         }
     }
 
@@ -429,9 +597,14 @@ impl App {
             Action::Quit => self.quit = true,
             Action::Help => self.help = true,
             Action::Suspend => self.effects.push(Effect::Suspend),
+            Action::NextPanel if self.panel == Panel::Overview => self.focus_tile(1),
+            Action::PrevPanel if self.panel == Panel::Overview => {
+                self.focus_tile(Tile::ALL.len() - 1);
+            }
             Action::NextPanel => self.go(self.panel.index() + 1),
             Action::PrevPanel => self.go(self.panel.index() + Panel::ALL.len() - 1),
             Action::GoPanel(p) => self.go(p.index()),
+            Action::Enter if self.panel == Panel::Overview => self.zoom(),
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
             Action::PageUp => self.move_by(-10),
@@ -503,6 +676,31 @@ impl App {
         self.panel = Panel::ALL[index % Panel::ALL.len()];
         self.filtering = false;
         self.editing = false;
+        self.zoomed = false;
+    }
+
+    fn focus_tile(&mut self, step: usize) {
+        let i = (self.overview.focus.index() + step) % Tile::ALL.len();
+        self.overview.focus = Tile::ALL[i];
+    }
+
+    /// Enter on the overview: the focused tile's full panel, at its selected line.
+    fn zoom(&mut self) {
+        let tile = self.overview.focus;
+        let sel = self.overview.selected(tile);
+        match tile {
+            Tile::Clusters => self.cluster_sel = sel.min(self.clusters.len().saturating_sub(1)),
+            Tile::Endpoints => self.endpoint_sel = sel.min(self.clusters.len().saturating_sub(1)),
+            Tile::Findings => {
+                self.filter.clear();
+                self.refilter();
+                self.findings_view.selected = sel.min(self.visible.len().saturating_sub(1));
+                self.findings_view.detail_open = false;
+            }
+            Tile::Identity | Tile::Keys => {}
+        }
+        self.panel = tile.panel();
+        self.zoomed = true;
     }
 
     fn back(&mut self) {
@@ -514,6 +712,9 @@ impl App {
             self.editing = false;
         } else if let Some(v) = self.list_view_mut().filter(|v| v.detail_open) {
             v.detail_open = false;
+        } else if self.zoomed {
+            self.zoomed = false;
+            self.panel = Panel::Overview;
         } else {
             self.quit = true;
         }
@@ -537,6 +738,7 @@ impl App {
         };
         match self.panel {
             Panel::Identity => {}
+            Panel::Overview => self.overview_move(delta),
             Panel::Clusters => self.cluster_sel = step(self.cluster_sel, self.clusters.len()),
             Panel::Keys => {
                 let s = i64::from(self.keys_scroll)
@@ -565,6 +767,28 @@ impl App {
         }
     }
 
+    /// j/k on the overview: the next line of the focused tile; past its
+    /// last line, the next tile (so on a small terminal the lines read as one list).
+    fn overview_move(&mut self, delta: i64) {
+        let tile = self.overview.focus;
+        let len = i64::try_from(self.tile_len(tile)).unwrap_or(i64::MAX);
+        let cur = i64::try_from(self.overview.selected(tile)).unwrap_or(0);
+        let target = cur.saturating_add(delta);
+        let ti = tile.index();
+        if (delta == 1 && target >= len) || (delta == -1 && target < 0) {
+            let next = if delta == 1 {
+                (ti + 1) % Tile::ALL.len()
+            } else {
+                (ti + Tile::ALL.len() - 1) % Tile::ALL.len()
+            };
+            let nt = Tile::ALL[next];
+            self.overview.focus = nt;
+            self.overview.sel[next] = if delta == 1 { 0 } else { self.tile_len(nt) - 1 };
+            return;
+        }
+        self.overview.sel[ti] = usize::try_from(target.clamp(0, len - 1)).unwrap_or(0);
+    }
+
     fn refresh(&mut self) {
         self.round += 1;
         self.done = false;
@@ -580,7 +804,18 @@ impl App {
     }
 
     fn copy_fix(&mut self) {
-        let Some(f) = self.selected_finding() else {
+        let on_clusters = self.panel == Panel::Clusters
+            || (self.panel == Panel::Overview && self.overview.focus == Tile::Clusters);
+        if on_clusters {
+            self.copy_path_fix();
+            return;
+        }
+        let finding = if self.panel == Panel::Overview {
+            self.findings.get(self.overview.selected(Tile::Findings))
+        } else {
+            self.selected_finding()
+        };
+        let Some(f) = finding else {
             self.status = Some("no finding selected".to_owned());
             return;
         };
@@ -594,6 +829,36 @@ impl App {
                 self.effects.push(Effect::Copy(t));
             }
             None => self.status = Some(format!("{} has no fix to copy", f.rule)),
+        }
+    }
+
+    /// `c` on a cluster: the fix of its access path's first broken hop.
+    fn copy_path_fix(&mut self) {
+        if self.panel == Panel::Overview {
+            self.cluster_sel = self
+                .overview
+                .selected(Tile::Clusters)
+                .min(self.clusters.len().saturating_sub(1));
+        }
+        let Some(path) = self.selected_path() else {
+            self.status = Some("no cluster selected".to_owned());
+            return;
+        };
+        let Some(hop) = path.broken_hop() else {
+            self.status = Some(format!("{}: no broken hop, nothing to fix", path.cluster));
+            return;
+        };
+        let text = hop.fix.as_ref().and_then(fix_body);
+        match text {
+            Some(t) => {
+                let t = sanitize::text(&self.redactor, &t);
+                self.status = Some(format!(
+                    "fix for {} ({}) copied to the clipboard (OSC 52)",
+                    hop.label, path.cluster
+                ));
+                self.effects.push(Effect::Copy(t));
+            }
+            None => self.status = Some(format!("{} has no fix to copy", hop.label)),
         }
     }
 
@@ -710,7 +975,12 @@ pub fn sort_findings(fs: &mut [Finding]) {
 /// the replacement, else the summary.
 #[must_use]
 pub fn fix_text(f: &Finding) -> Option<String> {
-    let fix = f.fix.as_ref()?;
+    fix_body(f.fix.as_ref()?)
+}
+
+/// What a fix puts on the clipboard (see [`fix_text`]).
+#[must_use]
+pub fn fix_body(fix: &eksdoctor_core::finding::Fix) -> Option<String> {
     if !fix.commands.is_empty() {
         return Some(fix.commands.join("\n"));
     }
@@ -721,6 +991,16 @@ pub fn fix_text(f: &Finding) -> Option<String> {
         return Some(r.clone());
     }
     (!fix.summary.is_empty()).then(|| fix.summary.clone())
+}
+
+fn map_probe_into<T, U>(p: Probe<T>, f: impl FnOnce(T) -> U) -> Probe<U> {
+    match p {
+        Probe::Ready(t) => Probe::Ready(f(t)),
+        Probe::Pending => Probe::Pending,
+        Probe::Denied { permission } => Probe::Denied { permission },
+        Probe::TimedOut => Probe::TimedOut,
+        Probe::Failed { message } => Probe::Failed { message },
+    }
 }
 
 fn map_probe<T>(p: Probe<T>, f: impl FnOnce(T) -> T) -> Probe<T> {

@@ -10,11 +10,14 @@
 
 use std::time::Duration;
 
+use eksdoctor_core::access_path::{
+    AwsAuthAnswer, CONSOLE_VERBS, KUBECTL_VERBS, KubernetesIdentity, RbacCheck,
+};
 use eksdoctor_core::finding::{Finding, Fix};
 use eksdoctor_core::rules;
 use eksdoctor_core::snapshot::{
     AccessEntry, AccessKey, AccessPolicyAssociation, AuthenticationMode, CallerIdentity, Cluster,
-    KeyLastUsed, KeyStatus, Mapping, Probe, ProbeUpdate,
+    KeyLastUsed, KeyStatus, Probe, ProbeUpdate,
 };
 
 use crate::engines::{self, AwsAuthCheck, StsCheck};
@@ -238,11 +241,38 @@ fn aws_auth_checks() -> Vec<(&'static str, AwsAuthCheck)> {
     ]
 }
 
-fn aws_auth_mapping(name: &str) -> Probe<Option<Mapping>> {
-    aws_auth_checks()
+fn aws_auth_answer(name: &str) -> Probe<AwsAuthAnswer> {
+    let (mapping, line) = aws_auth_checks()
         .into_iter()
         .find(|(n, _)| *n == name)
-        .map_or(Probe::Ready(None), |(_, c)| Probe::Ready(c.mapping))
+        .map_or((None, None), |(_, c)| (c.mapping, c.line));
+    Probe::Ready(AwsAuthAnswer { mapping, line })
+}
+
+/// What the Kubernetes probes would answer on `prod-eu` (SelfSubjectReview,
+/// SelfSubjectAccessReview): the admin policy lets everything through.
+fn prod_whoami() -> Probe<KubernetesIdentity> {
+    Probe::Ready(KubernetesIdentity {
+        username: format!("arn:aws:sts::{ACCOUNT}:assumed-role/{SSO_ROLE}/{SESSION}"),
+        groups: vec!["system:authenticated".to_owned()],
+    })
+}
+
+fn prod_rbac() -> Probe<Vec<RbacCheck>> {
+    let console = CONSOLE_VERBS.iter().map(|v| (v, true));
+    let kubectl = KUBECTL_VERBS.iter().map(|v| (v, false));
+    Probe::Ready(
+        console
+            .chain(kubectl)
+            .map(|((verb, resource), console)| RbacCheck {
+                verb: (*verb).to_owned(),
+                resource: (*resource).to_owned(),
+                namespace: None,
+                allowed: true,
+                console,
+            })
+            .collect(),
+    )
 }
 
 fn prod_cluster() -> Cluster {
@@ -382,18 +412,34 @@ pub fn timeline(now: jiff::Timestamp) -> Vec<(Duration, Feed)> {
         ),
         (
             ms(100),
-            Feed::AwsAuthMapping {
+            Feed::AwsAuth {
                 region: eu.clone(),
                 name: "legacy-batch".into(),
-                mapping: aws_auth_mapping("legacy-batch"),
+                answer: aws_auth_answer("legacy-batch"),
             },
         ),
         (
             ms(0),
-            Feed::AwsAuthMapping {
+            Feed::AwsAuth {
                 region: eu.clone(),
                 name: "prod-eu".into(),
-                mapping: aws_auth_mapping("prod-eu"),
+                answer: aws_auth_answer("prod-eu"),
+            },
+        ),
+        (
+            ms(50),
+            Feed::KubernetesIdentity {
+                region: eu.clone(),
+                name: "prod-eu".into(),
+                identity: prod_whoami(),
+            },
+        ),
+        (
+            ms(0),
+            Feed::Rbac {
+                region: eu.clone(),
+                name: "prod-eu".into(),
+                checks: prod_rbac(),
             },
         ),
         (

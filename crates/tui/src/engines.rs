@@ -31,6 +31,8 @@ pub fn explain(text: &str) -> Explained {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AwsAuthCheck {
     pub mapping: Option<Mapping>,
+    /// The aws-auth line of the mapping entry.
+    pub line: Option<usize>,
     pub findings: Vec<Finding>,
 }
 
@@ -65,6 +67,7 @@ pub fn check_aws_auth(
         Some(&entries),
     );
     out.mapping = r.mapping;
+    out.line = r.line;
     out.findings.extend(r.findings);
     tag_cluster(&mut out.findings, &cluster.name);
     out

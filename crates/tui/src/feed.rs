@@ -2,6 +2,7 @@
 //! order, each tagged with the refresh round that asked for it so a late
 //! answer from an abandoned round never overwrites a fresh one.
 
+use eksdoctor_core::access_path::{AwsAuthAnswer, KubernetesIdentity, RbacCheck};
 use eksdoctor_core::snapshot::{Mapping, Probe, ProbeUpdate};
 use eksdoctor_core::sts::EndpointRow;
 use tokio::sync::mpsc::UnboundedSender;
@@ -24,6 +25,25 @@ pub enum Feed {
         region: String,
         name: String,
         workloads: Probe<Vec<EndpointRow>>,
+    },
+    /// What aws-auth says about the caller, with the line of the entry
+    /// (supersedes `AwsAuthMapping`, which carries no line).
+    AwsAuth {
+        region: String,
+        name: String,
+        answer: Probe<AwsAuthAnswer>,
+    },
+    /// Who the cluster says the caller is (SelfSubjectReview).
+    KubernetesIdentity {
+        region: String,
+        name: String,
+        identity: Probe<KubernetesIdentity>,
+    },
+    /// What RBAC lets the caller do (console and kubectl verbs).
+    Rbac {
+        region: String,
+        name: String,
+        checks: Probe<Vec<RbacCheck>>,
     },
 }
 

@@ -21,6 +21,6 @@ pub mod theme;
 pub mod tui;
 mod ui;
 
-pub use app::{App, Options, Panel};
+pub use app::{App, Options, Panel, Tile};
 pub use feed::{Feed, FeedSink, FeedSource};
-pub use ui::{MIN_HEIGHT, MIN_WIDTH};
+pub use ui::{GRID_HEIGHT, GRID_WIDTH, MIN_HEIGHT, MIN_WIDTH};

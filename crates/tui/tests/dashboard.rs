@@ -5,7 +5,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use eksdoctor_tui::action::Action;
-use eksdoctor_tui::{App, Options, Panel, demo};
+use eksdoctor_tui::{App, Options, Panel, Tile, demo};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -56,14 +56,117 @@ fn screen(app: &App, w: u16, h: u16) -> String {
 fn every_panel_at_both_sizes() {
     for (w, h) in [(80, 24), (120, 40)] {
         let mut app = loaded(options());
-        for panel in Panel::ALL {
-            assert_eq!(app.panel, panel);
+        assert_eq!(
+            app.panel,
+            Panel::Overview,
+            "the dashboard opens on the overview"
+        );
+        press(&mut app, KeyCode::Char('1'));
+        for panel in &Panel::ALL[1..] {
+            assert_eq!(app.panel, *panel);
             let name = format!("{}_{w}x{h}", panel.title().to_lowercase());
             insta::assert_snapshot!(name, screen(&app, w, h));
             press(&mut app, KeyCode::Tab);
         }
-        assert_eq!(app.panel, Panel::Identity, "Tab wraps around");
+        assert_eq!(
+            app.panel,
+            Panel::Overview,
+            "Tab wraps around to the overview"
+        );
     }
+}
+
+#[test]
+fn overview_at_three_sizes() {
+    let app = loaded(options());
+    for (w, h) in [(80, 24), (120, 32), (200, 50)] {
+        let s = screen(&app, w, h);
+        // The caller, every cluster's marks, the keys, the error count.
+        assert!(s.contains("alice@example.com"), "{s}");
+        for c in ["legacy-batch", "prod-eu", "staging-us"] {
+            assert!(s.contains(c), "{c} missing at {w}x{h}:\n{s}");
+        }
+        assert!(s.contains("2/2"), "{s}");
+        assert!(s.contains("4 errors"), "{s}");
+        assert!(s.contains("1 conflict"), "{s}");
+        insta::assert_snapshot!(format!("overview_{w}x{h}"), s);
+    }
+}
+
+#[test]
+fn overview_rows_never_wrap_at_80x24() {
+    let app = loaded(options());
+    let s = screen(&app, 80, 24);
+    let rows: Vec<&str> = s.lines().collect();
+    assert_eq!(rows.len(), 24);
+    // Each cluster on exactly one row, with its marks on that row.
+    let legacy = rows.iter().find(|r| r.contains("legacy-batch")).unwrap();
+    assert!(
+        legacy.contains('✗') && legacy.contains("1.21") && legacy.contains("global"),
+        "{legacy}"
+    );
+    let prod = rows.iter().find(|r| r.contains("prod-eu ")).unwrap();
+    assert!(prod.contains('✓') && prod.contains("regional"), "{prod}");
+    let staging = rows.iter().find(|r| r.contains("staging-us")).unwrap();
+    assert!(staging.contains('?'), "{staging}");
+}
+
+#[test]
+fn overview_tab_enter_esc() {
+    let mut app = loaded(options());
+    assert_eq!(app.overview.focus, Tile::Clusters);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.overview.focus, Tile::Endpoints);
+    assert_eq!(
+        app.panel,
+        Panel::Overview,
+        "Tab moves between tiles on the overview"
+    );
+    press(&mut app, KeyCode::BackTab);
+    // Select the second cluster (prod-eu) and zoom.
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.panel, Panel::Clusters);
+    assert_eq!(app.selected_cluster().unwrap().name, "prod-eu");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.panel, Panel::Overview, "Esc comes back to the overview");
+    assert!(!app.quit);
+    // j past the last cluster moves on to the next section.
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.overview.focus, Tile::Endpoints);
+    // The first finding opens in Findings.
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.panel, Panel::Findings);
+    assert_eq!(app.findings_view.selected, 0);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('0'));
+    assert_eq!(app.panel, Panel::Overview);
+    // On a grid, the focused tile is marked.
+    insta::assert_snapshot!("overview_findings_focused_120x32", screen(&app, 120, 32));
+}
+
+#[test]
+fn copy_takes_the_broken_hops_fix() {
+    let mut app = loaded(options());
+    // legacy-batch is the first cluster: its aws-auth entry has the role's path.
+    press(&mut app, KeyCode::Char('c'));
+    let effects = app.take_effects();
+    assert!(
+        matches!(effects.as_slice(), [eksdoctor_tui::app::Effect::Copy(t)] if t.contains("rolearn: arn:aws:iam::111122223333:role/AWSReservedSSO_PlatformAdmin_7f3a9c2e51d04b6a")),
+        "{effects:?}"
+    );
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('c'));
+    assert!(app.take_effects().is_empty(), "prod-eu has nothing broken");
+    assert!(
+        app.status
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no broken hop")
+    );
 }
 
 #[test]
@@ -72,6 +175,7 @@ fn first_frame_shows_spinners_while_probes_pend() {
     let s = screen(&app, 80, 24);
     assert!(s.contains("asking STS"), "{s}");
     insta::assert_snapshot!("pending_80x24", s);
+    insta::assert_snapshot!("pending_120x32", screen(&app, 120, 32));
     press(&mut app, KeyCode::Char('2'));
     assert!(screen(&app, 80, 24).contains("listing clusters"));
 }
@@ -85,7 +189,8 @@ fn selecting_another_cluster_shows_its_access() {
     assert!(s.contains("access entry"), "{s}");
     press(&mut app, KeyCode::Down);
     let s = screen(&app, 80, 24);
-    assert!(s.contains("denied"), "{s}");
+    assert!(s.contains("allow eks:ListAccessEntries"), "{s}");
+    assert!(s.contains("would answer it"), "{s}");
     insta::assert_snapshot!("clusters_denied_80x24", s);
 }
 

@@ -1,21 +1,35 @@
-//! Cluster access: the clusters by region, and for the selected one how the
-//! caller gets in (or why not).
+//! Cluster access: the clusters by region, and for the selected one the
+//! access path drawn hop by hop (how the caller gets in, or where it stops).
 
 use eksdoctor_core::snapshot::Probe;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
-use super::{kv, kv_wrapped, probe_line, probe_word, scroll_offset};
+use super::{kv, path, probe_line, probe_word, scroll_offset};
 use crate::app::{Access, App, ClusterState};
 use crate::theme::Theme;
 
 pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let list_width = if area.width >= 100 { 34 } else { 26 };
+    if area.width < 100 {
+        // Narrow: the list above, the path below at full width.
+        let rows = u16::try_from(app.clusters.len() + app.regions.len().max(1))
+            .unwrap_or(u16::MAX)
+            .clamp(2, (area.height / 3).max(2));
+        let [list, detail] =
+            Layout::vertical([Constraint::Length(rows), Constraint::Min(0)]).areas(area);
+        render_list(app, theme, list, buf);
+        let block = Block::new()
+            .borders(Borders::TOP)
+            .border_set(theme.border());
+        let inner = block.inner(detail);
+        block.render(detail, buf);
+        render_detail(app, theme, inner, buf);
+        return;
+    }
     let [list, detail] =
-        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(0)]).areas(area);
+        Layout::horizontal([Constraint::Length(34), Constraint::Min(0)]).areas(area);
     render_list(app, theme, list, buf);
     let block = Block::new()
         .borders(Borders::LEFT)
@@ -63,7 +77,7 @@ fn render_list(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 .and_then(|k| k.version.clone())
                 .unwrap_or_default();
             let marker = if selected { "> " } else { "  " };
-            let name_width = usize::from(area.width).saturating_sub(12).max(8);
+            let name_width = usize::from(area.width).saturating_sub(12).clamp(8, 30);
             let mut spans = vec![Span::raw(format!(
                 "{marker}{:<name_width$.name_width$} {version:<5} ",
                 c.name
@@ -84,7 +98,7 @@ fn render_list(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 }
 
 /// ✓ mapped, ✗ not mapped or denied, spinner while waiting.
-fn access_word(app: &App, theme: Theme, c: &ClusterState) -> Span<'static> {
+pub(super) fn access_word(app: &App, theme: Theme, c: &ClusterState) -> Span<'static> {
     if !matches!(c.cluster, Probe::Ready(_)) {
         return probe_word(app, theme, &c.cluster);
     }
@@ -108,54 +122,30 @@ fn render_detail(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         Paragraph::new(msg).render(area, buf);
         return;
     };
-    let plain = Style::new();
-    let mut lines = vec![Line::from(vec![
+    let mut head = vec![
         Span::styled(c.name.clone(), theme.title()),
         Span::styled(format!("  {}", c.region), theme.label()),
-    ])];
-    match &c.cluster {
-        Probe::Ready(k) => {
-            lines.push(kv(
-                theme,
-                "Status",
-                k.status.clone().unwrap_or_default(),
-                plain,
-            ));
-            lines.push(kv(
-                theme,
-                "Version",
-                k.version.clone().unwrap_or_default(),
-                plain,
-            ));
-            lines.push(kv(
-                theme,
-                "Auth mode",
+    ];
+    if let Some(k) = c.cluster.ready() {
+        head.push(Span::styled(
+            format!(
+                "  {} {} {}",
+                k.status.as_deref().unwrap_or_default(),
+                k.version.as_deref().unwrap_or_default(),
                 k.authentication_mode
-                    .map_or("CONFIG_MAP (default)", |m| m.as_str()),
-                plain,
-            ));
-            lines.push(kv(
-                theme,
-                "DescribeCluster",
-                format!("{} allowed", theme.ok()),
-                theme.good(),
-            ));
-        }
-        other => {
-            if let Some(l) = probe_line(app, theme, other, "DescribeCluster") {
-                let mut l = l;
-                l.spans.insert(
-                    0,
-                    Span::styled(format!("{:<16}", "DescribeCluster"), theme.label()),
-                );
-                lines.push(l);
-            }
-        }
+                    .map_or("CONFIG_MAP (default)", |m| m.as_str())
+            ),
+            theme.label(),
+        ));
     }
+    let mut lines = vec![Line::from(head)];
+    let path = c.path(&app.identity, &app.findings, app.done);
+    lines.push(Line::styled(
+        "Access path: credentials to kubectl",
+        theme.title(),
+    ));
+    lines.extend(path::lines(app, theme, &path, area.width));
     lines.push(Line::from(""));
-    render_mapping(app, theme, c, area.width, &mut lines);
-    lines.push(Line::from(""));
-    render_console(app, theme, c, &mut lines);
     match &c.oidc {
         Probe::Ready(true) => lines.push(kv(
             theme,
@@ -188,174 +178,19 @@ fn render_detail(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         .filter(|f| f.evidence.get("cluster").and_then(|v| v.as_str()) == Some(c.name.as_str()))
         .collect();
     if !related.is_empty() {
-        lines.push(Line::from(""));
-        lines.push(Line::styled("Findings (5 for details)", theme.title()));
+        let mut spans = vec![Span::styled(
+            format!("Findings ({}, 5 for details) ", related.len()),
+            theme.label(),
+        )];
         for f in related {
-            lines.push(Line::from(vec![
-                Span::styled(
-                    format!("{:<8}", f.severity.as_str()),
-                    theme.severity(f.severity),
-                ),
-                Span::raw(f.rule),
-            ]));
+            spans.push(Span::styled(
+                format!("{} ", f.rule),
+                theme.severity(f.severity),
+            ));
         }
+        lines.push(Line::from(spans));
     }
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(area, buf);
-}
-
-fn render_mapping(
-    app: &App,
-    theme: Theme,
-    c: &ClusterState,
-    width: u16,
-    lines: &mut Vec<Line<'static>>,
-) {
-    let plain = Style::new();
-    match c.mapping() {
-        Some(m) => {
-            let via = if m.source == "access-entry" {
-                "access entry"
-            } else {
-                "aws-auth ConfigMap"
-            };
-            lines.push(kv(
-                theme,
-                "Mapped via",
-                format!("{} {via}", theme.ok()),
-                theme.good(),
-            ));
-            lines.extend(kv_wrapped(theme, "  username", &m.username, plain, width));
-            let groups = if m.groups.is_empty() {
-                theme.dash().to_owned()
-            } else {
-                m.groups.join(", ")
-            };
-            lines.push(kv(theme, "  groups", groups, plain));
-            if !m.access_policies.is_empty() {
-                let short: Vec<&str> = m
-                    .access_policies
-                    .iter()
-                    .map(|p| p.rsplit('/').next().unwrap_or(p))
-                    .collect();
-                lines.push(kv(theme, "  policies", short.join(", "), plain));
-            }
-        }
-        None => {
-            let waiting = (matches!(c.entry, Probe::Pending)
-                || matches!(c.aws_auth, Probe::Pending))
-                && !app.done;
-            if waiting {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{:<16}", "Mapped via"), theme.label()),
-                    Span::styled(
-                        format!(
-                            "{} looking up access entries and aws-auth",
-                            theme.spinner(app.spinner)
-                        ),
-                        theme.spinner_style(),
-                    ),
-                ]));
-            } else if let Access::Unknown(why) = c.access() {
-                lines.push(kv(
-                    theme,
-                    "Mapped via",
-                    format!("? unknown: {why}"),
-                    theme.warn(),
-                ));
-            } else {
-                lines.push(kv(
-                    theme,
-                    "Mapped via",
-                    format!(
-                        "{} not mapped: the cluster answers Unauthorized",
-                        theme.bad()
-                    ),
-                    theme.error(),
-                ));
-            }
-        }
-    }
-    let entry = match &c.entry {
-        Probe::Ready(Some(_)) => Span::styled("present".to_owned(), theme.good()),
-        Probe::Ready(None) => Span::styled("none for this principal".to_owned(), plain),
-        other => probe_state_span(app, theme, other),
-    };
-    lines.push(Line::from(vec![
-        Span::styled(format!("{:<16}", "Access entry"), theme.label()),
-        entry,
-    ]));
-    let aws_auth = match &c.aws_auth {
-        Probe::Ready(Some(m)) => Span::styled(format!("maps it as {}", m.username), theme.good()),
-        Probe::Ready(None) => {
-            Span::styled("no entry matches this principal".to_owned(), theme.warn())
-        }
-        Probe::Pending if app.done => Span::styled(
-            "not read (needs Kubernetes access to kube-system)".to_owned(),
-            theme.label(),
-        ),
-        other => probe_state_span(app, theme, other),
-    };
-    lines.push(Line::from(vec![
-        Span::styled(format!("{:<16}", "aws-auth"), theme.label()),
-        aws_auth,
-    ]));
-}
-
-fn probe_state_span<T>(app: &App, theme: Theme, p: &Probe<T>) -> Span<'static> {
-    match p {
-        Probe::Denied { permission } => {
-            Span::styled(format!("denied ({permission})"), theme.error())
-        }
-        other => probe_word(app, theme, other),
-    }
-}
-
-/// The console needs both IAM (DescribeCluster and friends) and a
-/// Kubernetes identity with read RBAC.
-fn render_console(app: &App, theme: Theme, c: &ClusterState, lines: &mut Vec<Line<'static>>) {
-    let iam = matches!(c.cluster, Probe::Ready(_));
-    let access = c.access();
-    let k8s = matches!(access, Access::Mapped(_));
-    let waiting =
-        !app.done && (matches!(c.cluster, Probe::Pending) || matches!(c.entry, Probe::Pending));
-    let (text, style) = if waiting {
-        (
-            format!("{} checking", theme.spinner(app.spinner)),
-            theme.spinner_style(),
-        )
-    } else if iam && k8s {
-        (
-            format!(
-                "{} IAM {} Kubernetes: the console can show workloads",
-                theme.ok(),
-                theme.ok()
-            ),
-            theme.good(),
-        )
-    } else if iam && let Access::Unknown(why) = &access {
-        (
-            format!("{} IAM ? Kubernetes: unknown ({why})", theme.ok()),
-            theme.warn(),
-        )
-    } else if iam {
-        (
-            format!(
-                "{} IAM {} Kubernetes: no Kubernetes identity (cluster/console-no-k8s-access)",
-                theme.ok(),
-                theme.bad()
-            ),
-            theme.error(),
-        )
-    } else {
-        (
-            format!(
-                "{} IAM: the console cannot describe the cluster",
-                theme.bad()
-            ),
-            theme.error(),
-        )
-    };
-    lines.push(kv(theme, "Console", text, style));
 }

@@ -66,9 +66,10 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             lines.push(Line::from(vec![
                 Span::styled("Note ", theme.title()),
                 Span::raw(
-                    "the EKS authenticator matches the role, not the session: aws-auth \
-                     and access entries must name the ARN above (\"EKS matches\"), \
-                     with no path in aws-auth.",
+                    "the EKS authenticator matches the role, not the session. An \
+                     access entry names the role's full ARN, path included (as IAM \
+                     lists it); an aws-auth entry names it without the path (the ARN \
+                     above, \"EKS matches\").",
                 ),
             ]));
         }

@@ -11,7 +11,11 @@ mod explain;
 mod findings;
 mod identity;
 mod keys;
+mod overview;
+mod path;
 mod wrap;
+
+pub use overview::{GRID_HEIGHT, GRID_WIDTH};
 
 use eksdoctor_core::snapshot::Probe;
 use ratatui::buffer::Buffer;
@@ -42,6 +46,15 @@ impl Widget for &App {
         ])
         .areas(area);
         self.render_tabs(theme, tabs, buf);
+        if self.panel == Panel::Overview && overview::is_grid(area) {
+            overview::render_grid(self, theme, body, buf);
+            self.render_status(theme, status, buf);
+            if self.help {
+                help(theme, area, buf);
+            }
+            redact_buffer(self, area, buf);
+            return;
+        }
         let block = Block::bordered()
             .border_set(theme.border())
             .padding(Padding::left(1))
@@ -52,6 +65,7 @@ impl Widget for &App {
         let inner = block.inner(body);
         block.render(body, buf);
         match self.panel {
+            Panel::Overview => overview::render_compact(self, theme, inner, buf),
             Panel::Identity => identity::render(self, theme, inner, buf),
             Panel::Clusters => clusters::render(self, theme, inner, buf),
             Panel::Keys => keys::render(self, theme, inner, buf),
@@ -77,9 +91,37 @@ impl App {
     }
 
     fn render_tabs(&self, theme: Theme, area: Rect, buf: &mut Buffer) {
+        // Full labels when they fit; else tighter, then shorter names.
+        for style in 0..3 {
+            let spans = self.tab_spans(theme, style);
+            let width: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+            if width <= usize::from(area.width) || style == 2 {
+                Line::from(spans).render(area, buf);
+                return;
+            }
+        }
+    }
+
+    fn tab_spans(&self, theme: Theme, style: u8) -> Vec<Span<'static>> {
         let mut spans = Vec::new();
         for (i, p) in Panel::ALL.iter().enumerate() {
-            let mut label = format!(" {} {}", i + 1, p.title());
+            let title = if style == 2 {
+                match p {
+                    Panel::Overview => "Overview",
+                    Panel::Identity => "Id",
+                    Panel::Clusters => "Clust",
+                    Panel::Endpoints => "Endp",
+                    Panel::Explain => "Expl",
+                    other => other.title(),
+                }
+            } else {
+                p.title()
+            };
+            let mut label = if style == 0 {
+                format!(" {i} {title}")
+            } else {
+                format!("{i} {title}")
+            };
             match p {
                 Panel::Findings if !self.findings.is_empty() => {
                     label.push_str(&format!(" {}", self.findings.len()));
@@ -94,14 +136,14 @@ impl App {
                 label.push_str(theme.spinner(self.spinner));
             }
             label.push(' ');
-            let style = if *p == self.panel {
+            let look = if *p == self.panel {
                 theme.active_tab()
             } else {
                 Style::new()
             };
-            spans.push(Span::styled(label, style));
+            spans.push(Span::styled(label, look));
         }
-        Line::from(spans).render(area, buf);
+        spans
     }
 
     fn render_status(&self, theme: Theme, area: Rect, buf: &mut Buffer) {
@@ -113,6 +155,10 @@ impl App {
             "typing · Esc stop · Ctrl-U clear".to_owned()
         } else if let Some(s) = &self.status {
             s.clone()
+        } else if self.panel == Panel::Overview {
+            "Tab tile  j/k move  Enter open  c copy fix  0-6 panels  ? help  q quit".to_owned()
+        } else if self.zoomed {
+            "Esc overview  j/k move  Enter detail  c copy fix  / filter  ? help  q quit".to_owned()
         } else {
             "Tab panel  j/k move  Enter detail  c copy fix  / filter  ? help  q quit".to_owned()
         };
