@@ -57,14 +57,8 @@ where
     match result {
         Ok(code) => code,
         Err(e) => {
+            // With --format json this also prints the error object on stdout.
             out.error(&e);
-            if out.format == cli::Format::Json {
-                // Scripts read stdout: the error as JSON there too.
-                out.print(&format!(
-                    "{}\n",
-                    serde_json::json!({"error": {"message": e.to_string(), "exit_code": e.exit_code()}})
-                ));
-            }
             e.exit_code()
         }
     }
