@@ -294,6 +294,24 @@ pub fn io_message(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Never panics, whatever the bytes.
+        #[test]
+        fn any_bytes_are_judged(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let _ = check_text("x", &bytes);
+        }
+
+        /// Text people paste (any Unicode without control characters, lines,
+        /// tabs) is always text, even cut at any byte.
+        #[test]
+        fn text_is_text(s in "[^\\x00-\\x08\\x0b\\x0e-\\x1f\\x7f]{0,2000}", cut in 0usize..2000) {
+            let b = s.as_bytes();
+            let b = &b[..cut.min(b.len())];
+            prop_assert!(check_text("x", b).is_ok());
+        }
+    }
 
     #[test]
     fn text_and_binary() {

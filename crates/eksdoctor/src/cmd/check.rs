@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use eksdoctor_aws::round::ClusterProbes;
 use eksdoctor_aws::{ClusterSelection, LiveSnapshot, ProbeOptions};
-use eksdoctor_core::mask::mask_key_id;
+use eksdoctor_core::mask::mask_key_id_among;
 use eksdoctor_core::report::Report;
 use eksdoctor_core::snapshot::{Probe, ProbeUpdate};
 use serde_json::{Value, json};
@@ -213,9 +213,16 @@ fn render_text(snap: &LiveSnapshot) -> String {
     }
     match (&snap.keys, &snap.keys_user) {
         (Some(Probe::Ready(keys)), Some(user)) => {
+            let ids: Vec<&str> = keys.iter().map(|k| k.access_key_id.as_str()).collect();
             let list: Vec<String> = keys
                 .iter()
-                .map(|k| format!("{} {:?}", mask_key_id(&k.access_key_id), k.status))
+                .map(|k| {
+                    format!(
+                        "{} {:?}",
+                        mask_key_id_among(&k.access_key_id, &ids),
+                        k.status
+                    )
+                })
                 .collect();
             let _ = writeln!(
                 s,
