@@ -217,3 +217,16 @@ fn bad_input_is_exit_2_with_a_plain_message() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn bare_trust_file_pairs_with_the_one_association() {
+    let (code, v) = json(&[
+        "--trust",
+        &fixture("trust-good.json"),
+        "--associations",
+        &fixture("describe-web.json"),
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["associations"][0]["service_account"], "app/web");
+    assert_eq!(v["associations"][0]["result"], "ok");
+}

@@ -314,7 +314,7 @@ impl Explainer {
                 observations.push((sig, vec![others::diagnose_form(f)]));
             }
         }
-        if let Some(d) = podid::diagnose_line(&lower) {
+        if let Some(d) = podid::diagnose_line(text, &lower) {
             recognised = true;
             observations.push((format!("P{}", d.key), vec![d]));
         }

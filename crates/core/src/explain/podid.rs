@@ -22,10 +22,10 @@ fn parsed(action: Option<&str>) -> Value {
     })
 }
 
-/// The Pod Identity finding one line of text holds, if any, given the line
-/// in ASCII lowercase.
+/// The Pod Identity finding one line of text holds, if any; `lower` is the
+/// line in ASCII lowercase (same byte offsets).
 #[must_use]
-pub fn diagnose_line(lower: &str) -> Option<Diagnosis> {
+pub fn diagnose_line(text: &str, lower: &str) -> Option<Diagnosis> {
     let pod_identity =
         lower.contains(SERVICE_PRINCIPAL) || lower.contains("assumeroleforpodidentity");
     if pod_identity
@@ -57,7 +57,50 @@ pub fn diagnose_line(lower: &str) -> Option<Diagnosis> {
     {
         return Some(agent(false));
     }
+    if lower.contains("not authorized to perform")
+        && let Some(role) = node_role_session(lower).and_then(|r| text.get(r))
+    {
+        return Some(node_role(role));
+    }
     None
+}
+
+/// `assumed-role/ROLE/i-0123456789abcdef0` where ROLE looks like an EKS
+/// node role (eksctl's `NodeInstanceRole`, managed node groups'
+/// `...node...` names): where the role name sits in the line.
+fn node_role_session(lower: &str) -> Option<std::ops::Range<usize>> {
+    let start = lower.find(":assumed-role/")? + ":assumed-role/".len();
+    let rest = &lower[start..];
+    let (role, rest) = rest.split_once('/')?;
+    let session: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let instance = session
+        .strip_prefix("i-")
+        .is_some_and(|h| (8..=17).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    (instance && role.contains("node")).then(|| start..start + role.len())
+}
+
+fn node_role(role: &str) -> Diagnosis {
+    let f = Finding::new(
+        rules::PODID_NO_ASSOCIATION,
+        format!(
+            "the denied principal is the EKS node role {role} (an instance session): if this came from a pod, the pod got no credentials of its own and fell back to the node role"
+        ),
+    )
+    .detail("A pod whose service account has neither a Pod Identity association nor an IRSA annotation (or whose association was created after the pod started) uses the node's instance profile. Give the workload its own role instead of widening the node role.")
+    .evidence("parsed", parsed(None))
+    .fix(
+        Fix::new("Give the pod's service account its own role, then restart the pods")
+            .command("kubectl get pod POD -n NAMESPACE -o jsonpath='{.spec.serviceAccountName}'")
+            .command("aws eks list-pod-identity-associations --cluster-name CLUSTER --namespace NAMESPACE")
+            .command("aws eks create-pod-identity-association --cluster-name CLUSTER --namespace NAMESPACE --service-account SERVICE_ACCOUNT --role-arn ROLE_ARN"),
+    );
+    Diagnosis {
+        key: format!("{}:{role}", rules::PODID_NO_ASSOCIATION.id),
+        finding: f,
+    }
 }
 
 fn trust(tag_session: bool) -> Diagnosis {
@@ -126,7 +169,7 @@ mod tests {
     use super::*;
 
     fn rule(s: &str) -> Option<&'static str> {
-        diagnose_line(&s.to_ascii_lowercase()).map(|d| d.finding.rule)
+        diagnose_line(s, &s.to_ascii_lowercase()).map(|d| d.finding.rule)
     }
 
     #[test]
@@ -149,6 +192,18 @@ mod tests {
                 Some("podid/agent-missing"),
             ),
             ("Unable to load credentials from any providers", None),
+            (
+                "User: arn:aws:sts::111122223333:assumed-role/eksctl-prod-nodegroup-ng-1-NodeInstanceRole-1A2B3C/i-0abc123def4567890 is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::data/k",
+                Some("podid/no-association"),
+            ),
+            (
+                "User: arn:aws:sts::111122223333:assumed-role/ci-runner/i-0abc123def4567890 is not authorized to perform: s3:GetObject",
+                None,
+            ),
+            (
+                "User: arn:aws:sts::111122223333:assumed-role/my-node-role/bob is not authorized to perform: s3:GetObject",
+                None,
+            ),
             ("GET http://169.254.170.23/v1/credentials 200", None),
             ("all good", None),
         ] {

@@ -11,8 +11,12 @@
 //!    is; one that names the account delegates to the identity-based side;
 //! 4. across accounts, both sides must allow; a role trust policy must
 //!    always allow explicitly (it is the resource-based policy of
-//!    `sts:AssumeRole*`);
+//!    `sts:AssumeRole*`), and so must a KMS key policy for `kms:` actions on
+//!    a key ARN (directly, or by delegating to the account root);
 //! 5. otherwise implicit-deny.
+//!
+//! `sts:GetCallerIdentity` needs no permission and no Deny blocks it: it is
+//! always allowed.
 //!
 //! Every step is evaluated in three-valued logic ([`Tri`]): a condition on a
 //! key the context does not give is `Unknown`, and the decision is

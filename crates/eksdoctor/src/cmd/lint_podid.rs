@@ -205,7 +205,10 @@ pub fn run(args: &LintPodidArgs, out: &Output) -> Result<i32, CliError> {
             .as_deref()
             .and_then(|arn| roles.iter().position(|r| r.matches(arn)))
             .or_else(|| {
-                (roles.len() == 1 && assocs.len() == 1 && a.role_arn.is_none()).then_some(0)
+                (roles.len() == 1
+                    && assocs.len() == 1
+                    && (a.role_arn.is_none() || roles[0].arn.is_none()))
+                .then_some(0)
             });
         let subject = (a.namespace.as_str(), a.service_account.as_str());
         if let Some(i) = role {
