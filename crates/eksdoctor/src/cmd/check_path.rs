@@ -6,7 +6,7 @@ use eksdoctor_aws::LiveSnapshot;
 use eksdoctor_aws::round::ClusterProbes;
 use eksdoctor_core::access_path::{self, AccessPath, PathInputs};
 use eksdoctor_core::finding::Finding;
-use eksdoctor_core::snapshot::Probe;
+use eksdoctor_core::snapshot::{CallerIdentity, Probe};
 use serde_json::Value;
 
 /// The path for every cluster of the round, in the round's order.
@@ -17,14 +17,21 @@ pub fn paths(snap: &LiveSnapshot, findings: &[Finding]) -> Vec<AccessPath> {
         .as_ref()
         .and_then(|p| p.ready())
         .map(|r| r.path.as_str());
+    // The credentials hop says where they came from.
+    let mut identity = snap.identity.clone();
+    if let Probe::Ready(id) = &mut identity
+        && id.credential_source.is_none()
+    {
+        id.credential_source = Some(snap.credential_source.describe());
+    }
     snap.clusters
         .values()
-        .map(|c| path(snap, c, role_path, findings))
+        .map(|c| path(&identity, c, role_path, findings))
         .collect()
 }
 
 fn path(
-    snap: &LiveSnapshot,
+    identity: &Probe<CallerIdentity>,
     c: &ClusterProbes,
     role_path: Option<&str>,
     findings: &[Finding],
@@ -36,7 +43,7 @@ fn path(
         )),
         _ => None,
     };
-    let mut inp = PathInputs::new(&c.name, &c.region, &snap.identity, &c.cluster, &c.entry);
+    let mut inp = PathInputs::new(&c.name, &c.region, identity, &c.cluster, &c.entry);
     inp.role_path = role_path;
     inp.console_iam = console.as_ref();
     inp.findings = findings;
