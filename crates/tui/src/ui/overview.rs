@@ -340,12 +340,30 @@ fn cluster_lines(
         theme.label(),
     ));
     out.push(Line::from(header));
+    // A region that could not be listed, as its own error state.
+    for (region, p) in app
+        .regions
+        .iter()
+        .filter(|(_, p)| !matches!(p, Probe::Ready(_) | Probe::Pending))
+        .take(2)
+    {
+        if let Some(l) = probe_line(app, theme, p, "ListClusters") {
+            let mut spans = vec![Span::raw(" ".repeat(lw + 1))];
+            spans.push(Span::styled(format!("{region}: "), theme.error()));
+            spans.extend(l.spans);
+            out.push(Line::from(spans));
+        }
+    }
     if app.clusters.is_empty() {
+        let pad = " ".repeat(lw + 1);
         let msg = if app.done {
-            Line::styled("  no clusters in the regions probed", theme.label())
+            Line::styled(
+                format!("{pad}no clusters in the regions probed"),
+                theme.label(),
+            )
         } else {
             Line::styled(
-                format!("  {} listing clusters", theme.spinner(app.spinner)),
+                format!("{pad}{} listing clusters", theme.spinner(app.spinner)),
                 theme.spinner_style(),
             )
         };
