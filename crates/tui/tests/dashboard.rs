@@ -305,6 +305,13 @@ fn ascii_and_no_color() {
         color: false,
         ..options()
     });
+    for (w, h) in [(80, 24), (120, 32)] {
+        let s = screen(&app, w, h);
+        assert!(s.is_ascii(), "overview at {w}x{h}:\n{s}");
+    }
+    press(&mut app, KeyCode::Char('2'));
+    let s = screen(&app, 120, 40);
+    assert!(s.is_ascii(), "{s}");
     press(&mut app, KeyCode::Char('3'));
     let s = screen(&app, 80, 24);
     assert!(s.is_ascii(), "{s}");
