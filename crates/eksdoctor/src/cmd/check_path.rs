@@ -66,3 +66,62 @@ pub fn text(paths: &[AccessPath], ascii: bool) -> String {
 pub fn json(paths: &[AccessPath]) -> Value {
     serde_json::to_value(paths).unwrap_or(Value::Null)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eksdoctor_aws::source::{CredentialSource, SourceKind};
+    use std::collections::BTreeMap;
+
+    fn snapshot() -> LiveSnapshot {
+        let id = eksdoctor_core::snapshot::CallerIdentity::from_sts(
+            "arn:aws:sts::111122223333:assumed-role/dev/bob",
+            "111122223333",
+            "AROAEXAMPLE:bob",
+            None,
+        )
+        .unwrap();
+        let cluster = ClusterProbes {
+            region: "eu-west-1".into(),
+            name: "apps".into(),
+            cluster: Probe::Denied {
+                permission: "eks:DescribeCluster".into(),
+            },
+            entry: Probe::Pending,
+            oidc_provider: Probe::Pending,
+            console: Probe::Pending,
+        };
+        LiveSnapshot {
+            identity: Probe::Ready(id),
+            caller_role: None,
+            keys: None,
+            keys_user: None,
+            regions: BTreeMap::new(),
+            clusters: BTreeMap::from([(("eu-west-1".into(), "apps".into()), cluster)]),
+            problems: Vec::new(),
+            credential_source: CredentialSource {
+                kind: SourceKind::Sso,
+                profile: "dev".into(),
+                profile_explicit: true,
+            },
+            access_key_id: "ASIAEXAMPLEEXAMPLE00".into(),
+        }
+    }
+
+    #[test]
+    fn text_and_json_carry_the_broken_hop() {
+        let snap = snapshot();
+        let p = paths(&snap, &[]);
+        let t = text(&p, true);
+        assert!(
+            t.contains("access path  apps (eu-west-1): broken at eks:DescribeCluster"),
+            "{t}"
+        );
+        assert!(t.contains(&snap.credential_source.describe()), "{t}");
+        let j = json(&p);
+        assert_eq!(j[0]["first_broken"], 3);
+        assert_eq!(j[0]["hops"][3]["state"], "broken");
+        assert_eq!(j[0]["hops"][3]["evidence"]["denied"], "eks:DescribeCluster");
+        assert_eq!(j[0]["hops"][4]["state"], "unknown");
+    }
+}
