@@ -258,6 +258,12 @@ impl AccessPath {
                         let _ = writeln!(s, "         {l}");
                     }
                 }
+                if fix.commands.is_empty()
+                    && fix.replacement.is_none()
+                    && let Some(p) = &fix.policy
+                {
+                    let _ = writeln!(s, "         {p}");
+                }
             }
             if h.state == HopState::Unknown
                 && let Some(a) = &h.answer
@@ -602,12 +608,12 @@ pub fn build(inp: &PathInputs<'_>) -> AccessPath {
                 "allowed: {} {}, auth {}",
                 cluster.status.as_deref().unwrap_or("?"),
                 cluster.version.as_deref().unwrap_or("?"),
-                mode.map_or("CONFIG_MAP (default)", AuthenticationMode::as_str)
+                mode.map_or("not reported", AuthenticationMode::as_str)
             ),
         )
         .evidence(
             "authentication_mode",
-            mode.map_or("CONFIG_MAP", AuthenticationMode::as_str),
+            mode.map_or(serde_json::Value::Null, |m| m.as_str().into()),
         ),
     );
 
@@ -817,7 +823,7 @@ fn mapping_hop(
     let label = match mode {
         Some(AuthenticationMode::Api) => "access entry",
         Some(AuthenticationMode::ConfigMap) => "aws-auth entry",
-        _ => "access entry / aws-auth",
+        _ => "entry or aws-auth",
     };
     // A near miss in aws-auth (the role mapped with its path) explains the
     // break better than "not mapped", and is known even when another source is not.
@@ -1275,5 +1281,37 @@ mod tests {
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["hops"][4]["state"], "ok");
         assert_eq!(json["hops"][6]["evidence"]["from"], "group system:masters");
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn text_shows_every_hop_and_the_fix() {
+        let i = Probe::Ready(
+            CallerIdentity::from_sts(
+                "arn:aws:sts::111122223333:assumed-role/Dev/alice",
+                "111122223333",
+                "AROAX:alice",
+                None,
+            )
+            .unwrap(),
+        );
+        let c = Probe::Denied {
+            permission: "eks:DescribeCluster".into(),
+        };
+        let e = Probe::Pending;
+        let p = build(&PathInputs::new("apps", "eu-west-1", &i, &c, &e));
+        let t = p.text(true);
+        assert_eq!(t.lines().count(), 1 + 8 + 2, "{t}");
+        assert!(
+            t.starts_with("access path  apps (eu-west-1): broken at eks:DescribeCluster"),
+            "{t}"
+        );
+        assert!(t.contains("  x  eks:DescribeCluster  denied"), "{t}");
+        assert!(t.contains("       fix: allow eks:DescribeCluster"), "{t}");
+        assert!(t.is_ascii(), "{t}");
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use eksdoctor_core::access_path::{
-    self, AccessPath, AwsAuthAnswer, KubernetesIdentity, PathInputs, RbacCheck,
+    self, AccessPath, AwsAuthAnswer, HopKind, HopState, KubernetesIdentity, PathInputs, RbacCheck,
 };
 use eksdoctor_core::finding::Finding;
 use eksdoctor_core::mask::Redactor;
@@ -173,6 +173,9 @@ pub struct ClusterState {
     pub whoami: Option<Probe<KubernetesIdentity>>,
     /// RBAC answers (console and kubectl verbs), when a Kubernetes probe asked.
     pub rbac: Option<Probe<Vec<RbacCheck>>>,
+    /// The access path's mapping hop and last hop (console / kubectl), kept
+    /// up to date as data arrives so a frame never rebuilds every path.
+    pub marks: (HopState, HopState),
 }
 
 impl ClusterState {
@@ -188,7 +191,25 @@ impl ClusterState {
             aws_auth_line: None,
             whoami: None,
             rbac: None,
+            marks: (HopState::Pending, HopState::Pending),
         }
+    }
+
+    fn remark(&mut self, identity: &Probe<CallerIdentity>, findings: &[Finding], settled: bool) {
+        let p = self.path(identity, findings, settled);
+        let state = |k: HopKind| {
+            p.hops
+                .iter()
+                .find(|h| h.hop == k)
+                .map_or(HopState::Unknown, |h| h.state)
+        };
+        let mapping = state(HopKind::Mapping);
+        let mut reach = state(HopKind::Reach);
+        // Blocked behind an unknown mapping is unknown, not broken.
+        if reach == HopState::Broken && mapping == HopState::Unknown {
+            reach = HopState::Unknown;
+        }
+        self.marks = (mapping, reach);
     }
 
     /// The access path into this cluster, from what is known now.
@@ -494,6 +515,37 @@ impl App {
         }
         let r = self.redactor.clone();
         let text = |s: &str| sanitize::text(&r, s);
+        let touched = match &feed {
+            Feed::Probe(
+                ProbeUpdate::Cluster { region, name, .. }
+                | ProbeUpdate::CallerAccessEntry { region, name, .. }
+                | ProbeUpdate::OidcProvider { region, name, .. },
+            )
+            | Feed::AwsAuthMapping { region, name, .. }
+            | Feed::StsWorkloads { region, name, .. }
+            | Feed::AwsAuth { region, name, .. }
+            | Feed::KubernetesIdentity { region, name, .. }
+            | Feed::Rbac { region, name, .. } => Some((region.clone(), name.clone())),
+            _ => None,
+        };
+        self.apply_feed(feed, &text);
+        let (identity, findings, settled) = (&self.identity, &self.findings, self.done);
+        match touched {
+            Some(key) => {
+                if let Some(c) = self.clusters.get_mut(&key) {
+                    c.remark(identity, findings, settled);
+                }
+            }
+            None => {
+                for c in self.clusters.values_mut() {
+                    c.remark(identity, findings, settled);
+                }
+            }
+        }
+    }
+
+    fn apply_feed(&mut self, feed: Feed, text: &impl Fn(&str) -> String) {
+        let r = self.redactor.clone();
         match feed {
             Feed::Probe(update) => match update {
                 ProbeUpdate::Identity(p) => {

@@ -305,6 +305,13 @@ fn ascii_and_no_color() {
         color: false,
         ..options()
     });
+    for (w, h) in [(80, 24), (120, 32)] {
+        let s = screen(&app, w, h);
+        assert!(s.is_ascii(), "overview at {w}x{h}:\n{s}");
+    }
+    press(&mut app, KeyCode::Char('2'));
+    let s = screen(&app, 120, 40);
+    assert!(s.is_ascii(), "{s}");
     press(&mut app, KeyCode::Char('3'));
     let s = screen(&app, 80, 24);
     assert!(s.is_ascii(), "{s}");
@@ -338,4 +345,34 @@ fn refresh_drops_the_old_round() {
     }
     assert!(!app.animating());
     assert_eq!(app.findings.len(), loaded(options()).findings.len());
+}
+
+#[test]
+fn overview_tiles_show_their_own_errors() {
+    use eksdoctor_core::snapshot::{Probe, ProbeUpdate};
+    use eksdoctor_tui::Feed;
+    let mut app = App::new(options());
+    app.apply(
+        0,
+        Feed::Probe(ProbeUpdate::Identity(Probe::Failed {
+            message: "the SSO session has expired".into(),
+        })),
+    );
+    app.apply(
+        0,
+        Feed::Probe(ProbeUpdate::ClusterList {
+            region: "eu-west-1".into(),
+            clusters: Probe::Denied {
+                permission: "eks:ListClusters".into(),
+            },
+        }),
+    );
+    app.apply(0, Feed::Probe(ProbeUpdate::AccessKeys(Probe::TimedOut)));
+    for (w, h) in [(80, 24), (120, 32)] {
+        let s = screen(&app, w, h);
+        assert!(s.contains("the SSO session has expired"), "{s}");
+        assert!(s.contains("eu-west-1: ✗ denied"), "{s}");
+        assert!(s.contains("timed out"), "{s}");
+        insta::assert_snapshot!(format!("overview_errors_{w}x{h}"), s);
+    }
 }

@@ -39,62 +39,87 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     render_detail(app, theme, inner, buf);
 }
 
+/// One row of the cluster list, before it is drawn.
+enum Row<'a> {
+    Region(&'a str),
+    RegionState(&'a Probe<Vec<String>>),
+    Cluster(usize, &'a ClusterState),
+}
+
 fn render_list(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let mut lines: Vec<Line> = Vec::new();
-    let mut selected_line = 0;
     if app.regions.is_empty()
         && app.clusters.is_empty()
         && let Some(l) = probe_line(app, theme, &Probe::<()>::Pending, "listing clusters")
     {
-        lines.push(l);
+        Paragraph::new(l).render(area, buf);
+        return;
     }
-    let mut regions: Vec<&String> = app.regions.keys().collect();
-    for c in app.clusters.values() {
-        if !regions.contains(&&c.region) {
-            regions.push(&c.region);
-        }
-    }
-    regions.sort();
-    let mut index = 0;
+    // The rows, cheaply (no text yet): regions in order, each with its
+    // clusters (the map is ordered by region, then name).
+    let mut regions: Vec<&str> = app.regions.keys().map(String::as_str).collect();
+    regions.extend(app.clusters.keys().map(|(r, _)| r.as_str()));
+    regions.sort_unstable();
+    regions.dedup();
+    let mut rows: Vec<Row> = Vec::with_capacity(regions.len() * 2 + app.clusters.len());
+    let mut clusters = app.clusters.values().enumerate().peekable();
+    let mut selected_line = 0;
     for region in regions {
-        lines.push(Line::styled(region.clone(), theme.title()));
-        if let Some(p) = app.regions.get(region) {
-            if let Some(mut l) = probe_line(app, theme, p, "ListClusters") {
-                l.spans.insert(0, Span::raw("  "));
-                lines.push(l);
-            } else if p.ready().is_some_and(Vec::is_empty) {
-                lines.push(Line::styled("  (no clusters)", theme.label()));
-            }
+        rows.push(Row::Region(region));
+        if let Some(p) = app.regions.get(region)
+            && !matches!(p, Probe::Ready(v) if !v.is_empty())
+        {
+            rows.push(Row::RegionState(p));
         }
-        for c in app.clusters.values().filter(|c| &c.region == region) {
-            let selected = index == app.cluster_sel;
-            if selected {
-                selected_line = lines.len();
+        while let Some((i, c)) = clusters.next_if(|(_, c)| c.region == region) {
+            if i == app.cluster_sel {
+                selected_line = rows.len();
             }
-            let version = c
-                .cluster
-                .ready()
-                .and_then(|k| k.version.clone())
-                .unwrap_or_default();
-            let marker = if selected { "> " } else { "  " };
-            let name_width = usize::from(area.width).saturating_sub(12).clamp(8, 30);
-            let mut spans = vec![Span::raw(format!(
-                "{marker}{:<name_width$.name_width$} {version:<5} ",
-                c.name
-            ))];
-            spans.push(access_word(app, theme, c));
-            let mut line = Line::from(spans);
-            if selected {
-                line = line.style(theme.selected());
-            }
-            lines.push(line);
-            index += 1;
+            rows.push(Row::Cluster(i, c));
         }
     }
-    let offset = scroll_offset(selected_line, usize::from(area.height));
-    Paragraph::new(lines)
-        .scroll((u16::try_from(offset).unwrap_or(0), 0))
-        .render(area, buf);
+    // Only the rows on screen become text.
+    let height = usize::from(area.height);
+    let offset = scroll_offset(selected_line, height);
+    let name_width = usize::from(area.width).saturating_sub(12).clamp(8, 30);
+    let lines: Vec<Line> = rows
+        .iter()
+        .skip(offset)
+        .take(height)
+        .filter_map(|row| match row {
+            Row::Region(r) => Some(Line::styled((*r).to_owned(), theme.title())),
+            Row::RegionState(p) => match probe_line(app, theme, *p, "ListClusters") {
+                Some(mut l) => {
+                    l.spans.insert(0, Span::raw("  "));
+                    Some(l)
+                }
+                None if p.ready().is_some_and(Vec::is_empty) => {
+                    Some(Line::styled("  (no clusters)", theme.label()))
+                }
+                None => None,
+            },
+            Row::Cluster(i, c) => {
+                let selected = *i == app.cluster_sel;
+                let version = c
+                    .cluster
+                    .ready()
+                    .and_then(|k| k.version.as_deref())
+                    .unwrap_or_default();
+                let marker = if selected { "> " } else { "  " };
+                let mut line = Line::from(vec![
+                    Span::raw(format!(
+                        "{marker}{:<name_width$.name_width$} {version:<5} ",
+                        c.name
+                    )),
+                    access_word(app, theme, c),
+                ]);
+                if selected {
+                    line = line.style(theme.selected());
+                }
+                Some(line)
+            }
+        })
+        .collect();
+    Paragraph::new(lines).render(area, buf);
 }
 
 /// ✓ mapped, ✗ not mapped or denied, spinner while waiting.

@@ -5,7 +5,6 @@
 //! Rows are cut, never wrapped; only the rows on screen are computed, so a
 //! thousand clusters cost what a screenful does.
 
-use eksdoctor_core::access_path::{HopKind, HopState};
 use eksdoctor_core::finding::{Finding, Severity};
 use eksdoctor_core::snapshot::{AccessKey, AuthenticationMode, CredentialKind, Probe};
 use eksdoctor_core::sts::EndpointType;
@@ -299,20 +298,9 @@ fn marks(app: &App, theme: Theme, c: &ClusterState) -> (Span<'static>, Span<'sta
         let short = Span::styled(fit(&w.content, 2, theme), w.style);
         return (short.clone(), short);
     }
-    let p = c.path(&app.identity, &app.findings, app.done);
-    let state = |k: HopKind| {
-        p.hops
-            .iter()
-            .find(|h| h.hop == k)
-            .map_or(HopState::Unknown, |h| h.state)
-    };
-    let mut reach = state(HopKind::Reach);
-    if reach == HopState::Broken && state(HopKind::Mapping) == HopState::Unknown {
-        reach = HopState::Unknown;
-    }
     (
-        path::mark(app, theme, state(HopKind::Mapping)),
-        path::mark(app, theme, reach),
+        path::mark(app, theme, c.marks.0),
+        path::mark(app, theme, c.marks.1),
     )
 }
 
@@ -340,12 +328,30 @@ fn cluster_lines(
         theme.label(),
     ));
     out.push(Line::from(header));
+    // A region that could not be listed, as its own error state.
+    for (region, p) in app
+        .regions
+        .iter()
+        .filter(|(_, p)| !matches!(p, Probe::Ready(_) | Probe::Pending))
+        .take(2)
+    {
+        if let Some(l) = probe_line(app, theme, p, "ListClusters") {
+            let mut spans = vec![Span::raw(" ".repeat(lw + 1))];
+            spans.push(Span::styled(format!("{region}: "), theme.error()));
+            spans.extend(l.spans);
+            out.push(Line::from(spans));
+        }
+    }
     if app.clusters.is_empty() {
+        let pad = " ".repeat(lw + 1);
         let msg = if app.done {
-            Line::styled("  no clusters in the regions probed", theme.label())
+            Line::styled(
+                format!("{pad}no clusters in the regions probed"),
+                theme.label(),
+            )
         } else {
             Line::styled(
-                format!("  {} listing clusters", theme.spinner(app.spinner)),
+                format!("{pad}{} listing clusters", theme.spinner(app.spinner)),
                 theme.spinner_style(),
             )
         };
