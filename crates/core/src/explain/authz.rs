@@ -137,6 +137,9 @@ fn who(d: &Denial) -> String {
 }
 
 fn on_what(d: &Denial) -> String {
+    if let Some(lt) = &d.launch_template {
+        return format!(" with launch template {lt}");
+    }
     match &d.resource {
         Some(ResourceRef::Arn(a) | ResourceRef::Named(a)) => format!(" on {a}"),
         Some(ResourceRef::This) | None => String::new(),
@@ -159,7 +162,11 @@ fn identity_fix(d: &Denial, summary: &str) -> (Fix, Vec<String>) {
         &doc,
     );
     let mut notes = Vec::new();
-    notes.extend(s.note);
+    let whole = d.form == Some("launch-template")
+        || action.eq_ignore_ascii_case("iam:CreateServiceLinkedRole");
+    if !whole {
+        notes.extend(s.note);
+    }
     notes.extend(a.note);
     let mut f = Fix::new(summary).policy(doc.clone());
     for c in a.commands {

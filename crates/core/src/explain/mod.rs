@@ -83,7 +83,7 @@ pub use forms::TextForm;
 pub use stream::{ReadError, ReadStats};
 
 /// Distinct findings kept; further distinct ones are counted in [`Explainer::dropped`].
-pub const MAX_GROUPS: usize = 10_000;
+pub const MAX_GROUPS: usize = 2_000;
 /// The longest input line quoted in `evidence.line`.
 pub const EVIDENCE_LINE_MAX: usize = 1000;
 
