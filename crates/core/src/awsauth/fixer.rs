@@ -36,7 +36,8 @@ pub struct Fixed {
     pub count: usize,
     /// Every principal whose mapping differs after the fix.
     pub changes: Vec<Change>,
-    /// Fixes not made because they would change who has access: why.
+    /// Fixes not made because they would change who has access: why (lines
+    /// of the corrected text).
     pub refused: Vec<String>,
 }
 
@@ -136,18 +137,52 @@ fn unit_what(auth: &AwsAuth, u: Unit) -> String {
     }
 }
 
-/// Whether the entry of `u` is the one in effect for a principal whose entry is on `line`.
-fn own_entry(auth: &AwsAuth, u: Unit, line: Option<usize>) -> bool {
-    matches!(u, Unit::Entry(..)) && line.is_some() && Some(unit_line(auth, u)) == line
+/// Whether the entry of `u` is the one in effect for a principal (`entry`: the
+/// section and index of the entry in effect, from the lookup).
+fn own_entry(auth: &AwsAuth, u: Unit, entry: Option<(Section, usize)>) -> bool {
+    let Unit::Entry(vi, ei) = u else {
+        return false;
+    };
+    let Some(v) = auth.values.get(vi) else {
+        return false;
+    };
+    entry.is_some_and(|(s, i)| {
+        i == ei && v.is_effective(s) && auth.effective(s).is_some_and(|e| std::ptr::eq(e, v))
+    })
+}
+
+/// What a repair of a principal's own entry may change: its groups (a list
+/// written as a string, a swallowed dash, the node groups), and a username
+/// that was missing. It stays mapped, under the same name.
+fn own_repair(before: &effective::Effective, after: &effective::Effective) -> bool {
+    match (before, after) {
+        (
+            effective::Effective::Entry { username: u0, .. },
+            effective::Effective::Entry { username: u1, .. },
+        ) => u0 == u1 || u0.is_empty(),
+        _ => false,
+    }
 }
 
 /// Judge one unit's edits: the principals it newly maps, or why it must not be made.
-fn judge(base: &AwsAuth, after: &AwsAuth, u: Unit) -> Result<Vec<String>, String> {
-    let mut who = effective::principals(base);
-    who.extend(effective::principals(after));
+fn judge(base: &AwsAuth, after: &AwsAuth, u: Unit, full: bool) -> Result<Vec<String>, String> {
+    // An entry's own edits can only change the principals its ARNs name (the
+    // ARN as written, with its path removed, under another key); the round
+    // checks everything once more after combining the units.
+    let who = match touched(base, u) {
+        Some(t) if !full => t,
+        _ => {
+            let mut who = effective::principals(base);
+            who.extend(effective::principals(after));
+            who
+        }
+    };
     let mut newly = Vec::new();
     for (key, arn) in &who {
         let a0 = effective::answer(base, arn);
+        if let Some(why) = second_mapping(base, u, key, arn, &a0) {
+            return Err(why);
+        }
         let a1 = effective::answer(after, arn);
         if a0.effective == a1.effective {
             continue;
@@ -156,7 +191,7 @@ fn judge(base: &AwsAuth, after: &AwsAuth, u: Unit) -> Result<Vec<String>, String
             a0.effective,
             effective::Effective::Entry { .. } | effective::Effective::Refused
         ) {
-            if own_entry(base, u, a0.line) {
+            if own_entry(base, u, a0.entry) && own_repair(&a0.effective, &a1.effective) {
                 continue;
             }
             return Err(format!(
@@ -172,6 +207,72 @@ fn judge(base: &AwsAuth, after: &AwsAuth, u: Unit) -> Result<Vec<String>, String
     Ok(newly)
 }
 
+/// A fix that would make an entry a second mapping of a principal that
+/// another entry maps today (stripping a path, mapping the role of an sts
+/// ARN, renaming a key, moving an entry the authenticator drops): refused
+/// whether the new entry would win or lose, since one of the two mappings
+/// must be chosen by hand. Plain duplicates (the same ARN twice) are not
+/// this: the losing one is removed.
+fn second_mapping(
+    base: &AwsAuth,
+    u: Unit,
+    key: &str,
+    arn: &str,
+    a0: &effective::Answer,
+) -> Option<String> {
+    let Unit::Entry(vi, ei) = u else {
+        return None;
+    };
+    let e = base.values.get(vi)?.entries.get(ei)?;
+    if !matches!(
+        a0.effective,
+        effective::Effective::Entry { .. } | effective::Effective::Refused
+    ) || own_entry(base, u, a0.entry)
+    {
+        return None;
+    }
+    let live_match = !e.ignored()
+        && base.values[vi].is_effective(e.section)
+        && e.arn
+            .as_ref()
+            .is_some_and(|a| a.value.to_lowercase() == key);
+    if live_match {
+        return None;
+    }
+    let meant = [&e.arn, &e.foreign_arn]
+        .into_iter()
+        .flatten()
+        .chain(e.unknown_keys.iter())
+        .any(|f| effective::caller_arn_for(&f.value).is_some_and(|c| c.to_lowercase() == key));
+    meant.then(|| {
+        format!(
+            "not fixed: {} would make it a second mapping of {arn}, which line {} maps today ({}); decide by hand which mapping {arn} should have and remove the other",
+            unit_what(base, u),
+            a0.line.unwrap_or(0),
+            a0.effective.describe(),
+        )
+    })
+}
+
+/// The principals an entry unit can affect: the callers its ARNs are meant for.
+fn touched(auth: &AwsAuth, u: Unit) -> Option<BTreeMap<String, String>> {
+    let Unit::Entry(vi, ei) = u else {
+        return None;
+    };
+    let e = auth.values.get(vi)?.entries.get(ei)?;
+    let mut out = BTreeMap::new();
+    for f in [&e.arn, &e.foreign_arn]
+        .into_iter()
+        .flatten()
+        .chain(e.unknown_keys.iter())
+    {
+        if let Some(c) = effective::caller_arn_for(&f.value) {
+            out.insert(c.to_lowercase(), c);
+        }
+    }
+    Some(out)
+}
+
 /// Fix what can be fixed without a decision, never changing a principal's
 /// mapping except to repair that principal's own entry or to map a
 /// principal that maps nobody today; every such change is listed.
@@ -179,18 +280,22 @@ fn judge(base: &AwsAuth, after: &AwsAuth, u: Unit) -> Result<Vec<String>, String
 pub fn fix(text: &str, file: &str, opts: &MigrateOptions) -> Fixed {
     let before = counts(text, file, opts);
     let mut current = text.to_owned();
-    let mut refused: Vec<String> = Vec::new();
     for _ in 0..ROUNDS {
         let Some(maps) = read_maps(&current, file) else {
             break;
         };
-        let Some(next) = round(&current, file, &maps, &mut refused) else {
+        let Some(next) = round(&current, file, &maps, &mut Vec::new()) else {
             break;
         };
         if next == current {
             break;
         }
         current = next;
+    }
+    // What is left undone, with the lines of the text handed back.
+    let mut refused: Vec<String> = Vec::new();
+    if let Some(maps) = read_maps(&current, file) {
+        let _ = round(&current, file, &maps, &mut refused);
     }
     let after = counts(&current, file, opts);
     let mut fixed = Vec::new();
@@ -260,7 +365,7 @@ fn round(current: &str, file: &str, maps: &[AwsAuth], refused: &mut Vec<String>)
             if tmaps.len() != maps.len() {
                 continue;
             }
-            match judge(m, &tmaps[mi], u) {
+            match judge(m, &tmaps[mi], u, false) {
                 Ok(newly) => {
                     safe.push((mi, u));
                     for p in newly {
@@ -320,17 +425,22 @@ fn round(current: &str, file: &str, maps: &[AwsAuth], refused: &mut Vec<String>)
                             a0.effective,
                             effective::Effective::Entry { .. } | effective::Effective::Refused
                         )
-                        || safe
-                            .iter()
-                            .any(|(i, u)| *i == mi && own_entry(a, *u, a0.line))
+                        || (own_repair(&a0.effective, &a1.effective)
+                            && safe
+                                .iter()
+                                .any(|(i, u)| *i == mi && own_entry(a, *u, a0.entry)))
                 })
             })
     });
     if ok {
-        Some(next)
-    } else {
-        Some(combined(&safe[..1]))
+        return Some(next);
     }
+    // Take the first unit that is safe on a full check, alone.
+    safe.iter().find_map(|&(mi, u)| {
+        let one = combined(&[(mi, u)]);
+        let after = read_maps(&one, file)?;
+        (after.len() == maps.len() && judge(&maps[mi], &after[mi], u, true).is_ok()).then_some(one)
+    })
 }
 
 fn counts(text: &str, file: &str, opts: &MigrateOptions) -> BTreeMap<&'static str, usize> {
@@ -475,7 +585,7 @@ fn moves_into(auth: &AwsAuth, target: Section, allow: &dyn Fn(Unit) -> bool) -> 
         if !allow(Unit::Entry(vi, e.index)) {
             continue;
         }
-        if let Some(fragment) = departing(&lines, v, e) {
+        if let Some(fragment) = departing(auth, &lines, v, e) {
             out.push(fragment);
         }
     }
@@ -495,9 +605,23 @@ fn owns_lines(lines: &Lines<'_>, v: &DataValue, e: &MapEntry) -> bool {
 }
 
 /// The entry, re-keyed and de-indented for the other section, when it is to move.
-fn departing(lines: &Lines<'_>, v: &DataValue, e: &MapEntry) -> Option<String> {
-    // Only entries of the section the authenticator reads move (to the one it reads).
+fn departing(auth: &AwsAuth, lines: &Lines<'_>, v: &DataValue, e: &MapEntry) -> Option<String> {
+    // Only entries of the section the authenticator reads move, and only to
+    // the one it reads or to a new one (never while a key is being renamed
+    // to it: the entry would have nowhere to go).
     if !v.is_effective(e.section) {
+        return None;
+    }
+    let target = e.section.other();
+    let exists = auth
+        .values
+        .iter()
+        .any(|o| o.exact && o.section == Some(target));
+    let pending = auth
+        .values
+        .iter()
+        .any(|o| !o.exact && o.section.or_else(|| near_section(&o.key)) == Some(target));
+    if !exists && pending {
         return None;
     }
     move_arn(e)?;
@@ -594,7 +718,7 @@ fn entry_edits(
         if !allow(Unit::Entry(vi, e.index)) {
             continue;
         }
-        let leaving = departing(&lines, v, e).is_some();
+        let leaving = departing(auth, &lines, v, e).is_some();
         if leaving || (losers.contains(&e.index) && owns_lines(&lines, v, e)) {
             let first = e.inner_lines.0;
             let kept = entry_text(&lines, e);
@@ -776,7 +900,7 @@ fn duplicate_losers(auth: &AwsAuth, v: &DataValue) -> Vec<usize> {
         return Vec::new();
     };
     let lines = Lines::new(inner);
-    let moves = |e: &MapEntry| departing(&lines, v, e).is_some();
+    let moves = |e: &MapEntry| departing(auth, &lines, v, e).is_some();
     if !v.is_effective(section) || section == Section::Accounts {
         return Vec::new();
     }

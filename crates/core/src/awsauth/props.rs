@@ -169,8 +169,9 @@ proptest! {
     /// every principal whose mapping changes is named in the summary.
     #[test]
     fn fix_never_changes_access_unless_it_says_so(
-        kinds in proptest::collection::vec((0..7u8, 0..3usize), 1..9),
+        kinds in proptest::collection::vec((0..9u8, 0..3usize), 1..9),
         accounts in any::<bool>(),
+        users_key_wrong_case in any::<bool>(),
     ) {
         const POOL: [&str; 3] = ["build", "dev", "ops"];
         let mut roles = String::new();
@@ -183,6 +184,8 @@ proptest! {
                 2 => roles.push_str(&format!("- rolearn: arn:aws:sts::111122223333:assumed-role/{n}/s{i}\n  username: a{i}\n")),
                 3 => roles.push_str(&format!("- rolearn: arn:aws:iam::111122223333:user/{n}\n  username: ur{i}\n")),
                 4 => roles.push_str(&format!("- rolearn: arn:aws:iam::111122223333:role/{n}\n  username: system:node:{{{{EC2PrivateDNSName}}}}\n  groups:\n    - system:bootstrappers\n")),
+                7 => roles.push_str(&format!("- userarn: arn:aws:iam::111122223333:user/{n}\n  username: fu{i}\n")),
+                8 => roles.push_str(&format!("- rolarn: arn:aws:iam::111122223333:role/{n}\n  username: typo{i}\n")),
                 5 => users.push_str(&format!("- userarn: arn:aws:iam::111122223333:user/{n}\n  username: u{i}\n")),
                 _ => users.push_str(&format!("- userarn: arn:aws:iam::111122223333:role/{n}\n  username: ru{i}\n")),
             }
@@ -193,7 +196,8 @@ proptest! {
             text.push_str(&format!("  mapRoles: |\n{}", indent(&roles)));
         }
         if !users.is_empty() {
-            text.push_str(&format!("  mapUsers: |\n{}", indent(&users)));
+            let key = if users_key_wrong_case { "MapUsers" } else { "mapUsers" };
+            text.push_str(&format!("  {key}: |\n{}", indent(&users)));
         }
         if accounts {
             text.push_str("  mapAccounts: |\n    - \"111122223333\"\n");
