@@ -97,6 +97,36 @@ proptest! {
         prop_assert_eq!(lookup(&auth, &caller).outcome, Outcome::NotMapped);
     }
 
+    /// `--principal`: any text is either refused or a caller in a partition
+    /// the authenticator knows, with a canonical ARN that has no sts part.
+    #[test]
+    fn principals_parse_or_are_refused(
+        text in "(?s).{0,80}",
+        partition in prop_oneof![
+            proptest::sample::select(crate::arn::KNOWN_PARTITIONS).prop_map(str::to_owned),
+            "[a-z-]{1,12}",
+        ],
+        kind in 0..5u8,
+        name in NAME,
+    ) {
+        let _ = Caller::from_arn(&text);
+        let arn = match kind {
+            0 => format!("arn:{partition}:iam::111122223333:user/{name}"),
+            1 => format!("arn:{partition}:iam::111122223333:role/{name}"),
+            2 => format!("arn:{partition}:sts::111122223333:assumed-role/{name}/s"),
+            3 => format!("arn:{partition}:sts::111122223333:assumed-role/{name}"),
+            _ => format!("arn:{partition}:iam::111122223333:root"),
+        };
+        match Caller::from_arn(&arn) {
+            Ok(c) => {
+                prop_assert!(crate::arn::KNOWN_PARTITIONS.contains(&partition.as_str()));
+                prop_assert!(kind != 3, "{arn} has no session");
+                prop_assert!(!c.canonical_arn.contains(":sts:"), "{}", c.canonical_arn);
+            }
+            Err(_) => prop_assert!(kind == 3 || !crate::arn::KNOWN_PARTITIONS.contains(&partition.as_str())),
+        }
+    }
+
     #[test]
     fn the_reader_never_panics(text in "(?s).{0,400}") {
         let _ = lint(&text, "f", &MigrateOptions::default());
