@@ -57,10 +57,41 @@ impl std::fmt::Display for Change {
 
 /// What one group of edits touches: one entry (value index, entry index) or
 /// one data value (its key or its missing `|`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Unit {
     Entry(usize, usize),
     Value(usize),
+}
+
+/// Which units' edits to make, and which units turned out to have any.
+struct Sel<'a> {
+    allow: &'a dyn Fn(Unit) -> bool,
+    seen: std::cell::RefCell<std::collections::BTreeSet<Unit>>,
+}
+
+impl<'a> Sel<'a> {
+    fn new(allow: &'a dyn Fn(Unit) -> bool) -> Self {
+        Self {
+            allow,
+            seen: std::cell::RefCell::default(),
+        }
+    }
+
+    fn ok(&self, u: Unit) -> bool {
+        (self.allow)(u)
+    }
+
+    fn saw(&self, u: Unit) {
+        self.seen.borrow_mut().insert(u);
+    }
+}
+
+/// The units that have edits, in one pass.
+fn units_with_edits(text: &str, auth: &AwsAuth) -> Vec<Unit> {
+    let all = |_: Unit| true;
+    let sel = Sel::new(&all);
+    let _ = edits_for(text, auth, &sel);
+    sel.seen.into_inner().into_iter().collect()
 }
 
 /// One replacement of a byte range.
@@ -343,15 +374,146 @@ fn diff(before: &[AwsAuth], after: &[AwsAuth]) -> Vec<Change> {
 
 /// One round: every unit whose edits are safe on their own and together.
 fn round(current: &str, file: &str, maps: &[AwsAuth], refused: &mut Vec<String>) -> Option<String> {
+    match fast_round(current, file, maps, refused) {
+        Some(done) => done,
+        None => slow_round(current, file, maps, refused),
+    }
+}
+
+fn push_once(refused: &mut Vec<String>, why: String) {
+    if !refused.contains(&why) {
+        refused.push(why);
+    }
+}
+
+/// All entry fixes applied together and checked once, the units to blame
+/// found by the principals they name; `None` when that cannot be decided
+/// (a data key is fixed too, or a change nobody names), for [`slow_round`].
+fn fast_round(
+    current: &str,
+    file: &str,
+    maps: &[AwsAuth],
+    refused: &mut Vec<String>,
+) -> Option<Option<String>> {
+    let mut batch: Vec<(usize, Unit)> = Vec::new();
+    let mut touched_by: BTreeMap<(usize, Unit), BTreeMap<String, String>> = BTreeMap::new();
+    for (mi, m) in maps.iter().enumerate() {
+        for u in units_with_edits(current, m) {
+            if matches!(u, Unit::Value(_)) {
+                return None;
+            }
+            {
+                let t = touched(m, u).unwrap_or_default();
+                let second = t
+                    .iter()
+                    .find_map(|(k, arn)| second_mapping(m, u, k, arn, &effective::answer(m, arn)));
+                if let Some(why) = second {
+                    push_once(refused, why);
+                    continue;
+                }
+                touched_by.insert((mi, u), t);
+                batch.push((mi, u));
+            }
+        }
+    }
+    let combined = |units: &[(usize, Unit)]| -> String {
+        let mut edits = Vec::new();
+        for (mi, m) in maps.iter().enumerate() {
+            edits.extend(edits_for(
+                current,
+                m,
+                &Sel::new(&|x| units.contains(&(mi, x))),
+            ));
+        }
+        apply(current, edits)
+    };
+    for _ in 0..4 {
+        if batch.is_empty() {
+            return Some(None);
+        }
+        let next = combined(&batch);
+        let after = read_maps(&next, file)?;
+        if after.len() != maps.len() {
+            return None;
+        }
+        let mut bad: Vec<((usize, Unit), String)> = Vec::new();
+        for (mi, (a, b)) in maps.iter().zip(&after).enumerate() {
+            let mut who = effective::principals(a);
+            who.extend(effective::principals(b));
+            for (key, arn) in &who {
+                let a0 = effective::answer(a, arn);
+                let a1 = effective::answer(b, arn);
+                if a0.effective == a1.effective {
+                    continue;
+                }
+                let owners: Vec<(usize, Unit)> = batch
+                    .iter()
+                    .filter(|bu| {
+                        bu.0 == mi && touched_by.get(bu).is_some_and(|t| t.contains_key(key))
+                    })
+                    .copied()
+                    .collect();
+                if owners.is_empty() {
+                    return None;
+                }
+                let mapped = matches!(
+                    a0.effective,
+                    effective::Effective::Entry { .. } | effective::Effective::Refused
+                );
+                if mapped {
+                    if owners.len() == 1
+                        && own_entry(a, owners[0].1, a0.entry)
+                        && own_repair(&a0.effective, &a1.effective)
+                    {
+                        continue;
+                    }
+                    for o in owners {
+                        bad.push((o, format!(
+                            "not fixed: {} would change what {arn} maps to, today {} (line {}), to {}; decide by hand which mapping {arn} should have",
+                            unit_what(a, o.1),
+                            a0.effective.describe(),
+                            a0.line.unwrap_or(0),
+                            a1.effective.describe(),
+                        )));
+                    }
+                } else if owners.len() > 1 {
+                    let lines: Vec<String> = owners
+                        .iter()
+                        .map(|o| unit_line(a, o.1).to_string())
+                        .collect();
+                    let why = format!(
+                        "not fixed: the fixes on lines {} would each map {arn}, differently; keep one of those entries and fix it by hand",
+                        lines.join(" and ")
+                    );
+                    for o in owners {
+                        bad.push((o, why.clone()));
+                    }
+                }
+            }
+        }
+        if bad.is_empty() {
+            return Some(Some(next));
+        }
+        for (o, why) in bad {
+            batch.retain(|b| *b != o);
+            push_once(refused, why);
+        }
+    }
+    None
+}
+
+/// Every unit tried on its own, then the safe ones together.
+fn slow_round(
+    current: &str,
+    file: &str,
+    maps: &[AwsAuth],
+    refused: &mut Vec<String>,
+) -> Option<String> {
     let mut safe: Vec<(usize, Unit)> = Vec::new();
     let mut claims: BTreeMap<(usize, String), Vec<Unit>> = BTreeMap::new();
     for (mi, m) in maps.iter().enumerate() {
-        let mut units: Vec<Unit> = (0..m.values.len()).map(Unit::Value).collect();
-        for (vi, v) in m.values.iter().enumerate() {
-            units.extend((0..v.entries.len()).map(|ei| Unit::Entry(vi, ei)));
-        }
-        for u in units {
-            let edits = edits_for(current, m, &|x| x == u);
+        for u in units_with_edits(current, m) {
+            let edits = edits_for(current, m, &Sel::new(&|x| x == u));
             if edits.is_empty() {
                 continue;
             }
@@ -406,7 +568,11 @@ fn round(current: &str, file: &str, maps: &[AwsAuth], refused: &mut Vec<String>)
     let combined = |units: &[(usize, Unit)]| -> String {
         let mut edits = Vec::new();
         for (mi, m) in maps.iter().enumerate() {
-            edits.extend(edits_for(current, m, &|x| units.contains(&(mi, x))));
+            edits.extend(edits_for(
+                current,
+                m,
+                &Sel::new(&|x| units.contains(&(mi, x))),
+            ));
         }
         apply(current, edits)
     };
@@ -453,7 +619,7 @@ fn counts(text: &str, file: &str, opts: &MigrateOptions) -> BTreeMap<&'static st
     m
 }
 
-fn edits_for(text: &str, auth: &AwsAuth, allow: &dyn Fn(Unit) -> bool) -> Vec<Edit> {
+fn edits_for(text: &str, auth: &AwsAuth, allow: &Sel<'_>) -> Vec<Edit> {
     let lines = Lines::new(text);
     let mut edits = Vec::new();
     let present = |s: Section| auth.values.iter().any(|v| v.exact && v.section == Some(s));
@@ -467,7 +633,8 @@ fn edits_for(text: &str, auth: &AwsAuth, allow: &dyn Fn(Unit) -> bool) -> Vec<Ed
                 && !renamed.contains(&t)
             {
                 renamed.push(t);
-                if allow(Unit::Value(vi)) {
+                if allow.ok(Unit::Value(vi)) {
+                    allow.saw(Unit::Value(vi));
                     edits.push(Edit {
                         start: v.key_range.0,
                         end: v.key_range.1,
@@ -480,8 +647,12 @@ fn edits_for(text: &str, auth: &AwsAuth, allow: &dyn Fn(Unit) -> bool) -> Vec<Ed
             continue;
         }
         if let ValueForm::NotString { .. } = v.form {
-            if allow(Unit::Value(vi)) {
-                edits.extend(add_pipe(text, &lines, v));
+            if allow.ok(Unit::Value(vi)) {
+                let pipe = add_pipe(text, &lines, v);
+                if !pipe.is_empty() {
+                    allow.saw(Unit::Value(vi));
+                }
+                edits.extend(pipe);
             }
             continue;
         }
@@ -565,7 +736,7 @@ fn move_arn(e: &MapEntry) -> Option<String> {
 }
 
 /// Fragments (entries re-keyed for `target`) of the entries leaving the other section.
-fn moves_into(auth: &AwsAuth, target: Section, allow: &dyn Fn(Unit) -> bool) -> Vec<String> {
+fn moves_into(auth: &AwsAuth, target: Section, allow: &Sel<'_>) -> Vec<String> {
     let from = target.other();
     let Some((vi, v)) = auth
         .values
@@ -582,10 +753,11 @@ fn moves_into(auth: &AwsAuth, target: Section, allow: &dyn Fn(Unit) -> bool) -> 
     let lines = Lines::new(inner);
     let mut out = Vec::new();
     for e in &v.entries {
-        if !allow(Unit::Entry(vi, e.index)) {
+        if !allow.ok(Unit::Entry(vi, e.index)) {
             continue;
         }
         if let Some(fragment) = departing(auth, &lines, v, e) {
+            allow.saw(Unit::Entry(vi, e.index));
             out.push(fragment);
         }
     }
@@ -596,12 +768,14 @@ fn moves_into(auth: &AwsAuth, target: Section, allow: &dyn Fn(Unit) -> bool) -> 
 /// line no other entry starts on), so whole lines can be removed or moved.
 fn owns_lines(lines: &Lines<'_>, v: &DataValue, e: &MapEntry) -> bool {
     let first = e.inner_lines.0;
+    // Entries come in order: one sharing the line is a neighbour.
+    let shares = |i: Option<usize>| {
+        i.and_then(|i| v.entries.get(i))
+            .is_some_and(|o| o.inner_lines.0 == first)
+    };
     lines.line(first).trim_start().starts_with('-')
-        && v.entries
-            .iter()
-            .filter(|o| o.inner_lines.0 == first)
-            .count()
-            == 1
+        && !shares(e.index.checked_sub(1))
+        && !shares(e.index.checked_add(1))
 }
 
 /// The entry, re-keyed and de-indented for the other section, when it is to move.
@@ -709,15 +883,34 @@ fn entry_edits(
     auth: &AwsAuth,
     v: &DataValue,
     vi: usize,
-    allow: &dyn Fn(Unit) -> bool,
+    allow: &Sel<'_>,
 ) -> Vec<Edit> {
     let lines = Lines::new(inner);
     let mut edits = Vec::new();
     let losers = duplicate_losers(auth, v);
     for e in &v.entries {
-        if !allow(Unit::Entry(vi, e.index)) {
+        let unit = Unit::Entry(vi, e.index);
+        if !allow.ok(unit) {
             continue;
         }
+        if edits_of_entry(&lines, auth, v, e, &losers, &mut edits) {
+            allow.saw(unit);
+        }
+    }
+    edits
+}
+
+/// One entry's edits (inner offsets); whether there are any.
+fn edits_of_entry(
+    lines: &Lines<'_>,
+    auth: &AwsAuth,
+    v: &DataValue,
+    e: &MapEntry,
+    losers: &[usize],
+    edits: &mut Vec<Edit>,
+) -> bool {
+    let before = edits.len();
+    {
         let leaving = departing(auth, &lines, v, e).is_some();
         if leaving || (losers.contains(&e.index) && owns_lines(&lines, v, e)) {
             let first = e.inner_lines.0;
@@ -728,7 +921,7 @@ fn entry_edits(
                 end: lines.start(end_line + 1),
                 text: String::new(),
             });
-            continue;
+            return true;
         }
         if let Some(a) = &e.arn
             && let MappedArn::Principal(p) = classify(&a.value)
@@ -818,7 +1011,7 @@ fn entry_edits(
         }
         edits.extend(node_groups(&lines, e));
     }
-    edits
+    edits.len() > before
 }
 
 /// Add system:bootstrappers / system:nodes to a node mapping that lacks them.
