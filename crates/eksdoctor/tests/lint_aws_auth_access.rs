@@ -62,7 +62,7 @@ fn fix_refuses_to_escalate_a_duplicate_after_the_path_fix() {
     assert!(err.contains("no principal's mapping changes"), "{err}");
     assert!(
         err.contains("not fixed: the fix of the entry on line 12")
-            && err.contains("arn:aws:iam::111122223333:role/build maps to, today username \"build\", groups [builders]"),
+            && err.contains("second mapping of arn:aws:iam::111122223333:role/build, which line 8 maps today (username \"build\", groups [builders])"),
         "{err}"
     );
     let (c, v) = json(&[&file, "--fix"]);

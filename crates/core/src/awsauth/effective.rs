@@ -3,11 +3,11 @@
 //! migration) can be checked principal by principal against what is in
 //! effect today.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::arns::{MappedArn, classify, path_free_role_arn};
 use super::mapper::{Caller, Outcome, lookup};
-use super::reader::{AwsAuth, Section};
+use super::reader::{AwsAuth, MapEntry, Section};
 use crate::arn::PrincipalKind;
 
 /// One principal's mapping, as the authenticator would answer it.
@@ -127,6 +127,78 @@ pub fn answer(auth: &AwsAuth, canonical: &str) -> Answer {
             line: None,
             entry: None,
         },
+    }
+}
+
+/// Which entry the authenticator uses for each ARN, for every entry at once
+/// (what [`answer`] finds for one caller, without a lookup per entry).
+#[derive(Debug, Default)]
+pub struct Winners<'a> {
+    /// mapRoles: lower-cased ARN → the last entry for it.
+    roles: HashMap<String, &'a MapEntry>,
+    /// mapUsers: lower-cased ARN → every entry for it, in order.
+    users: HashMap<String, Vec<&'a MapEntry>>,
+}
+
+impl<'a> Winners<'a> {
+    #[must_use]
+    pub fn new(auth: &'a AwsAuth) -> Self {
+        let mut w = Self::default();
+        if auth.rejected().is_some()
+            || auth
+                .namespace
+                .as_deref()
+                .is_some_and(|ns| ns != "kube-system")
+        {
+            return w;
+        }
+        for e in auth.entries(Section::Roles).filter(|e| !e.ignored()) {
+            if let Some(a) = &e.arn {
+                w.roles.insert(a.value.to_lowercase(), e);
+            }
+        }
+        for e in auth.entries(Section::Users).filter(|e| !e.ignored()) {
+            if let Some(a) = &e.arn {
+                w.users.entry(a.value.to_lowercase()).or_default().push(e);
+            }
+        }
+        w
+    }
+
+    /// The entry in effect for an ARN (compared case-insensitively).
+    #[must_use]
+    pub fn winner(&self, arn: &str) -> Option<&'a MapEntry> {
+        let k = arn.to_lowercase();
+        self.roles
+            .get(&k)
+            .copied()
+            .or_else(|| self.users.get(&k).and_then(|v| v.last().copied()))
+    }
+
+    /// Other mapUsers entries for the same ARN written in another case.
+    #[must_use]
+    pub fn case_variants(&self, e: &MapEntry) -> Vec<&'a MapEntry> {
+        let Some(a) = &e.arn else {
+            return Vec::new();
+        };
+        self.users
+            .get(&a.value.to_lowercase())
+            .map(|v| {
+                v.iter()
+                    .filter(|o| o.arn.as_ref().is_some_and(|x| x.value != a.value))
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Whether the authenticator uses this entry for the caller it names.
+    #[must_use]
+    pub fn in_effect(&self, e: &MapEntry) -> bool {
+        let Some(a) = &e.arn else { return false };
+        !e.ignored()
+            && caller_arn_for(&a.value).is_some_and(|c| c.eq_ignore_ascii_case(&a.value))
+            && self.winner(&a.value).is_some_and(|w| std::ptr::eq(w, e))
     }
 }
 

@@ -36,7 +36,8 @@ pub struct Fixed {
     pub count: usize,
     /// Every principal whose mapping differs after the fix.
     pub changes: Vec<Change>,
-    /// Fixes not made because they would change who has access: why.
+    /// Fixes not made because they would change who has access: why (lines
+    /// of the corrected text).
     pub refused: Vec<String>,
 }
 
@@ -56,10 +57,41 @@ impl std::fmt::Display for Change {
 
 /// What one group of edits touches: one entry (value index, entry index) or
 /// one data value (its key or its missing `|`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Unit {
     Entry(usize, usize),
     Value(usize),
+}
+
+/// Which units' edits to make, and which units turned out to have any.
+struct Sel<'a> {
+    allow: &'a dyn Fn(Unit) -> bool,
+    seen: std::cell::RefCell<std::collections::BTreeSet<Unit>>,
+}
+
+impl<'a> Sel<'a> {
+    fn new(allow: &'a dyn Fn(Unit) -> bool) -> Self {
+        Self {
+            allow,
+            seen: std::cell::RefCell::default(),
+        }
+    }
+
+    fn ok(&self, u: Unit) -> bool {
+        (self.allow)(u)
+    }
+
+    fn saw(&self, u: Unit) {
+        self.seen.borrow_mut().insert(u);
+    }
+}
+
+/// The units that have edits, in one pass.
+fn units_with_edits(text: &str, auth: &AwsAuth) -> Vec<Unit> {
+    let all = |_: Unit| true;
+    let sel = Sel::new(&all);
+    let _ = edits_for(text, auth, &sel);
+    sel.seen.into_inner().into_iter().collect()
 }
 
 /// One replacement of a byte range.
@@ -136,18 +168,52 @@ fn unit_what(auth: &AwsAuth, u: Unit) -> String {
     }
 }
 
-/// Whether the entry of `u` is the one in effect for a principal whose entry is on `line`.
-fn own_entry(auth: &AwsAuth, u: Unit, line: Option<usize>) -> bool {
-    matches!(u, Unit::Entry(..)) && line.is_some() && Some(unit_line(auth, u)) == line
+/// Whether the entry of `u` is the one in effect for a principal (`entry`: the
+/// section and index of the entry in effect, from the lookup).
+fn own_entry(auth: &AwsAuth, u: Unit, entry: Option<(Section, usize)>) -> bool {
+    let Unit::Entry(vi, ei) = u else {
+        return false;
+    };
+    let Some(v) = auth.values.get(vi) else {
+        return false;
+    };
+    entry.is_some_and(|(s, i)| {
+        i == ei && v.is_effective(s) && auth.effective(s).is_some_and(|e| std::ptr::eq(e, v))
+    })
+}
+
+/// What a repair of a principal's own entry may change: its groups (a list
+/// written as a string, a swallowed dash, the node groups), and a username
+/// that was missing. It stays mapped, under the same name.
+fn own_repair(before: &effective::Effective, after: &effective::Effective) -> bool {
+    match (before, after) {
+        (
+            effective::Effective::Entry { username: u0, .. },
+            effective::Effective::Entry { username: u1, .. },
+        ) => u0 == u1 || u0.is_empty(),
+        _ => false,
+    }
 }
 
 /// Judge one unit's edits: the principals it newly maps, or why it must not be made.
-fn judge(base: &AwsAuth, after: &AwsAuth, u: Unit) -> Result<Vec<String>, String> {
-    let mut who = effective::principals(base);
-    who.extend(effective::principals(after));
+fn judge(base: &AwsAuth, after: &AwsAuth, u: Unit, full: bool) -> Result<Vec<String>, String> {
+    // An entry's own edits can only change the principals its ARNs name (the
+    // ARN as written, with its path removed, under another key); the round
+    // checks everything once more after combining the units.
+    let who = match touched(base, u) {
+        Some(t) if !full => t,
+        _ => {
+            let mut who = effective::principals(base);
+            who.extend(effective::principals(after));
+            who
+        }
+    };
     let mut newly = Vec::new();
     for (key, arn) in &who {
         let a0 = effective::answer(base, arn);
+        if let Some(why) = second_mapping(base, u, key, arn, &a0) {
+            return Err(why);
+        }
         let a1 = effective::answer(after, arn);
         if a0.effective == a1.effective {
             continue;
@@ -156,7 +222,7 @@ fn judge(base: &AwsAuth, after: &AwsAuth, u: Unit) -> Result<Vec<String>, String
             a0.effective,
             effective::Effective::Entry { .. } | effective::Effective::Refused
         ) {
-            if own_entry(base, u, a0.line) {
+            if own_entry(base, u, a0.entry) && own_repair(&a0.effective, &a1.effective) {
                 continue;
             }
             return Err(format!(
@@ -172,6 +238,72 @@ fn judge(base: &AwsAuth, after: &AwsAuth, u: Unit) -> Result<Vec<String>, String
     Ok(newly)
 }
 
+/// A fix that would make an entry a second mapping of a principal that
+/// another entry maps today (stripping a path, mapping the role of an sts
+/// ARN, renaming a key, moving an entry the authenticator drops): refused
+/// whether the new entry would win or lose, since one of the two mappings
+/// must be chosen by hand. Plain duplicates (the same ARN twice) are not
+/// this: the losing one is removed.
+fn second_mapping(
+    base: &AwsAuth,
+    u: Unit,
+    key: &str,
+    arn: &str,
+    a0: &effective::Answer,
+) -> Option<String> {
+    let Unit::Entry(vi, ei) = u else {
+        return None;
+    };
+    let e = base.values.get(vi)?.entries.get(ei)?;
+    if !matches!(
+        a0.effective,
+        effective::Effective::Entry { .. } | effective::Effective::Refused
+    ) || own_entry(base, u, a0.entry)
+    {
+        return None;
+    }
+    let live_match = !e.ignored()
+        && base.values[vi].is_effective(e.section)
+        && e.arn
+            .as_ref()
+            .is_some_and(|a| a.value.to_lowercase() == key);
+    if live_match {
+        return None;
+    }
+    let meant = [&e.arn, &e.foreign_arn]
+        .into_iter()
+        .flatten()
+        .chain(e.unknown_keys.iter())
+        .any(|f| effective::caller_arn_for(&f.value).is_some_and(|c| c.to_lowercase() == key));
+    meant.then(|| {
+        format!(
+            "not fixed: {} would make it a second mapping of {arn}, which line {} maps today ({}); decide by hand which mapping {arn} should have and remove the other",
+            unit_what(base, u),
+            a0.line.unwrap_or(0),
+            a0.effective.describe(),
+        )
+    })
+}
+
+/// The principals an entry unit can affect: the callers its ARNs are meant for.
+fn touched(auth: &AwsAuth, u: Unit) -> Option<BTreeMap<String, String>> {
+    let Unit::Entry(vi, ei) = u else {
+        return None;
+    };
+    let e = auth.values.get(vi)?.entries.get(ei)?;
+    let mut out = BTreeMap::new();
+    for f in [&e.arn, &e.foreign_arn]
+        .into_iter()
+        .flatten()
+        .chain(e.unknown_keys.iter())
+    {
+        if let Some(c) = effective::caller_arn_for(&f.value) {
+            out.insert(c.to_lowercase(), c);
+        }
+    }
+    Some(out)
+}
+
 /// Fix what can be fixed without a decision, never changing a principal's
 /// mapping except to repair that principal's own entry or to map a
 /// principal that maps nobody today; every such change is listed.
@@ -179,18 +311,22 @@ fn judge(base: &AwsAuth, after: &AwsAuth, u: Unit) -> Result<Vec<String>, String
 pub fn fix(text: &str, file: &str, opts: &MigrateOptions) -> Fixed {
     let before = counts(text, file, opts);
     let mut current = text.to_owned();
-    let mut refused: Vec<String> = Vec::new();
     for _ in 0..ROUNDS {
         let Some(maps) = read_maps(&current, file) else {
             break;
         };
-        let Some(next) = round(&current, file, &maps, &mut refused) else {
+        let Some(next) = round(&current, file, &maps, &mut Vec::new()) else {
             break;
         };
         if next == current {
             break;
         }
         current = next;
+    }
+    // What is left undone, with the lines of the text handed back.
+    let mut refused: Vec<String> = Vec::new();
+    if let Some(maps) = read_maps(&current, file) {
+        let _ = round(&current, file, &maps, &mut refused);
     }
     let after = counts(&current, file, opts);
     let mut fixed = Vec::new();
@@ -238,15 +374,146 @@ fn diff(before: &[AwsAuth], after: &[AwsAuth]) -> Vec<Change> {
 
 /// One round: every unit whose edits are safe on their own and together.
 fn round(current: &str, file: &str, maps: &[AwsAuth], refused: &mut Vec<String>) -> Option<String> {
+    match fast_round(current, file, maps, refused) {
+        Some(done) => done,
+        None => slow_round(current, file, maps, refused),
+    }
+}
+
+fn push_once(refused: &mut Vec<String>, why: String) {
+    if !refused.contains(&why) {
+        refused.push(why);
+    }
+}
+
+/// All entry fixes applied together and checked once, the units to blame
+/// found by the principals they name; `None` when that cannot be decided
+/// (a data key is fixed too, or a change nobody names), for [`slow_round`].
+fn fast_round(
+    current: &str,
+    file: &str,
+    maps: &[AwsAuth],
+    refused: &mut Vec<String>,
+) -> Option<Option<String>> {
+    let mut batch: Vec<(usize, Unit)> = Vec::new();
+    let mut touched_by: BTreeMap<(usize, Unit), BTreeMap<String, String>> = BTreeMap::new();
+    for (mi, m) in maps.iter().enumerate() {
+        for u in units_with_edits(current, m) {
+            if matches!(u, Unit::Value(_)) {
+                return None;
+            }
+            {
+                let t = touched(m, u).unwrap_or_default();
+                let second = t
+                    .iter()
+                    .find_map(|(k, arn)| second_mapping(m, u, k, arn, &effective::answer(m, arn)));
+                if let Some(why) = second {
+                    push_once(refused, why);
+                    continue;
+                }
+                touched_by.insert((mi, u), t);
+                batch.push((mi, u));
+            }
+        }
+    }
+    let combined = |units: &[(usize, Unit)]| -> String {
+        let mut edits = Vec::new();
+        for (mi, m) in maps.iter().enumerate() {
+            edits.extend(edits_for(
+                current,
+                m,
+                &Sel::new(&|x| units.contains(&(mi, x))),
+            ));
+        }
+        apply(current, edits)
+    };
+    for _ in 0..4 {
+        if batch.is_empty() {
+            return Some(None);
+        }
+        let next = combined(&batch);
+        let after = read_maps(&next, file)?;
+        if after.len() != maps.len() {
+            return None;
+        }
+        let mut bad: Vec<((usize, Unit), String)> = Vec::new();
+        for (mi, (a, b)) in maps.iter().zip(&after).enumerate() {
+            let mut who = effective::principals(a);
+            who.extend(effective::principals(b));
+            for (key, arn) in &who {
+                let a0 = effective::answer(a, arn);
+                let a1 = effective::answer(b, arn);
+                if a0.effective == a1.effective {
+                    continue;
+                }
+                let owners: Vec<(usize, Unit)> = batch
+                    .iter()
+                    .filter(|bu| {
+                        bu.0 == mi && touched_by.get(bu).is_some_and(|t| t.contains_key(key))
+                    })
+                    .copied()
+                    .collect();
+                if owners.is_empty() {
+                    return None;
+                }
+                let mapped = matches!(
+                    a0.effective,
+                    effective::Effective::Entry { .. } | effective::Effective::Refused
+                );
+                if mapped {
+                    if owners.len() == 1
+                        && own_entry(a, owners[0].1, a0.entry)
+                        && own_repair(&a0.effective, &a1.effective)
+                    {
+                        continue;
+                    }
+                    for o in owners {
+                        bad.push((o, format!(
+                            "not fixed: {} would change what {arn} maps to, today {} (line {}), to {}; decide by hand which mapping {arn} should have",
+                            unit_what(a, o.1),
+                            a0.effective.describe(),
+                            a0.line.unwrap_or(0),
+                            a1.effective.describe(),
+                        )));
+                    }
+                } else if owners.len() > 1 {
+                    let lines: Vec<String> = owners
+                        .iter()
+                        .map(|o| unit_line(a, o.1).to_string())
+                        .collect();
+                    let why = format!(
+                        "not fixed: the fixes on lines {} would each map {arn}, differently; keep one of those entries and fix it by hand",
+                        lines.join(" and ")
+                    );
+                    for o in owners {
+                        bad.push((o, why.clone()));
+                    }
+                }
+            }
+        }
+        if bad.is_empty() {
+            return Some(Some(next));
+        }
+        for (o, why) in bad {
+            batch.retain(|b| *b != o);
+            push_once(refused, why);
+        }
+    }
+    None
+}
+
+/// Every unit tried on its own, then the safe ones together.
+fn slow_round(
+    current: &str,
+    file: &str,
+    maps: &[AwsAuth],
+    refused: &mut Vec<String>,
+) -> Option<String> {
     let mut safe: Vec<(usize, Unit)> = Vec::new();
     let mut claims: BTreeMap<(usize, String), Vec<Unit>> = BTreeMap::new();
     for (mi, m) in maps.iter().enumerate() {
-        let mut units: Vec<Unit> = (0..m.values.len()).map(Unit::Value).collect();
-        for (vi, v) in m.values.iter().enumerate() {
-            units.extend((0..v.entries.len()).map(|ei| Unit::Entry(vi, ei)));
-        }
-        for u in units {
-            let edits = edits_for(current, m, &|x| x == u);
+        for u in units_with_edits(current, m) {
+            let edits = edits_for(current, m, &Sel::new(&|x| x == u));
             if edits.is_empty() {
                 continue;
             }
@@ -260,7 +527,7 @@ fn round(current: &str, file: &str, maps: &[AwsAuth], refused: &mut Vec<String>)
             if tmaps.len() != maps.len() {
                 continue;
             }
-            match judge(m, &tmaps[mi], u) {
+            match judge(m, &tmaps[mi], u, false) {
                 Ok(newly) => {
                     safe.push((mi, u));
                     for p in newly {
@@ -301,7 +568,11 @@ fn round(current: &str, file: &str, maps: &[AwsAuth], refused: &mut Vec<String>)
     let combined = |units: &[(usize, Unit)]| -> String {
         let mut edits = Vec::new();
         for (mi, m) in maps.iter().enumerate() {
-            edits.extend(edits_for(current, m, &|x| units.contains(&(mi, x))));
+            edits.extend(edits_for(
+                current,
+                m,
+                &Sel::new(&|x| units.contains(&(mi, x))),
+            ));
         }
         apply(current, edits)
     };
@@ -320,17 +591,22 @@ fn round(current: &str, file: &str, maps: &[AwsAuth], refused: &mut Vec<String>)
                             a0.effective,
                             effective::Effective::Entry { .. } | effective::Effective::Refused
                         )
-                        || safe
-                            .iter()
-                            .any(|(i, u)| *i == mi && own_entry(a, *u, a0.line))
+                        || (own_repair(&a0.effective, &a1.effective)
+                            && safe
+                                .iter()
+                                .any(|(i, u)| *i == mi && own_entry(a, *u, a0.entry)))
                 })
             })
     });
     if ok {
-        Some(next)
-    } else {
-        Some(combined(&safe[..1]))
+        return Some(next);
     }
+    // Take the first unit that is safe on a full check, alone.
+    safe.iter().find_map(|&(mi, u)| {
+        let one = combined(&[(mi, u)]);
+        let after = read_maps(&one, file)?;
+        (after.len() == maps.len() && judge(&maps[mi], &after[mi], u, true).is_ok()).then_some(one)
+    })
 }
 
 fn counts(text: &str, file: &str, opts: &MigrateOptions) -> BTreeMap<&'static str, usize> {
@@ -343,7 +619,7 @@ fn counts(text: &str, file: &str, opts: &MigrateOptions) -> BTreeMap<&'static st
     m
 }
 
-fn edits_for(text: &str, auth: &AwsAuth, allow: &dyn Fn(Unit) -> bool) -> Vec<Edit> {
+fn edits_for(text: &str, auth: &AwsAuth, allow: &Sel<'_>) -> Vec<Edit> {
     let lines = Lines::new(text);
     let mut edits = Vec::new();
     let present = |s: Section| auth.values.iter().any(|v| v.exact && v.section == Some(s));
@@ -357,7 +633,8 @@ fn edits_for(text: &str, auth: &AwsAuth, allow: &dyn Fn(Unit) -> bool) -> Vec<Ed
                 && !renamed.contains(&t)
             {
                 renamed.push(t);
-                if allow(Unit::Value(vi)) {
+                if allow.ok(Unit::Value(vi)) {
+                    allow.saw(Unit::Value(vi));
                     edits.push(Edit {
                         start: v.key_range.0,
                         end: v.key_range.1,
@@ -370,8 +647,12 @@ fn edits_for(text: &str, auth: &AwsAuth, allow: &dyn Fn(Unit) -> bool) -> Vec<Ed
             continue;
         }
         if let ValueForm::NotString { .. } = v.form {
-            if allow(Unit::Value(vi)) {
-                edits.extend(add_pipe(text, &lines, v));
+            if allow.ok(Unit::Value(vi)) {
+                let pipe = add_pipe(text, &lines, v);
+                if !pipe.is_empty() {
+                    allow.saw(Unit::Value(vi));
+                }
+                edits.extend(pipe);
             }
             continue;
         }
@@ -455,7 +736,7 @@ fn move_arn(e: &MapEntry) -> Option<String> {
 }
 
 /// Fragments (entries re-keyed for `target`) of the entries leaving the other section.
-fn moves_into(auth: &AwsAuth, target: Section, allow: &dyn Fn(Unit) -> bool) -> Vec<String> {
+fn moves_into(auth: &AwsAuth, target: Section, allow: &Sel<'_>) -> Vec<String> {
     let from = target.other();
     let Some((vi, v)) = auth
         .values
@@ -472,10 +753,11 @@ fn moves_into(auth: &AwsAuth, target: Section, allow: &dyn Fn(Unit) -> bool) -> 
     let lines = Lines::new(inner);
     let mut out = Vec::new();
     for e in &v.entries {
-        if !allow(Unit::Entry(vi, e.index)) {
+        if !allow.ok(Unit::Entry(vi, e.index)) {
             continue;
         }
-        if let Some(fragment) = departing(&lines, v, e) {
+        if let Some(fragment) = departing(auth, &lines, v, e) {
+            allow.saw(Unit::Entry(vi, e.index));
             out.push(fragment);
         }
     }
@@ -486,18 +768,34 @@ fn moves_into(auth: &AwsAuth, target: Section, allow: &dyn Fn(Unit) -> bool) -> 
 /// line no other entry starts on), so whole lines can be removed or moved.
 fn owns_lines(lines: &Lines<'_>, v: &DataValue, e: &MapEntry) -> bool {
     let first = e.inner_lines.0;
+    // Entries come in order: one sharing the line is a neighbour.
+    let shares = |i: Option<usize>| {
+        i.and_then(|i| v.entries.get(i))
+            .is_some_and(|o| o.inner_lines.0 == first)
+    };
     lines.line(first).trim_start().starts_with('-')
-        && v.entries
-            .iter()
-            .filter(|o| o.inner_lines.0 == first)
-            .count()
-            == 1
+        && !shares(e.index.checked_sub(1))
+        && !shares(e.index.checked_add(1))
 }
 
 /// The entry, re-keyed and de-indented for the other section, when it is to move.
-fn departing(lines: &Lines<'_>, v: &DataValue, e: &MapEntry) -> Option<String> {
-    // Only entries of the section the authenticator reads move (to the one it reads).
+fn departing(auth: &AwsAuth, lines: &Lines<'_>, v: &DataValue, e: &MapEntry) -> Option<String> {
+    // Only entries of the section the authenticator reads move, and only to
+    // the one it reads or to a new one (never while a key is being renamed
+    // to it: the entry would have nowhere to go).
     if !v.is_effective(e.section) {
+        return None;
+    }
+    let target = e.section.other();
+    let exists = auth
+        .values
+        .iter()
+        .any(|o| o.exact && o.section == Some(target));
+    let pending = auth
+        .values
+        .iter()
+        .any(|o| !o.exact && o.section.or_else(|| near_section(&o.key)) == Some(target));
+    if !exists && pending {
         return None;
     }
     move_arn(e)?;
@@ -585,16 +883,35 @@ fn entry_edits(
     auth: &AwsAuth,
     v: &DataValue,
     vi: usize,
-    allow: &dyn Fn(Unit) -> bool,
+    allow: &Sel<'_>,
 ) -> Vec<Edit> {
     let lines = Lines::new(inner);
     let mut edits = Vec::new();
     let losers = duplicate_losers(auth, v);
     for e in &v.entries {
-        if !allow(Unit::Entry(vi, e.index)) {
+        let unit = Unit::Entry(vi, e.index);
+        if !allow.ok(unit) {
             continue;
         }
-        let leaving = departing(&lines, v, e).is_some();
+        if edits_of_entry(&lines, auth, v, e, &losers, &mut edits) {
+            allow.saw(unit);
+        }
+    }
+    edits
+}
+
+/// One entry's edits (inner offsets); whether there are any.
+fn edits_of_entry(
+    lines: &Lines<'_>,
+    auth: &AwsAuth,
+    v: &DataValue,
+    e: &MapEntry,
+    losers: &[usize],
+    edits: &mut Vec<Edit>,
+) -> bool {
+    let before = edits.len();
+    {
+        let leaving = departing(auth, &lines, v, e).is_some();
         if leaving || (losers.contains(&e.index) && owns_lines(&lines, v, e)) {
             let first = e.inner_lines.0;
             let kept = entry_text(&lines, e);
@@ -604,7 +921,7 @@ fn entry_edits(
                 end: lines.start(end_line + 1),
                 text: String::new(),
             });
-            continue;
+            return true;
         }
         if let Some(a) = &e.arn
             && let MappedArn::Principal(p) = classify(&a.value)
@@ -694,7 +1011,7 @@ fn entry_edits(
         }
         edits.extend(node_groups(&lines, e));
     }
-    edits
+    edits.len() > before
 }
 
 /// Add system:bootstrappers / system:nodes to a node mapping that lacks them.
@@ -776,7 +1093,7 @@ fn duplicate_losers(auth: &AwsAuth, v: &DataValue) -> Vec<usize> {
         return Vec::new();
     };
     let lines = Lines::new(inner);
-    let moves = |e: &MapEntry| departing(&lines, v, e).is_some();
+    let moves = |e: &MapEntry| departing(auth, &lines, v, e).is_some();
     if !v.is_effective(section) || section == Section::Accounts {
         return Vec::new();
     }

@@ -156,7 +156,7 @@ pub struct Migration {
 }
 
 /// Why an entry that the authenticator reads is not the one in effect.
-fn why_ignored(auth: &AwsAuth, e: &MapEntry, a: &super::reader::Field) -> String {
+fn why_ignored(w: &effective::Winners<'_>, e: &MapEntry, a: &super::reader::Field) -> String {
     if e.arn_and_sso() {
         return "it has both rolearn and sso, and the authenticator rejects it".to_owned();
     }
@@ -170,20 +170,18 @@ fn why_ignored(auth: &AwsAuth, e: &MapEntry, a: &super::reader::Field) -> String
         }
         MappedArn::Principal(_) => {}
     }
-    let Some(canonical) = effective::caller_arn_for(&a.value) else {
-        return "it names no IAM principal".to_owned();
-    };
-    let ans = effective::answer(auth, &canonical);
-    match (ans.entry, ans.line) {
-        (Some((s, _)), Some(l)) if s != e.section => format!(
-            "the {} entry on line {l} for the same ARN is the one in effect ({} is looked up first)",
-            s.key(),
-            s.key()
+    match w.winner(&a.value) {
+        Some(o) if o.section != e.section => format!(
+            "the {} entry on line {} for the same ARN is the one in effect ({} is looked up first)",
+            o.section.key(),
+            o.arn.as_ref().map_or(o.line, |x| x.line),
+            o.section.key()
         ),
-        (Some(_), Some(l)) => format!(
-            "the entry on line {l} for the same ARN is the one in effect (aws-auth/duplicate)"
+        Some(o) => format!(
+            "the entry on line {} for the same ARN is the one in effect (aws-auth/duplicate)",
+            o.arn.as_ref().map_or(o.line, |x| x.line)
         ),
-        _ => "the authenticator does not use it".to_owned(),
+        None => "the authenticator does not use it".to_owned(),
     }
 }
 
@@ -199,6 +197,7 @@ pub fn migration(auth: &AwsAuth, opts: &MigrateOptions) -> Migration {
     {
         return m;
     }
+    let w = effective::Winners::new(auth);
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for e in auth
         .entries(Section::Roles)
@@ -210,42 +209,27 @@ pub fn migration(auth: &AwsAuth, opts: &MigrateOptions) -> Migration {
         if e.not_a_mapping.is_some() {
             continue;
         }
-        let in_effect = !e.ignored()
-            && effective::caller_arn_for(&a.value).is_some_and(|c| {
-                let ans = effective::answer(auth, &c);
-                ans.entry == Some((e.section, e.index))
-            });
-        if !in_effect {
+        if !w.in_effect(e) {
             m.left_out.push(LeftOut {
                 line: a.line,
                 arn: a.value.clone(),
-                why: why_ignored(auth, e, a),
+                why: why_ignored(&w, e, a),
             });
             continue;
         }
         // mapUsers entries differing only in case: the authenticator picks either.
-        if e.section == Section::Users {
-            let lower = a.value.to_lowercase();
-            let variants: Vec<&MapEntry> = auth
-                .entries(Section::Users)
-                .filter(|o| {
-                    !o.ignored()
-                        && o.arn
-                            .as_ref()
-                            .is_some_and(|x| x.value.to_lowercase() == lower && x.value != a.value)
-                })
-                .collect();
-            if !variants.is_empty() {
-                m.left_out.push(LeftOut {
-                    line: a.line,
-                    arn: a.value.clone(),
-                    why: format!(
-                        "mapUsers also maps it on line {} with the ARN in another case, and which entry the authenticator uses is not defined: keep one, then migrate it",
-                        variants[0].arn.as_ref().map_or(0, |x| x.line)
-                    ),
-                });
-                continue;
-            }
+        if e.section == Section::Users
+            && let Some(other) = w.case_variants(e).first()
+        {
+            m.left_out.push(LeftOut {
+                line: a.line,
+                arn: a.value.clone(),
+                why: format!(
+                    "mapUsers also maps it on line {} with the ARN in another case, and which entry the authenticator uses is not defined: keep one, then migrate it",
+                    other.arn.as_ref().map_or(other.line, |x| x.line)
+                ),
+            });
+            continue;
         }
         let Some(p) = plan(e, opts) else { continue };
         if seen.insert(p.principal_arn.to_lowercase()) {

@@ -97,6 +97,36 @@ proptest! {
         prop_assert_eq!(lookup(&auth, &caller).outcome, Outcome::NotMapped);
     }
 
+    /// `--principal`: any text is either refused or a caller in a partition
+    /// the authenticator knows, with a canonical ARN that has no sts part.
+    #[test]
+    fn principals_parse_or_are_refused(
+        text in "(?s).{0,80}",
+        partition in prop_oneof![
+            proptest::sample::select(crate::arn::KNOWN_PARTITIONS).prop_map(str::to_owned),
+            "[a-z-]{1,12}",
+        ],
+        kind in 0..5u8,
+        name in NAME,
+    ) {
+        let _ = Caller::from_arn(&text);
+        let arn = match kind {
+            0 => format!("arn:{partition}:iam::111122223333:user/{name}"),
+            1 => format!("arn:{partition}:iam::111122223333:role/{name}"),
+            2 => format!("arn:{partition}:sts::111122223333:assumed-role/{name}/s"),
+            3 => format!("arn:{partition}:sts::111122223333:assumed-role/{name}"),
+            _ => format!("arn:{partition}:iam::111122223333:root"),
+        };
+        match Caller::from_arn(&arn) {
+            Ok(c) => {
+                prop_assert!(crate::arn::KNOWN_PARTITIONS.contains(&partition.as_str()));
+                prop_assert!(kind != 3, "{arn} has no session");
+                prop_assert!(!c.canonical_arn.contains(":sts:"), "{}", c.canonical_arn);
+            }
+            Err(_) => prop_assert!(kind == 3 || !crate::arn::KNOWN_PARTITIONS.contains(&partition.as_str())),
+        }
+    }
+
     #[test]
     fn the_reader_never_panics(text in "(?s).{0,400}") {
         let _ = lint(&text, "f", &MigrateOptions::default());
@@ -169,8 +199,9 @@ proptest! {
     /// every principal whose mapping changes is named in the summary.
     #[test]
     fn fix_never_changes_access_unless_it_says_so(
-        kinds in proptest::collection::vec((0..7u8, 0..3usize), 1..9),
+        kinds in proptest::collection::vec((0..9u8, 0..3usize), 1..9),
         accounts in any::<bool>(),
+        users_key_wrong_case in any::<bool>(),
     ) {
         const POOL: [&str; 3] = ["build", "dev", "ops"];
         let mut roles = String::new();
@@ -183,6 +214,8 @@ proptest! {
                 2 => roles.push_str(&format!("- rolearn: arn:aws:sts::111122223333:assumed-role/{n}/s{i}\n  username: a{i}\n")),
                 3 => roles.push_str(&format!("- rolearn: arn:aws:iam::111122223333:user/{n}\n  username: ur{i}\n")),
                 4 => roles.push_str(&format!("- rolearn: arn:aws:iam::111122223333:role/{n}\n  username: system:node:{{{{EC2PrivateDNSName}}}}\n  groups:\n    - system:bootstrappers\n")),
+                7 => roles.push_str(&format!("- userarn: arn:aws:iam::111122223333:user/{n}\n  username: fu{i}\n")),
+                8 => roles.push_str(&format!("- rolarn: arn:aws:iam::111122223333:role/{n}\n  username: typo{i}\n")),
                 5 => users.push_str(&format!("- userarn: arn:aws:iam::111122223333:user/{n}\n  username: u{i}\n")),
                 _ => users.push_str(&format!("- userarn: arn:aws:iam::111122223333:role/{n}\n  username: ru{i}\n")),
             }
@@ -193,7 +226,8 @@ proptest! {
             text.push_str(&format!("  mapRoles: |\n{}", indent(&roles)));
         }
         if !users.is_empty() {
-            text.push_str(&format!("  mapUsers: |\n{}", indent(&users)));
+            let key = if users_key_wrong_case { "MapUsers" } else { "mapUsers" };
+            text.push_str(&format!("  {key}: |\n{}", indent(&users)));
         }
         if accounts {
             text.push_str("  mapAccounts: |\n    - \"111122223333\"\n");

@@ -148,7 +148,7 @@ fn check_value(auth: &AwsAuth, v: &DataValue, out: &mut Vec<Finding>) {
                 rules::AWS_AUTH_MALFORMED_ENTRY,
                 format!("{} is {what}, not a YAML string: the `|` after `{}:` is missing", v.key, v.key),
             )
-            .detail("ConfigMap data values must be strings; the entries are YAML inside that string. Kubernetes rejects a ConfigMap whose data value is a list or mapping, so this manifest cannot be applied as written. Write the key as `mapRoles: |` and indent the entries under it.")
+            .detail("ConfigMap data values must be strings; the entries are YAML inside that string. The API server rejects a ConfigMap whose data value is a list or mapping, so this manifest cannot be applied as written: the cluster keeps its previous aws-auth, and nothing in this file maps anyone, not even its valid sections. Write the key as `mapRoles: |` and indent the entries under it.")
             .evidence("key", v.key.clone())
             .at(&auth.file, v.key_line)
             .fix(Fix::new("make the value a literal block string").replacement(format!("{}: |", v.key))),
