@@ -598,7 +598,21 @@ fn demo_frame(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_version;
+    use super::{check_elf, parse_version};
+
+    /// This test binary is linked against the build machine's glibc (2.41
+    /// here), the very failure the dist build avoids: the check must refuse it.
+    #[test]
+    fn a_binary_built_against_the_host_glibc_is_refused() {
+        let me = std::env::current_exe().unwrap_or_default();
+        match check_elf(&me) {
+            Ok(report) => assert!(
+                report.newest_glibc <= (2, 17, 99),
+                "passed, yet needs {report}"
+            ),
+            Err(e) => assert!(e.contains("newer than GLIBC_2.17"), "{e}"),
+        }
+    }
 
     #[test]
     fn glibc_versions_parse() {

@@ -2,7 +2,9 @@
 //!
 //! `ci` is exactly what CI runs (`.ci/run` calls it): it installs what the
 //! tests need when it is missing (tmux; moto in a venv), then fmt, clippy
-//! with warnings denied, the rule-page check, and every test.
+//! with warnings denied, the rule-page check, and every test. It does not
+//! run `dist --check` (a from-scratch release build, ~11 CPU-minutes): see
+//! `dist.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
