@@ -103,6 +103,8 @@ mod tests {
                 kind: SourceKind::Sso,
                 profile: "dev".into(),
                 profile_explicit: true,
+                tried: Vec::new(),
+                skipped: Vec::new(),
             },
             access_key_id: "ASIAEXAMPLEEXAMPLE00".into(),
         }
