@@ -313,7 +313,10 @@ fn format_json_is_always_json_on_stdout() {
     // --fix with json: one report, the corrected YAML as a member.
     let out = run(&["--format", "json", "lint", "aws-auth", &role_path, "--fix"]);
     let v = stdout_json(&out);
-    assert!(v["fixed"].as_str().unwrap().contains("mapRoles"), "{v}");
+    assert!(
+        v["fix"]["yaml"].as_str().unwrap().contains("mapRoles"),
+        "{v}"
+    );
     assert!(v["summary"].is_object());
 }
 
