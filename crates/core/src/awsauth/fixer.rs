@@ -911,10 +911,10 @@ fn edits_of_entry(
 ) -> bool {
     let before = edits.len();
     {
-        let leaving = departing(auth, &lines, v, e).is_some();
-        if leaving || (losers.contains(&e.index) && owns_lines(&lines, v, e)) {
+        let leaving = departing(auth, lines, v, e).is_some();
+        if leaving || (losers.contains(&e.index) && owns_lines(lines, v, e)) {
             let first = e.inner_lines.0;
-            let kept = entry_text(&lines, e);
+            let kept = entry_text(lines, e);
             let end_line = first + kept.lines().count().max(1) - 1;
             edits.push(Edit {
                 start: lines.start(first),
@@ -929,7 +929,7 @@ fn edits_of_entry(
                 || (p.kind == PrincipalKind::Role && p.path != "/"))
             && let Some(free) = path_free_role_arn(&p)
         {
-            let (s, t) = inner_range(&lines, a.span);
+            let (s, t) = inner_range(lines, a.span);
             edits.push(Edit {
                 start: s,
                 end: t,
@@ -958,7 +958,7 @@ fn edits_of_entry(
             if let Some(t) = target
                 && !taken
             {
-                let (s, end) = inner_range(&lines, k.key_span);
+                let (s, end) = inner_range(lines, k.key_span);
                 edits.push(Edit {
                     start: s,
                     end,
@@ -977,8 +977,8 @@ fn edits_of_entry(
                     .filter(|w| *w != "-")
                     .collect();
                 let indent = " ".repeat(field.key_span.0.col + 2);
-                let (_, key_end) = inner_range(&lines, field.key_span);
-                let (_, val_end) = inner_range(&lines, field.span);
+                let (_, key_end) = inner_range(lines, field.key_span);
+                let (_, val_end) = inner_range(lines, field.span);
                 let mut t = String::from(":");
                 for i in items {
                     t.push('\n');
@@ -998,7 +998,7 @@ fn edits_of_entry(
                         && g.span.0.col >= 2
                     {
                         let indent = " ".repeat(g.span.0.col - 2);
-                        let (s, t) = inner_range(&lines, g.span);
+                        let (s, t) = inner_range(lines, g.span);
                         edits.push(Edit {
                             start: s,
                             end: t,
@@ -1009,7 +1009,7 @@ fn edits_of_entry(
             }
             _ => {}
         }
-        edits.extend(node_groups(&lines, e));
+        edits.extend(node_groups(lines, e));
     }
     edits.len() > before
 }
