@@ -60,7 +60,7 @@ pub enum Format {
 pub enum Command {
     /// Diagnose pasted AWS or kubectl error text, a log, or CloudTrail JSON.
     Explain(ExplainArgs),
-    /// Lint an aws-auth ConfigMap, STS endpoint settings, or an IRSA trust policy.
+    /// Lint an aws-auth ConfigMap, STS endpoint settings, an IRSA trust policy, or a kubeconfig.
     Lint(LintArgs),
     /// Offline IAM policy evaluation.
     Policy(PolicyArgs),
@@ -72,6 +72,18 @@ pub enum Command {
     Check(CheckArgs),
     /// List the rules, or print one rule's page.
     Rules(RulesArgs),
+    /// The EKS bearer token as an ExecCredential (a kubeconfig exec plugin, like `aws eks get-token`).
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The cluster name (or, for local clusters on Outposts, its id).
+    #[arg(long, visible_alias = "cluster-name", alias = "cluster-id")]
+    pub cluster: String,
+    /// Assume this role first (session name EKSGetTokenAuth, as `aws eks get-token`).
+    #[arg(long)]
+    pub role_arn: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +109,17 @@ pub enum LintTarget {
     Sts(LintStsArgs),
     /// An IRSA role's trust policy against a service account.
     Irsa(LintIrsaArgs),
+    /// How kubectl reaches each EKS cluster and as whom (default: $KUBECONFIG, else ~/.kube/config).
+    Kubeconfig(LintKubeconfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LintKubeconfigArgs {
+    /// One kubeconfig file, or `-` for stdin (default: $KUBECONFIG merged, else ~/.kube/config).
+    pub file: Option<PathBuf>,
+    /// Lint this context only (default: every context; identity for the current one).
+    #[arg(long)]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Args)]

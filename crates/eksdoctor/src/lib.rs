@@ -48,6 +48,7 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<i32, CliError> {
             cli::LintTarget::AwsAuth(a) => cmd::lint_aws_auth::run(a, out),
             cli::LintTarget::Sts(a) => cmd::lint_sts::run(a, &cli.global, out),
             cli::LintTarget::Irsa(a) => cmd::lint_irsa::run(a, out),
+            cli::LintTarget::Kubeconfig(a) => cmd::lint_kubeconfig::run(a, &cli.global, out),
         },
         Some(Command::Policy(p)) => match &p.action {
             cli::PolicyCommand::Eval(a) => cmd::policy::run(a, out),
@@ -56,5 +57,6 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<i32, CliError> {
         Some(Command::Whoami) => cmd::whoami::run(&cli.global, out),
         Some(Command::Check(a)) => cmd::check::run(a, &cli.global, out),
         Some(Command::Rules(a)) => cmd::rules::run(a, out),
+        Some(Command::Token(a)) => cmd::token::run(a, &cli.global, out),
     }
 }
