@@ -407,3 +407,49 @@ fn kubectl_forbidden_when_aws_auth_is_not_readable() {
     let v: Value = serde_json::from_slice(&explained.stdout).unwrap();
     assert!(v.to_string().contains("cluster/forbidden"), "{v}");
 }
+
+#[test]
+fn kubectl_refuses_a_v1alpha1_exec_and_lint_kubeconfig_says_why() {
+    assert!(
+        kubectl_available(),
+        "kubectl not found: run `cargo xtask setup` (installs kubernetes-client)"
+    );
+    let world = world();
+    let api = server(&world, true);
+    let home = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(home.path(), &api, &world, "alice");
+    let text = std::fs::read_to_string(&kc).unwrap().replace(
+        "client.authentication.k8s.io/v1beta1",
+        "client.authentication.k8s.io/v1alpha1",
+    );
+    std::fs::write(&kc, text).unwrap();
+    let out = kubectl(
+        home.path(),
+        &kc,
+        &["get", "configmap", "-n", "kube-system", "aws-auth"],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("v1alpha1"), "{stderr}");
+    // No request reached the server: kubectl refused the entry itself.
+    assert!(api.requests().is_empty(), "{:?}", api.requests());
+
+    let lint = Command::cargo_bin("eksdoctor")
+        .unwrap()
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+        .args(["lint", "kubeconfig", "--format", "json"])
+        .arg(&kc)
+        .output()
+        .unwrap();
+    assert_eq!(lint.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&lint.stdout).unwrap();
+    assert_eq!(
+        v["findings"][0]["rule"], "kubeconfig/exec-api-version",
+        "{v}"
+    );
+    assert_eq!(
+        v["findings"][0]["fix"]["commands"][0],
+        "aws eks update-kubeconfig --name demo --region us-west-2"
+    );
+}
