@@ -12,9 +12,11 @@
 //!   `eksdoctor_aws::token`), SelfSubjectReview, aws-auth, SelfSubjectAccessReview
 //!   for the console's reads.
 //! * [`findings`]: what the answers mean.
+//! * [`cluster`]: one cluster end to end (for `check` and the dashboard).
 //! * [`kubeconfig`]: kubeconfig files read and merged by kube-rs's types, for
 //!   `eksdoctor_core::kubeconfig`'s rules.
 
+pub mod cluster;
 pub mod findings;
 pub mod guard;
 pub mod kubeconfig;

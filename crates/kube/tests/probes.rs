@@ -287,3 +287,72 @@ async fn a_wrong_ca_and_a_silent_endpoint_are_unreachable_not_hangs() {
     let _ = KubeError::TimedOut(T);
     let _ = SystemTime::now();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_cluster_end_to_end() {
+    use eksdoctor_core::awsauth::mapper::Caller;
+    let world = world();
+    let api = server(&world);
+    let access = findings::EndpointAccess::default();
+    // carol: mapped on line 12, reads everything.
+    let carol = Caller::from_arn("arn:aws:iam::123456789012:user/carol").unwrap();
+    let a = eksdoctor_kube::cluster::probe(
+        CLUSTER,
+        &target(&api),
+        &token_for(&world, "carol").await,
+        &carol,
+        &access,
+        8,
+    )
+    .await;
+    // Only the engine's migration plan, with this cluster's name in the commands.
+    let rules: Vec<&str> = a.findings.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, ["aws-auth/migrate"]);
+    let commands = &a.findings[0].fix.as_ref().unwrap().commands;
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.contains("create-access-entry --cluster-name demo")),
+        "{commands:?}"
+    );
+    assert_eq!(a.json["whoami"]["username"], "carol");
+    assert_eq!(
+        a.json["aws_auth"]["caller_mapping"]["line"], 12,
+        "{}",
+        a.json
+    );
+    assert_eq!(a.json["console"]["denied"].as_array().unwrap().len(), 0);
+    // alice: aws-auth unreadable, console partly denied.
+    let alice = Caller::from_arn("arn:aws:iam::123456789012:user/alice").unwrap();
+    let a = eksdoctor_kube::cluster::probe(
+        CLUSTER,
+        &target(&api),
+        &token_for(&world, "alice").await,
+        &alice,
+        &access,
+        8,
+    )
+    .await;
+    let rules: Vec<&str> = a.findings.iter().map(|f| f.rule).collect();
+    assert_eq!(
+        rules,
+        ["creds/probe-denied", "cluster/console-rbac"],
+        "{}",
+        a.json
+    );
+    assert_eq!(a.json["aws_auth"]["status"], 403);
+    // bob: 401, not mapped, nothing else asked.
+    let bob = Caller::from_arn("arn:aws:iam::123456789012:user/bob").unwrap();
+    let a = eksdoctor_kube::cluster::probe(
+        CLUSTER,
+        &target(&api),
+        &token_for(&world, "bob").await,
+        &bob,
+        &access,
+        8,
+    )
+    .await;
+    let rules: Vec<&str> = a.findings.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, ["cluster/not-mapped"]);
+    assert_eq!(a.json["whoami"]["status"], 401);
+}
