@@ -40,6 +40,7 @@ pub mod error;
 pub mod findings;
 pub mod guard;
 pub mod iam;
+pub mod kube_target;
 pub mod regions;
 pub mod round;
 pub mod source;

@@ -274,6 +274,15 @@ pub struct CheckArgs {
     /// Skip the console-permission check (iam:SimulatePrincipalPolicy).
     #[arg(long)]
     pub no_console: bool,
+    /// Also ask each cluster's Kubernetes API: who it thinks you are, aws-auth, the console's reads.
+    #[arg(long)]
+    pub kubernetes: bool,
+    /// Send the Kubernetes probes here instead of DescribeCluster's endpoint (a tunnel, a test stand-in).
+    #[arg(long, requires = "kubernetes", hide = true)]
+    pub kube_endpoint: Option<String>,
+    /// The CA (PEM file) to trust at --kube-endpoint.
+    #[arg(long, requires = "kube_endpoint", hide = true)]
+    pub kube_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

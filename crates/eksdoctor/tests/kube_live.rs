@@ -453,3 +453,53 @@ fn kubectl_refuses_a_v1alpha1_exec_and_lint_kubeconfig_says_why() {
         "aws eks update-kubeconfig --name demo --region us-west-2"
     );
 }
+
+#[test]
+fn check_kubernetes_asks_the_cluster_itself() {
+    let world = World::new(&json!({
+        "users": [{"name": "alice", "keys": 1}],
+        "clusters": [{"name": CLUSTER, "version": "1.31", "region": common::REGION}]
+    }));
+    let api = server(&world, true);
+    let home = tempfile::tempdir().unwrap();
+    let ca = home.path().join("ca.pem");
+    std::fs::write(&ca, &api.ca_pem).unwrap();
+    let mut cmd = Std::new(bin());
+    let k = keys(&world, "alice");
+    let k: Vec<(&str, &str)> = k.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    clean_env(&mut cmd, home.path(), &k);
+    let out = cmd
+        .args([
+            "check",
+            "--cluster",
+            CLUSTER,
+            "--kubernetes",
+            "--no-console",
+            "--format",
+            "json",
+        ])
+        .args([
+            "--region",
+            common::REGION,
+            "--endpoint-url",
+            &world.endpoint(),
+        ])
+        // moto's endpoint is a made-up AWS name: the probes go to the stand-in.
+        .args(["--kube-endpoint", &api.url(), "--kube-ca"])
+        .arg(&ca)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let k = &v["kubernetes"][format!("{}/{CLUSTER}", common::REGION)];
+    assert_eq!(k["whoami"]["username"], "alice", "{v}");
+    assert_eq!(k["aws_auth"]["caller_mapping"]["username"], "alice", "{k}");
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(rules.contains(&"cluster/console-rbac"), "{rules:?}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("k8s-aws-v1."));
+}

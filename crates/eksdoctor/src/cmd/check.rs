@@ -41,6 +41,14 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         keys_user: None,
         console: !args.no_console,
     };
+    let over = crate::cmd::check_kube::Override {
+        endpoint: args.kube_endpoint.clone(),
+        ca_pem: args
+            .kube_ca
+            .as_deref()
+            .map(crate::input::read_text)
+            .transpose()?,
+    };
     let rt = live::runtime()?;
     rt.block_on(async {
         let mut config = live::config(global, Some(Duration::from_secs(u64::from(args.timeout))));
@@ -58,7 +66,21 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         if let Some(fatal) = snap.fatal() {
             return live::fatal(fatal, &snap.credential_source, out);
         }
-        let findings = eksdoctor_aws::findings::derive(&snap);
+        let mut findings = eksdoctor_aws::findings::derive(&snap);
+        let mut kubernetes = None;
+        if args.kubernetes {
+            let (f, j) = crate::cmd::check_kube::probe_all(
+                &live,
+                &config,
+                &snap,
+                usize::from(args.concurrency),
+                Duration::from_secs(u64::from(args.timeout)),
+                &over,
+            )
+            .await;
+            findings.extend(f);
+            kubernetes = Some(j);
+        }
         let report = Report::new(findings);
         match out.format {
             Format::Text => {
@@ -66,7 +88,13 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
                 out.print("\n");
                 out.report(&report)
             }
-            _ => out.report(&with_sections(report, &snap)),
+            _ => {
+                let mut report = with_sections(report, &snap);
+                if let Some(k) = kubernetes {
+                    report = report.with("kubernetes", k);
+                }
+                out.report(&report)
+            }
         }
     })
 }

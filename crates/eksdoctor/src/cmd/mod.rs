@@ -1,6 +1,7 @@
 //! One module per command; each takes its parsed arguments and the output.
 
 pub mod check;
+mod check_kube;
 pub mod dashboard;
 pub mod explain;
 pub mod keys;
