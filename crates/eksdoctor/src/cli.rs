@@ -277,8 +277,14 @@ pub struct CheckArgs {
     /// Also ask each cluster's Kubernetes API: who it thinks you are, aws-auth, the console's reads.
     #[arg(long)]
     pub kubernetes: bool,
+    /// May I VERB RESOURCE (e.g. `--can list pods`, `--can get deployments.apps`)? Implies --kubernetes.
+    #[arg(long, num_args = 2, value_names = ["VERB", "RESOURCE"])]
+    pub can: Vec<String>,
+    /// The namespace for --can (default: cluster-wide).
+    #[arg(short = 'n', long, requires = "can")]
+    pub namespace: Option<String>,
     /// Send the Kubernetes probes here instead of DescribeCluster's endpoint (a tunnel, a test stand-in).
-    #[arg(long, requires = "kubernetes", hide = true)]
+    #[arg(long, hide = true)]
     pub kube_endpoint: Option<String>,
     /// The CA (PEM file) to trust at --kube-endpoint.
     #[arg(long, requires = "kube_endpoint", hide = true)]

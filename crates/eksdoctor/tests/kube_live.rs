@@ -473,11 +473,12 @@ fn check_kubernetes_asks_the_cluster_itself() {
             "check",
             "--cluster",
             CLUSTER,
-            "--kubernetes",
             "--no-console",
             "--format",
             "json",
         ])
+        // --can implies the Kubernetes probes.
+        .args(["--can", "delete", "pods", "-n", "team"])
         .args([
             "--region",
             common::REGION,
@@ -501,5 +502,7 @@ fn check_kubernetes_asks_the_cluster_itself() {
         .filter_map(|f| f["rule"].as_str())
         .collect();
     assert!(rules.contains(&"cluster/console-rbac"), "{rules:?}");
+    assert!(rules.contains(&"cluster/forbidden"), "{rules:?} {k}");
+    assert_eq!(k["can"]["allowed"], false, "{k}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("k8s-aws-v1."));
 }

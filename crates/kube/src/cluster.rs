@@ -23,6 +23,15 @@ fn err_json(e: &KubeError) -> Value {
     json!({"error": e.to_string(), "status": e.code()})
 }
 
+/// An operator's own question: may I VERB RESOURCE (in NAMESPACE)?
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Can {
+    pub verb: String,
+    /// `pods`, or `deployments.apps` (resource.group).
+    pub resource: String,
+    pub namespace: Option<String>,
+}
+
 /// Probe `cluster` as `caller` (whose token is `token`).
 pub async fn probe(
     cluster: &str,
@@ -31,6 +40,7 @@ pub async fn probe(
     caller: &mapper::Caller,
     access: &EndpointAccess,
     concurrency: usize,
+    can: Option<&Can>,
 ) -> ClusterAnswers {
     let mut out = Vec::new();
     let client = match probes::client(target, token) {
@@ -133,8 +143,40 @@ pub async fn probe(
         }
         Err(e) => err_json(&e),
     };
+    let can = match can {
+        None => Value::Null,
+        Some(c) => {
+            let (resource, group) = c
+                .resource
+                .split_once('.')
+                .unwrap_or((c.resource.as_str(), ""));
+            match probes::can_i(
+                &client,
+                target.timeout,
+                group,
+                resource,
+                &c.verb,
+                c.namespace.as_deref(),
+            )
+            .await
+            {
+                Ok(a) => {
+                    if !a.allowed {
+                        out.push(findings::forbidden(
+                            cluster,
+                            &caller.canonical_arn,
+                            &user,
+                            &a,
+                        ));
+                    }
+                    json!(a)
+                }
+                Err(e) => err_json(&e),
+            }
+        }
+    };
     ClusterAnswers {
         findings: out,
-        json: json!({"reachable": true, "whoami": user, "aws_auth": aws_auth, "console": console}),
+        json: json!({"reachable": true, "whoami": user, "aws_auth": aws_auth, "console": console, "can": can}),
     }
 }

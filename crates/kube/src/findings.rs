@@ -203,3 +203,63 @@ pub fn aws_auth_unreadable(cluster: &str, user: Option<&UserInfo>, err: &KubeErr
     .evidence("cluster", cluster)
     .evidence("error", err.to_string())
 }
+
+/// `check --can VERB RESOURCE [-n NS]` answered no: cluster/forbidden with both fixes.
+#[must_use]
+pub fn forbidden(cluster: &str, principal: &str, user: &UserInfo, a: &Access) -> Finding {
+    let resource = if a.group.is_empty() {
+        a.resource.clone()
+    } else {
+        format!("{}.{}", a.resource, a.group)
+    };
+    let scope = a.namespace.as_deref().map_or_else(
+        || "cluster-wide".to_owned(),
+        |n| format!("in namespace {n}"),
+    );
+    let group = user
+        .groups
+        .iter()
+        .find(|g| !g.starts_with("system:"))
+        .cloned()
+        .unwrap_or_else(|| "GROUP".to_owned());
+    let (kind, ns_meta, access_scope) = match a.namespace.as_deref() {
+        Some(n) => (
+            "Role",
+            format!("\n  namespace: {n}"),
+            format!("type=namespace,namespaces={n}"),
+        ),
+        None => ("ClusterRole", String::new(), "type=cluster".to_owned()),
+    };
+    let api_group = if a.group.is_empty() {
+        "\"\"".to_owned()
+    } else {
+        a.group.clone()
+    };
+    let manifest = format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata:\n  name: eksdoctor-can-{verb}-{res}{ns_meta}\nrules:\n- apiGroups: [{api_group}]\n  resources: [{res}]\n  verbs: [{verb}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}Binding\nmetadata:\n  name: eksdoctor-can-{verb}-{res}{ns_meta}\nsubjects:\n- kind: Group\n  name: {group}\n  apiGroup: rbac.authorization.k8s.io\nroleRef:\n  kind: {kind}\n  name: eksdoctor-can-{verb}-{res}\n  apiGroup: rbac.authorization.k8s.io\n",
+        verb = a.verb,
+        res = a.resource,
+    );
+    Finding::new(
+        rules::CLUSTER_FORBIDDEN,
+        format!("RBAC forbids {} to {} {resource} {scope}", user.username, a.verb),
+    )
+    .detail(format!(
+        "The cluster knows the caller ({:?}, groups {}) but no Role or ClusterRole binding (or associated access policy) allows {} on {resource} {scope}. Bind a group the mapping carries, never the per-session username.",
+        user.username,
+        user.groups.join(", "),
+        a.verb
+    ))
+    .evidence("cluster", cluster)
+    .evidence("username", user.username.as_str())
+    .evidence("groups", user.groups.clone())
+    .evidence("verb", a.verb.as_str())
+    .evidence("resource", resource.as_str())
+    .fix(
+        Fix::new(format!("Bind the group {group} to a {kind} that allows it, or associate an access policy"))
+            .command(format!(
+                "aws eks associate-access-policy --cluster-name {cluster} --principal-arn {principal} --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy --access-scope {access_scope}"
+            ))
+            .replacement(manifest),
+    )
+}

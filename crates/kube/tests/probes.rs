@@ -303,6 +303,7 @@ async fn one_cluster_end_to_end() {
         &carol,
         &access,
         8,
+        None,
     )
     .await;
     // Only the engine's migration plan, with this cluster's name in the commands.
@@ -331,6 +332,7 @@ async fn one_cluster_end_to_end() {
         &alice,
         &access,
         8,
+        None,
     )
     .await;
     let rules: Vec<&str> = a.findings.iter().map(|f| f.rule).collect();
@@ -341,6 +343,33 @@ async fn one_cluster_end_to_end() {
         a.json
     );
     assert_eq!(a.json["aws_auth"]["status"], 403);
+    // alice may list pods but not delete them in team.
+    let can = eksdoctor_kube::cluster::Can {
+        verb: "delete".into(),
+        resource: "pods".into(),
+        namespace: Some("team".into()),
+    };
+    let a = eksdoctor_kube::cluster::probe(
+        CLUSTER,
+        &target(&api),
+        &token_for(&world, "alice").await,
+        &alice,
+        &access,
+        8,
+        Some(&can),
+    )
+    .await;
+    let f = a
+        .findings
+        .iter()
+        .find(|f| f.rule == "cluster/forbidden")
+        .unwrap();
+    let manifest = f.fix.as_ref().unwrap().replacement.as_ref().unwrap();
+    assert!(
+        manifest.contains("kind: RoleBinding") && manifest.contains("name: devs"),
+        "{manifest}"
+    );
+    assert_eq!(a.json["can"]["allowed"], false);
     // bob: 401, not mapped, nothing else asked.
     let bob = Caller::from_arn("arn:aws:iam::123456789012:user/bob").unwrap();
     let a = eksdoctor_kube::cluster::probe(
@@ -350,6 +379,7 @@ async fn one_cluster_end_to_end() {
         &bob,
         &access,
         8,
+        None,
     )
     .await;
     let rules: Vec<&str> = a.findings.iter().map(|f| f.rule).collect();

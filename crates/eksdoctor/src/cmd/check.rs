@@ -48,7 +48,16 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
             .as_deref()
             .map(crate::input::read_text)
             .transpose()?,
+        can: match args.can.as_slice() {
+            [verb, resource] => Some(eksdoctor_kube::cluster::Can {
+                verb: verb.clone(),
+                resource: resource.clone(),
+                namespace: args.namespace.clone(),
+            }),
+            _ => None,
+        },
     };
+    let kubernetes_on = args.kubernetes || over.can.is_some();
     let rt = live::runtime()?;
     rt.block_on(async {
         let mut config = live::config(global, Some(Duration::from_secs(u64::from(args.timeout))));
@@ -68,7 +77,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         }
         let mut findings = eksdoctor_aws::findings::derive(&snap);
         let mut kubernetes = None;
-        if args.kubernetes {
+        if kubernetes_on {
             let (f, j) = crate::cmd::check_kube::probe_all(
                 &live,
                 &config,

@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 pub struct Override {
     pub endpoint: Option<String>,
     pub ca_pem: Option<String>,
+    /// `--can VERB RESOURCE [-n NS]`.
+    pub can: Option<eksdoctor_kube::cluster::Can>,
 }
 
 /// Findings, and `{"REGION/NAME": section}` for the JSON report.
@@ -121,7 +123,15 @@ async fn one(
     let deadline = timeout.saturating_mul(4);
     match tokio::time::timeout(
         deadline,
-        eksdoctor_kube::cluster::probe(name, &t, &token, caller, &access, concurrency),
+        eksdoctor_kube::cluster::probe(
+            name,
+            &t,
+            &token,
+            caller,
+            &access,
+            concurrency,
+            over.can.as_ref(),
+        ),
     )
     .await
     {
