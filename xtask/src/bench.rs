@@ -9,6 +9,9 @@ mod bench_explain;
 #[path = "bench_live.rs"]
 mod bench_live;
 
+#[path = "bench_token.rs"]
+mod bench_token;
+
 pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
     match rest.first().map(String::as_str) {
         Some("tui") => crate::tui_bench::run(root, &rest[1..]),
@@ -19,6 +22,8 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         // The `keys` and `lint sts` readers: credential report, manifests, source scan.
         Some("inputs") => criterion(root, "inputs", &rest[1..]),
         Some("explain") => bench_explain::run(root, &rest[1..]),
+        // `eksdoctor token` vs `aws eks get-token` (target: 20x faster).
+        Some("token") => bench_token::run(root, &rest[1..]),
         Some(other) => Err(format!("no benchmark {other:?}")),
         None => Err("usage: cargo xtask bench NAME".to_owned()),
     }

@@ -67,6 +67,16 @@ fn setup(root: &Path) -> Result<PathBuf, String> {
         let _ = run(Command::new("apt-get").arg("update").arg("-qq"));
         run(Command::new("apt-get").args(["install", "-y", "-qq", "tmux"]))?;
     }
+    // The Kubernetes live tests drive the real kubectl (Debian's kubernetes-client).
+    if Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_err()
+    {
+        eprintln!("xtask: installing kubectl (kubernetes-client)");
+        let _ = run(Command::new("apt-get").arg("update").arg("-qq"));
+        run(Command::new("apt-get").args(["install", "-y", "-qq", "kubernetes-client"]))?;
+    }
     let venv = root.join(".venv-moto");
     let server = venv.join("bin/moto_server");
     if !server.exists() {

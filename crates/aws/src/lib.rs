@@ -30,6 +30,7 @@
 //!   least-privilege policy).
 //! - [`error`]: SDK errors classified (denied, throttled, expired, ...).
 //! - [`sts`], [`eks`], [`iam`]: the probes.
+//! - [`token`]: the EKS bearer token (`eksdoctor token`).
 //! - [`round`]: the concurrent round, streamed as `ProbeUpdate`s.
 //! - [`findings`]: what the answers mean (creds/*, probe-denied, irsa, sts, cluster).
 
@@ -39,10 +40,12 @@ pub mod error;
 pub mod findings;
 pub mod guard;
 pub mod iam;
+pub mod kube_target;
 pub mod regions;
 pub mod round;
 pub mod source;
 pub mod sts;
+pub mod token;
 
 pub use config::{Live, LiveConfig};
 pub use error::ProbeError;

@@ -24,6 +24,7 @@ pub mod finding;
 pub mod irsa;
 pub mod k8s;
 pub mod keys;
+pub mod kubeconfig;
 pub mod mask;
 pub mod podid;
 pub mod policy;

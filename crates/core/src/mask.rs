@@ -15,6 +15,9 @@
 //!   secret whose shape the rules above would miss) becomes `****`, even
 //!   inside a longer token.
 //!
+//! * an EKS bearer token, `k8s-aws-v1.` + base64url, becomes
+//!   [`EKS_TOKEN_MASK`].
+//!
 //! One exception keeps fixes pasteable: the blob after `Encoded
 //! authorization failure message:` or `--encoded-message` is an STS-encoded
 //! evaluation, not a credential, and only `aws sts decode-authorization-message`
@@ -30,6 +33,31 @@ use std::collections::BTreeSet;
 pub const SECRET_MASK: &str = "****";
 /// What replaces a session token.
 pub const TOKEN_MASK: &str = "<session-token redacted>";
+
+/// What replaces the body of an EKS bearer token (`k8s-aws-v1.` + base64url).
+pub const EKS_TOKEN_MASK: &str = "k8s-aws-v1.<eks-token redacted>";
+
+/// Every `k8s-aws-v1.<base64url>` EKS token masked, if there is one.
+fn mask_eks_tokens(text: &str) -> Option<String> {
+    const PREFIX: &str = "k8s-aws-v1.";
+    if !text.contains(PREFIX) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(PREFIX) {
+        out.push_str(&rest[..at]);
+        out.push_str(EKS_TOKEN_MASK);
+        let body = &rest[at + PREFIX.len()..];
+        let len = body
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'='))
+            .count();
+        rest = &body[len..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
 
 /// `AKIAIOSFODNN7EXAMPLE` → `AKIA************MPLE`.
 #[must_use]
@@ -190,6 +218,13 @@ impl Redactor {
     /// The text with every secret, session token and tainted key id masked.
     #[must_use]
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match mask_eks_tokens(text) {
+            Some(masked) => Cow::Owned(self.redact_secrets(&masked).into_owned()),
+            None => self.redact_secrets(text),
+        }
+    }
+
+    fn redact_secrets<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let bytes = text.as_bytes();
         let mut out = String::new();
         let mut copied = 0;
@@ -369,7 +404,29 @@ mod tests {
         assert_eq!(r.redact(&format!("secret {SECRET}")), "secret ****");
     }
 
+    #[test]
+    fn eks_tokens_are_masked() {
+        let r = Redactor::new();
+        let token = "k8s-aws-v1.aHR0cHM6Ly9zdHMudXMtZWFzdC0xLmFtYXpvbmF3cy5jb20vP0FjdGlvbj1HZXRDYWxsZXJJZGVudGl0eQ";
+        assert_eq!(
+            r.redact(&format!(
+                "Authorization: Bearer {token}\n{{\"token\":\"{token}\"}}"
+            )),
+            format!("Authorization: Bearer {EKS_TOKEN_MASK}\n{{\"token\":\"{EKS_TOKEN_MASK}\"}}")
+        );
+    }
+
     proptest! {
+        #[test]
+        fn never_lets_an_eks_token_through(
+            body in "[A-Za-z0-9_-]{20,200}",
+            before in "[ -~]{0,30}",
+        ) {
+            let token = format!("k8s-aws-v1.{body}");
+            let red = Redactor::new().redact(&format!("{before}{token}")).into_owned();
+            prop_assert!(!red.contains(&body));
+        }
+
         #[test]
         fn never_lets_a_tainted_secret_through(
             secret in "[A-Za-z0-9/+]{40}",

@@ -42,6 +42,14 @@ catalog! {
     CLUSTER_ACCESS_ENTRY_PATH = "cluster/access-entry-path", Error, "Access entries need the role's full ARN, path included";
     CLUSTER_CONFIG_MAP_ONLY = "cluster/config-map-only", Info, "The cluster authenticates from aws-auth only (CONFIG_MAP)";
     CLUSTER_ANONYMOUS = "cluster/anonymous", Error, "No valid credentials reached the cluster (system:anonymous)";
+    CLUSTER_UNREACHABLE = "cluster/unreachable", Error, "The cluster's API server does not answer from here";
+    CLUSTER_CONSOLE_RBAC = "cluster/console-rbac", Error, "RBAC denies reads the EKS console needs";
+
+    KUBECONFIG_EXEC_API_VERSION = "kubeconfig/exec-api-version", Error, "The exec plugin uses a removed ExecCredential version (v1alpha1)";
+    KUBECONFIG_EXEC_COMMAND_MISSING = "kubeconfig/exec-command-missing", Error, "The exec plugin's command is not on PATH";
+    KUBECONFIG_MISSING_ENTRY = "kubeconfig/missing-entry", Error, "A context, cluster or user entry is missing";
+    KUBECONFIG_IDENTITY_MISMATCH = "kubeconfig/identity-mismatch", Warning, "kubectl signs in as another profile or role than the one diagnosed";
+    KUBECONFIG_NOT_EKS = "kubeconfig/not-eks", Info, "The context does not authenticate with an EKS token";
 
     AWS_AUTH_ROLE_PATH = "aws-auth/role-path", Error, "A mapped role ARN carries a path the authenticator never matches";
     AWS_AUTH_ASSUMED_ROLE_ARN = "aws-auth/assumed-role-arn", Error, "An assumed-role (sts) ARN is mapped instead of the role";

@@ -105,7 +105,7 @@ pub enum Format {
 pub enum Command {
     /// Diagnose pasted AWS or kubectl error text, a log, or CloudTrail JSON.
     Explain(ExplainArgs),
-    /// Lint an aws-auth ConfigMap, STS endpoint settings, or an IRSA trust policy.
+    /// Lint an aws-auth ConfigMap, STS endpoint settings, an IRSA trust policy, or a kubeconfig.
     Lint(LintArgs),
     /// Offline IAM policy evaluation.
     Policy(PolicyArgs),
@@ -121,6 +121,18 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Write the man pages (eksdoctor.1 and one per command) into a directory.
     Man(ManArgs),
+    /// The EKS bearer token as an ExecCredential (a kubeconfig exec plugin, like `aws eks get-token`).
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The cluster name (or, for local clusters on Outposts, its id).
+    #[arg(long, visible_alias = "cluster-name", alias = "cluster-id")]
+    pub cluster: String,
+    /// Assume this role first (session name EKSGetTokenAuth, as `aws eks get-token`).
+    #[arg(long)]
+    pub role_arn: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +160,8 @@ pub enum LintTarget {
     Irsa(LintIrsaArgs),
     /// EKS Pod Identity: role trust, associations, the agent add-on, manifests.
     Podid(LintPodidArgs),
+    /// How kubectl reaches each EKS cluster and as whom (default: $KUBECONFIG, else ~/.kube/config).
+    Kubeconfig(LintKubeconfigArgs),
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +193,15 @@ pub struct LintPodidArgs {
     pub policy: Vec<PathBuf>,
     /// Manifests: service accounts, pods and workloads.
     pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LintKubeconfigArgs {
+    /// One kubeconfig file, or `-` for stdin (default: $KUBECONFIG merged, else ~/.kube/config).
+    pub file: Option<PathBuf>,
+    /// Lint this context only (default: every context; identity for the current one).
+    #[arg(long)]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -344,6 +367,21 @@ pub struct CheckArgs {
     pub no_console: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Also ask each cluster's Kubernetes API: who it thinks you are, aws-auth, the console's reads.
+    #[arg(long)]
+    pub kubernetes: bool,
+    /// May I VERB RESOURCE (e.g. `--can list pods`, `--can get deployments.apps`)? Implies --kubernetes.
+    #[arg(long, num_args = 2, value_names = ["VERB", "RESOURCE"])]
+    pub can: Vec<String>,
+    /// The namespace for --can (default: cluster-wide).
+    #[arg(short = 'n', long, requires = "can")]
+    pub namespace: Option<String>,
+    /// Send the Kubernetes probes here instead of DescribeCluster's endpoint (a tunnel, a test stand-in).
+    #[arg(long, hide = true)]
+    pub kube_endpoint: Option<String>,
+    /// The CA (PEM file) to trust at --kube-endpoint.
+    #[arg(long, requires = "kube_endpoint", hide = true)]
+    pub kube_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -86,6 +86,7 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<i32, CliError> {
             cli::LintTarget::Sts(a) => cmd::lint_sts::run(a, &cli.global, out),
             cli::LintTarget::Irsa(a) => cmd::lint_irsa::run(a, out),
             cli::LintTarget::Podid(a) => cmd::lint_podid::run(a, out),
+            cli::LintTarget::Kubeconfig(a) => cmd::lint_kubeconfig::run(a, &cli.global, out),
         },
         Some(Command::Policy(p)) => match &p.action {
             cli::PolicyCommand::Eval(a) => cmd::policy::run(a, out),
@@ -96,5 +97,6 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<i32, CliError> {
         Some(Command::Rules(a)) => cmd::rules::run(a, out),
         Some(Command::Completions(a)) => cmd::completions::run(a, out),
         Some(Command::Man(a)) => cmd::completions::man(a, out),
+        Some(Command::Token(a)) => cmd::token::run(a, &cli.global, out),
     }
 }

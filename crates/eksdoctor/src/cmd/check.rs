@@ -41,6 +41,23 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         keys_user: None,
         console: !args.no_console,
     };
+    let over = crate::cmd::check_kube::Override {
+        endpoint: args.kube_endpoint.clone(),
+        ca_pem: args
+            .kube_ca
+            .as_deref()
+            .map(crate::input::read_text)
+            .transpose()?,
+        can: match args.can.as_slice() {
+            [verb, resource] => Some(eksdoctor_kube::cluster::Can {
+                verb: verb.clone(),
+                resource: resource.clone(),
+                namespace: args.namespace.clone(),
+            }),
+            _ => None,
+        },
+    };
+    let kubernetes_on = args.kubernetes || over.can.is_some();
     let rt = live::runtime()?;
     rt.block_on(async {
         let mut config = live::config(global, Some(Duration::from_secs(u64::from(args.timeout))));
@@ -58,7 +75,21 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         if let Some(fatal) = snap.fatal() {
             return live::fatal(fatal, &snap.credential_source, out);
         }
-        let findings = eksdoctor_aws::findings::derive(&snap);
+        let mut findings = eksdoctor_aws::findings::derive(&snap);
+        let mut kubernetes = None;
+        if kubernetes_on {
+            let (f, j) = crate::cmd::check_kube::probe_all(
+                &live,
+                &config,
+                &snap,
+                usize::from(args.concurrency),
+                Duration::from_secs(u64::from(args.timeout)),
+                &over,
+            )
+            .await;
+            findings.extend(f);
+            kubernetes = Some(j);
+        }
         let paths = super::check_path::paths(&snap, &findings);
         let report = Report::new(findings);
         let code = match out.format {
@@ -68,9 +99,14 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
                 out.print("\n");
                 out.report(&report)?
             }
-            _ => out.report(
-                &with_sections(report, &snap).with("access_paths", super::check_path::json(&paths)),
-            )?,
+            _ => {
+                let mut report = with_sections(report, &snap)
+                    .with("access_paths", super::check_path::json(&paths));
+                if let Some(k) = kubernetes {
+                    report = report.with("kubernetes", k);
+                }
+                out.report(&report)?
+            }
         };
         // Without an identity nothing else can be trusted: exit 3, and say why.
         if snap.identity.ready().is_none() {

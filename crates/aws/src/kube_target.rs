@@ -1,0 +1,52 @@
+//! Where a cluster's Kubernetes API answers and how to trust it, from
+//! DescribeCluster (for the Kubernetes probes in eksdoctor-kube).
+
+use crate::config::Live;
+use crate::error::ProbeError;
+use crate::timed;
+
+/// DescribeCluster's endpoint, CA and endpoint access settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KubeTarget {
+    /// `https://XXXX.gr7.REGION.eks.amazonaws.com` (none while CREATING).
+    pub endpoint: Option<String>,
+    /// `certificateAuthority.data`: base64 of the PEM CA.
+    pub ca_data: Option<String>,
+    pub public_access: Option<bool>,
+    pub private_access: Option<bool>,
+    pub public_access_cidrs: Vec<String>,
+}
+
+/// eks:DescribeCluster for the Kubernetes endpoint.
+///
+/// # Errors
+/// The classified failure.
+pub async fn kube_target(live: &Live, region: &str, name: &str) -> Result<KubeTarget, ProbeError> {
+    const PERM: &str = "eks:DescribeCluster";
+    let client = live.eks(Some(region));
+    let out = timed(live, PERM, async {
+        client
+            .describe_cluster()
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| ProbeError::from_sdk(&e, PERM))
+    })
+    .await?;
+    let Some(c) = out.cluster() else {
+        return Err(ProbeError::NotFound(format!("cluster {name} in {region}")));
+    };
+    let vpc = c.resources_vpc_config();
+    Ok(KubeTarget {
+        endpoint: c.endpoint().map(str::to_owned),
+        ca_data: c
+            .certificate_authority()
+            .and_then(|a| a.data())
+            .map(str::to_owned),
+        public_access: vpc.map(aws_sdk_eks::types::VpcConfigResponse::endpoint_public_access),
+        private_access: vpc.map(aws_sdk_eks::types::VpcConfigResponse::endpoint_private_access),
+        public_access_cidrs: vpc
+            .map(|v| v.public_access_cidrs().to_vec())
+            .unwrap_or_default(),
+    })
+}
