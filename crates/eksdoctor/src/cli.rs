@@ -74,6 +74,13 @@ impl Cli {
             Some(Command::Whoami(a)) => Some(a.clone()),
             Some(Command::Check(a)) => Some(a.aws.clone()),
             Some(Command::Keys(a)) => Some(a.aws.clone()),
+            Some(Command::Token(a)) => Some(a.aws.clone()),
+            Some(Command::Lint(LintArgs {
+                target: LintTarget::Kubeconfig(a),
+            })) => Some(AwsArgs {
+                profile: a.profile.clone(),
+                ..AwsArgs::default()
+            }),
             Some(Command::Lint(LintArgs {
                 target: LintTarget::Sts(a),
             })) => Some(AwsArgs {
@@ -133,6 +140,8 @@ pub struct TokenArgs {
     /// Assume this role first (session name EKSGetTokenAuth, as `aws eks get-token`).
     #[arg(long)]
     pub role_arn: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +211,10 @@ pub struct LintKubeconfigArgs {
     /// Lint this context only (default: every context; identity for the current one).
     #[arg(long)]
     pub context: Option<String>,
+    /// The AWS profile being diagnosed (else AWS_PROFILE): kubeconfig/identity-mismatch
+    /// compares the exec plugin's profile against it.
+    #[arg(long)]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
