@@ -54,7 +54,10 @@ const TRIGGERS: &[&str] = &[
     "must be logged in",
     "An error occurred (",
     "missing permissions",
-    "SSO",
+    "SSO Token",
+    "SSO token",
+    "SSO session",
+    "SSO access",
     "provide credentials",
     "role-to-assume",
     "configure-aws-credentials",
@@ -249,6 +252,10 @@ fn glue_fits(prev: &[u8], next: &[u8]) -> bool {
     let frag = &next[..frag_len];
     let rest = next[frag_len..].trim_ascii_start();
     let rest_fits = rest.is_empty() || AFTER_TOKEN.iter().any(|a| rest.starts_with(a));
+    // Cheap exit for the common case (the next line is another log record).
+    if !rest_fits && last.len() + frag.len() > 16 {
+        return false;
+    }
     let joined: Vec<u8> = [last, frag].concat();
     let joined_s = String::from_utf8_lossy(&joined);
     if WORDS.iter().any(|w| joined_s == *w) && !WORDS.iter().any(|w| w.as_bytes() == last) {
