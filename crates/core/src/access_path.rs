@@ -934,10 +934,15 @@ fn rbac_hop(inp: &PathInputs<'_>, username: &str, groups: &[String], mapping: &M
                 return Hop::ok(HopKind::Rbac, summary).evidence("checks", evidence);
             }
             let h = Hop::broken(HopKind::Rbac, summary).evidence("checks", evidence);
-            match inp.finding(rules::CLUSTER_FORBIDDEN.id) {
+            // The console's reads are denied: the cluster's own finding
+            // (check --kubernetes) carries AWS's console ClusterRole.
+            match inp
+                .finding(rules::CLUSTER_CONSOLE_RBAC.id)
+                .or_else(|| inp.finding(rules::CLUSTER_FORBIDDEN.id))
+            {
                 Some(f) if f.fix.is_some() => h.fixed_by(f),
                 _ => h.with_fix(
-                    rules::CLUSTER_FORBIDDEN.id,
+                    rules::CLUSTER_CONSOLE_RBAC.id,
                     rbac_fix(inp, username, groups, mapping),
                 ),
             }
@@ -994,11 +999,25 @@ fn rbac_fix(inp: &PathInputs<'_>, username: &str, groups: &[String], mapping: &M
             inp.cluster_name
         ));
     }
-    let subject = groups
-        .first()
-        .map_or_else(|| format!("--user={username}"), |g| format!("--group={g}"));
-    Fix::new("bind a read role to the caller's Kubernetes identity").command(format!(
-        "kubectl create clusterrolebinding eks-console-view {subject} --clusterrole=view"
+    // Bind a group the mapping carries, never a per-session username; the
+    // ClusterRole is the console's own (AWS's eks-console-full-access.yaml):
+    // `view` would not cover nodes, which are cluster-scoped.
+    let group = groups
+        .iter()
+        .find(|g| !g.starts_with("system:"))
+        .map_or("eks-console-dashboard-full-access-group", String::as_str);
+    let summary = if groups.iter().all(|g| g.starts_with("system:")) {
+        format!(
+            "{username} carries no group of its own: add {group} to its mapping's groups (aws-auth groups, or the access entry's --kubernetes-groups), then let that group read what the console shows"
+        )
+    } else {
+        format!("let group {group} read what the console shows (AWS's console ClusterRole)")
+    };
+    Fix::new(summary)
+    .command("kubectl apply -f https://s3.us-west-2.amazonaws.com/amazon-eks/docs/eks-console-full-access.yaml")
+    .command(format!(
+        "kubectl create clusterrolebinding eks-console-dashboard-full-access-binding-{} --clusterrole=eks-console-dashboard-full-access-clusterrole --group='{group}'",
+        group.replace(|c: char| !c.is_ascii_alphanumeric(), "-").to_ascii_lowercase()
     ))
 }
 
@@ -1237,7 +1256,7 @@ mod tests {
         inp.rbac = Some(&rbac);
         let p = build(&inp);
         assert_eq!(p.first_broken, Some(6));
-        assert_eq!(p.hops[6].rule, Some(rules::CLUSTER_FORBIDDEN.id));
+        assert_eq!(p.hops[6].rule, Some(rules::CLUSTER_CONSOLE_RBAC.id));
         let fix = p.hops[6].fix.as_ref().unwrap();
         assert!(
             fix.commands[0].contains("associate-access-policy"),

@@ -90,7 +90,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
             findings.extend(f);
             kubernetes = Some(j);
         }
-        let paths = super::check_path::paths(&snap, &findings);
+        let paths = super::check_path::paths(&snap, &findings, kubernetes.as_ref());
         let report = Report::new(findings);
         let code = match out.format {
             Format::Text => {

@@ -4,14 +4,22 @@
 
 use eksdoctor_aws::LiveSnapshot;
 use eksdoctor_aws::round::ClusterProbes;
-use eksdoctor_core::access_path::{self, AccessPath, PathInputs};
+use eksdoctor_core::access_path::{
+    self, AccessPath, AwsAuthAnswer, CONSOLE_VERBS, KubernetesIdentity, PathInputs, RbacCheck,
+};
 use eksdoctor_core::finding::Finding;
-use eksdoctor_core::snapshot::{CallerIdentity, Probe};
+use eksdoctor_core::snapshot::{CallerIdentity, Mapping, Probe};
 use serde_json::Value;
 
 /// The path for every cluster of the round, in the round's order.
+/// `kubernetes` is `check --kubernetes`'s section (`{"REGION/NAME": ...}`):
+/// the cluster's own answers for the mapping, Kubernetes identity and RBAC hops.
 #[must_use]
-pub fn paths(snap: &LiveSnapshot, findings: &[Finding]) -> Vec<AccessPath> {
+pub fn paths(
+    snap: &LiveSnapshot,
+    findings: &[Finding],
+    kubernetes: Option<&Value>,
+) -> Vec<AccessPath> {
     let role_path = snap
         .caller_role
         .as_ref()
@@ -26,8 +34,105 @@ pub fn paths(snap: &LiveSnapshot, findings: &[Finding]) -> Vec<AccessPath> {
     }
     snap.clusters
         .values()
-        .map(|c| path(&identity, c, role_path, findings))
+        .map(|c| {
+            let k = kubernetes
+                .and_then(|k| k.get(format!("{}/{}", c.region, c.name)))
+                .map(KubeAnswers::from_section)
+                .unwrap_or_default();
+            path(&identity, c, role_path, findings, &k)
+        })
         .collect()
+}
+
+/// One cluster's Kubernetes answers, read back from its JSON section.
+#[derive(Debug, Default)]
+struct KubeAnswers {
+    whoami: Option<Probe<KubernetesIdentity>>,
+    aws_auth: Option<Probe<AwsAuthAnswer>>,
+    rbac: Option<Probe<Vec<RbacCheck>>>,
+}
+
+/// A probe that answered with an error: its message.
+fn failed<T>(v: &Value) -> Probe<T> {
+    Probe::Failed {
+        message: v
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("no answer")
+            .to_owned(),
+    }
+}
+
+impl KubeAnswers {
+    fn from_section(v: &Value) -> Self {
+        let strings = |v: Option<&Value>| -> Vec<String> {
+            v.and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let whoami = v
+            .get("whoami")
+            .map(|w| match w.get("username").and_then(Value::as_str) {
+                Some(u) => Probe::Ready(KubernetesIdentity {
+                    username: u.to_owned(),
+                    groups: strings(w.get("groups")),
+                }),
+                None => failed(w),
+            });
+        let aws_auth = v.get("aws_auth").map(|a| {
+            if a.get("read").and_then(Value::as_bool) != Some(true) {
+                return Probe::Denied {
+                    permission: "get configmaps/aws-auth -n kube-system".to_owned(),
+                };
+            }
+            if a.get("error").is_some() {
+                return failed(a);
+            }
+            let m = a
+                .get("caller_mapping")
+                .filter(|m| m.get("username").is_some());
+            Probe::Ready(AwsAuthAnswer {
+                mapping: m.map(|m| Mapping {
+                    source: "aws-auth",
+                    username: m["username"].as_str().unwrap_or_default().to_owned(),
+                    groups: strings(m.get("groups")),
+                    access_policies: Vec::new(),
+                }),
+                line: m
+                    .and_then(|m| m.get("line"))
+                    .and_then(Value::as_u64)
+                    .and_then(|l| usize::try_from(l).ok()),
+            })
+        });
+        let rbac = v.get("console").map(|c| match c.get("denied") {
+            Some(denied) => {
+                let denied = strings(Some(denied));
+                Probe::Ready(
+                    CONSOLE_VERBS
+                        .iter()
+                        .map(|(verb, resource)| RbacCheck {
+                            verb: (*verb).to_owned(),
+                            resource: (*resource).to_owned(),
+                            namespace: None,
+                            allowed: !denied.contains(&format!("{verb} {resource}")),
+                            console: true,
+                        })
+                        .collect(),
+                )
+            }
+            None => failed(c),
+        });
+        Self {
+            whoami,
+            aws_auth,
+            rbac,
+        }
+    }
 }
 
 fn path(
@@ -35,6 +140,7 @@ fn path(
     c: &ClusterProbes,
     role_path: Option<&str>,
     findings: &[Finding],
+    k: &KubeAnswers,
 ) -> AccessPath {
     // The console's IAM actions as SimulatePrincipalPolicy answered them.
     let console: Option<Probe<Vec<(String, bool)>>> = match &c.console {
@@ -47,6 +153,9 @@ fn path(
     inp.role_path = role_path;
     inp.console_iam = console.as_ref();
     inp.findings = findings;
+    inp.whoami = k.whoami.as_ref();
+    inp.aws_auth = k.aws_auth.as_ref();
+    inp.rbac = k.rbac.as_ref();
     access_path::build(&inp)
 }
 
@@ -113,7 +222,7 @@ mod tests {
     #[test]
     fn text_and_json_carry_the_broken_hop() {
         let snap = snapshot();
-        let p = paths(&snap, &[]);
+        let p = paths(&snap, &[], None);
         let t = text(&p, true);
         assert!(
             t.contains("access path  apps (eu-west-1): broken at eks:DescribeCluster"),
@@ -125,5 +234,61 @@ mod tests {
         assert_eq!(j[0]["hops"][3]["state"], "broken");
         assert_eq!(j[0]["hops"][3]["evidence"]["denied"], "eks:DescribeCluster");
         assert_eq!(j[0]["hops"][4]["state"], "unknown");
+    }
+
+    /// `check --kubernetes`'s section feeds the mapping, Kubernetes user and
+    /// RBAC hops: here the console's `list nodes` is denied.
+    #[test]
+    fn the_clusters_own_answers_fill_the_kubernetes_hops() {
+        use eksdoctor_core::snapshot::{AuthenticationMode, Cluster};
+        let mut snap = snapshot();
+        for c in snap.clusters.values_mut() {
+            c.cluster = Probe::Ready(Cluster {
+                name: "apps".into(),
+                region: "eu-west-1".into(),
+                arn: None,
+                status: Some("ACTIVE".into()),
+                version: Some("1.30".into()),
+                endpoint_public_access: Some(true),
+                endpoint_private_access: Some(false),
+                authentication_mode: Some(AuthenticationMode::ConfigMap),
+                oidc_issuer: None,
+                role_arn: None,
+            });
+            c.entry = Probe::Ready(None);
+        }
+        let section = serde_json::json!({"eu-west-1/apps": {
+            "reachable": true,
+            "whoami": {"username": "dev:bob", "groups": ["devs"], "uid": "", "api_version": "v1"},
+            "aws_auth": {"read": true, "caller_mapping": {"line": 12, "username": "dev:{{SessionName}}", "groups": ["devs"]}},
+            "console": {"checked": 58, "denied": ["list nodes"]},
+            "can": null,
+        }});
+        let p = paths(&snap, &[], Some(&section));
+        let j = json(&p);
+        let hop = |kind: &str| {
+            j[0]["hops"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|h| h["hop"] == kind)
+                .cloned()
+                .unwrap_or_else(|| panic!("no {kind} hop in {j}"))
+        };
+        assert_eq!(hop("mapping")["state"], "ok", "{j}");
+        assert_eq!(hop("kubernetes-user")["state"], "ok", "{j}");
+        assert_eq!(hop("rbac")["state"], "broken", "{j}");
+        let t = text(&p, true);
+        assert!(t.contains("list nodes"), "{t}");
+
+        // aws-auth unreadable (403): the mapping hop cannot be answered from it.
+        let section = serde_json::json!({"eu-west-1/apps": {
+            "reachable": true,
+            "whoami": {"username": "dev:bob", "groups": ["devs"]},
+            "aws_auth": {"read": false, "error": "forbidden", "status": 403},
+            "console": {"error": "timed out"},
+        }});
+        let j = json(&paths(&snap, &[], Some(&section)));
+        assert_ne!(j[0]["verdict"], "ok", "{j}");
     }
 }
