@@ -11,7 +11,7 @@ use eksdoctor_core::access::{self, Caller, Resolution};
 use eksdoctor_core::finding::{Finding, Fix};
 use eksdoctor_core::keys::{self, KeyPolicy};
 use eksdoctor_core::rules;
-use eksdoctor_core::snapshot::{AuthenticationMode, CallerIdentity, Probe};
+use eksdoctor_core::snapshot::{AuthenticationMode, CallerIdentity, IamRole, Probe};
 use eksdoctor_core::sts::StsOptions;
 use eksdoctor_core::sts::rules as sts_rules;
 
@@ -30,8 +30,11 @@ pub fn derive(snap: &LiveSnapshot) -> Vec<Finding> {
     out.extend(probe_denied(&snap.problems));
     if let Some(id) = snap.identity.ready() {
         out.extend(long_term_credentials(id, &snap.access_key_id));
+        // The caller's role as GetRole answered: its path goes into the
+        // access-entry fix (access entries need the full ARN, path included).
+        let role = snap.caller_role.as_ref().and_then(|r| r.ready());
         for c in snap.clusters.values() {
-            out.extend(cluster(c, id));
+            out.extend(cluster(c, id, role));
         }
     }
     if let Some(Probe::Ready(keys)) = &snap.keys {
@@ -170,6 +173,16 @@ pub fn long_term_credentials(id: &CallerIdentity, access_key_id: &str) -> Option
 /// consults aws-auth, which needs Kubernetes access to read).
 #[must_use]
 pub fn mapping(c: &ClusterProbes, id: &CallerIdentity) -> Option<Resolution> {
+    mapping_with(c, id, None)
+}
+
+/// [`mapping`], with the caller's role from GetRole so that the fixes carry
+/// the role's path.
+fn mapping_with(
+    c: &ClusterProbes,
+    id: &CallerIdentity,
+    role: Option<&IamRole>,
+) -> Option<Resolution> {
     let cluster = c.cluster.ready()?;
     let mode = cluster.authentication_mode;
     let entry = c.entry.ready()?;
@@ -180,7 +193,20 @@ pub fn mapping(c: &ClusterProbes, id: &CallerIdentity) -> Option<Resolution> {
         // the access entries decide alone.
         (Some(AuthenticationMode::Api), _)
         | (Some(AuthenticationMode::ApiAndConfigMap) | None, Some(_)) => {
-            Some(access::resolve(&caller, mode, None, Some(&entries)))
+            let mut hints = access::Hints {
+                cluster: Some(cluster.name.clone()),
+                ..access::Hints::default()
+            };
+            if let Some(r) = role {
+                hints.role_paths.insert(&r.arn);
+            }
+            Some(access::resolve_with(
+                &caller,
+                mode,
+                None,
+                Some(&entries),
+                &hints,
+            ))
         }
         _ => None,
     }
@@ -197,7 +223,7 @@ fn for_cluster(mut f: Finding, name: &str, region: &str) -> Finding {
     f.evidence("cluster", name).evidence("region", region)
 }
 
-fn cluster(c: &ClusterProbes, id: &CallerIdentity) -> Vec<Finding> {
+fn cluster(c: &ClusterProbes, id: &CallerIdentity, role: Option<&IamRole>) -> Vec<Finding> {
     let mut out = Vec::new();
     let Some(cluster) = c.cluster.ready() else {
         return out;
@@ -241,7 +267,7 @@ fn cluster(c: &ClusterProbes, id: &CallerIdentity) -> Vec<Finding> {
     }
     if cluster.authentication_mode == Some(AuthenticationMode::ConfigMap) {
         out.push(for_cluster(access::config_map_only(false), name, region));
-    } else if let Some(r) = mapping(c, id) {
+    } else if let Some(r) = mapping_with(c, id, role) {
         out.extend(r.findings.into_iter().map(|f| for_cluster(f, name, region)));
     }
     if let Probe::Ready(decisions) = &c.console {
@@ -279,4 +305,65 @@ fn cluster(c: &ClusterProbes, id: &CallerIdentity) -> Vec<Finding> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eksdoctor_core::snapshot::Cluster;
+
+    /// Issue 18: in API mode a caller with no access entry gets an access
+    /// entry fix, and that entry names the role's full ARN with the path
+    /// GetRole reported (access entries need the path; aws-auth must not
+    /// have it).
+    #[test]
+    fn the_not_mapped_fix_carries_the_role_path_from_get_role() {
+        let id = CallerIdentity::from_sts(
+            "arn:aws:sts::111122223333:assumed-role/eks-admin/alice",
+            "111122223333",
+            "AROAEXAMPLE:alice",
+            None,
+        )
+        .unwrap();
+        let c = ClusterProbes {
+            region: "eu-west-1".into(),
+            name: "prod".into(),
+            cluster: Probe::Ready(Cluster {
+                name: "prod".into(),
+                region: "eu-west-1".into(),
+                arn: None,
+                status: Some("ACTIVE".into()),
+                version: Some("1.30".into()),
+                endpoint_public_access: Some(true),
+                endpoint_private_access: Some(false),
+                authentication_mode: Some(AuthenticationMode::Api),
+                oidc_issuer: None,
+                role_arn: None,
+            }),
+            entry: Probe::Ready(None),
+            oidc_provider: Probe::Pending,
+            console: Probe::Pending,
+        };
+        let role = IamRole {
+            arn: "arn:aws:iam::111122223333:role/team/developers/eks-admin".into(),
+            name: "eks-admin".into(),
+            path: "/team/developers/".into(),
+            trust_policy: None,
+        };
+        let f = cluster(&c, &id, Some(&role));
+        let nm = f
+            .iter()
+            .find(|f| f.rule == "cluster/not-mapped")
+            .expect("cluster/not-mapped");
+        let commands = &nm.fix.as_ref().expect("a fix").commands;
+        assert!(
+            commands.iter().any(|c| c.contains("create-access-entry")
+                && c.contains("role/team/developers/eks-admin")),
+            "{commands:?}"
+        );
+        assert!(
+            !commands.iter().any(|c| c.contains("aws-auth")),
+            "API mode: no aws-auth advice: {commands:?}"
+        );
+    }
 }
