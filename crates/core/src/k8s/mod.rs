@@ -7,7 +7,7 @@
 //! CronJob); any other kind is skipped, not an error. Only YAML that does not
 //! parse is an error ([`ManifestError`], with line and column).
 
-mod reader;
+pub(crate) mod reader;
 
 pub use reader::read_manifests;
 

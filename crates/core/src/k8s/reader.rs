@@ -16,20 +16,7 @@ const MAX_LIST_DEPTH: usize = 4;
 /// # Errors
 /// YAML that does not parse, with its line and column.
 pub fn read_manifests(text: &str) -> Result<Manifests, ManifestError> {
-    // saphyr 0.0.12 loops forever on a directive line (`%`, `%YAML`) that
-    // ends the input without a newline; a final newline changes nothing else.
-    let owned;
-    let text = if text.ends_with('\n') {
-        text
-    } else {
-        owned = format!("{text}\n");
-        &owned
-    };
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| ManifestError {
-        line: e.marker().line(),
-        column: e.marker().col() + 1,
-        message: e.info().to_owned(),
-    })?;
+    let docs = load(text)?;
     let mut out = Manifests::default();
     for doc in &docs {
         read_object(doc, &mut out, 0);
@@ -37,8 +24,27 @@ pub fn read_manifests(text: &str) -> Result<Manifests, ManifestError> {
     Ok(out)
 }
 
+/// Every document of a YAML text as marked nodes (lines kept).
+///
+/// # Errors
+/// YAML that does not parse, with its line and column.
+pub(crate) fn load(text: &str) -> Result<Vec<MarkedYaml<'_>>, ManifestError> {
+    // saphyr 0.0.12 loops forever on a directive line (`%`, `%YAML`) that
+    // ends the input without a newline; a final newline changes nothing else.
+    let text: std::borrow::Cow<'_, str> = if text.ends_with('\n') {
+        text.into()
+    } else {
+        format!("{text}\n").into()
+    };
+    MarkedYaml::load_from_str(&text).map_err(|e| ManifestError {
+        line: e.marker().line(),
+        column: e.marker().col() + 1,
+        message: e.info().to_owned(),
+    })
+}
+
 /// The node behind any tags (`!!map`, custom tags).
-fn untag<'a, 'b>(node: &'a MarkedYaml<'b>) -> &'a MarkedYaml<'b> {
+pub(crate) fn untag<'a, 'b>(node: &'a MarkedYaml<'b>) -> &'a MarkedYaml<'b> {
     let mut n = node;
     for _ in 0..8 {
         match &n.data {
@@ -49,11 +55,14 @@ fn untag<'a, 'b>(node: &'a MarkedYaml<'b>) -> &'a MarkedYaml<'b> {
     n
 }
 
-fn get<'a, 'b>(node: &'a MarkedYaml<'b>, key: &str) -> Option<&'a MarkedYaml<'b>> {
+pub(crate) fn get<'a, 'b>(node: &'a MarkedYaml<'b>, key: &str) -> Option<&'a MarkedYaml<'b>> {
     untag(node).data.as_mapping_get(key).map(untag)
 }
 
-fn get_path<'a, 'b>(node: &'a MarkedYaml<'b>, path: &[&str]) -> Option<&'a MarkedYaml<'b>> {
+pub(crate) fn get_path<'a, 'b>(
+    node: &'a MarkedYaml<'b>,
+    path: &[&str],
+) -> Option<&'a MarkedYaml<'b>> {
     let mut n = node;
     for key in path {
         n = get(n, key)?;

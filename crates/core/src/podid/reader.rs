@@ -4,7 +4,9 @@
 //! hints of workload manifests (Windows node selectors, Fargate markers) that
 //! the shared manifest reader does not keep.
 
-use saphyr::{LoadableYamlNode as _, MarkedYaml, Scalar, YamlData};
+use saphyr::{MarkedYaml, Scalar, YamlData};
+
+use crate::k8s::reader::{get, get_path, load, untag};
 use serde_json::Value;
 
 /// Input that is not what it claims to be.
@@ -271,20 +273,10 @@ const POD_KINDS: &[&str] = &[
 /// # Errors
 /// YAML that does not parse (line and column).
 pub fn read_compute(text: &str) -> Result<Vec<ComputeHint>, ReadError> {
-    // saphyr loops on a directive line that ends the input without a newline.
-    let owned;
-    let text = if text.ends_with('\n') {
-        text
-    } else {
-        owned = format!("{text}\n");
-        &owned
-    };
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| {
+    let docs = load(text).map_err(|e| {
         ReadError(format!(
             "line {} column {}: {}",
-            e.marker().line(),
-            e.marker().col() + 1,
-            e.info()
+            e.line, e.column, e.message
         ))
     })?;
     let mut out = Vec::new();
@@ -292,25 +284,6 @@ pub fn read_compute(text: &str) -> Result<Vec<ComputeHint>, ReadError> {
         compute_of(d, &mut out, 0);
     }
     Ok(out)
-}
-
-fn untag<'a, 'b>(node: &'a MarkedYaml<'b>) -> &'a MarkedYaml<'b> {
-    let mut n = node;
-    for _ in 0..8 {
-        match &n.data {
-            YamlData::Tagged(_, inner) => n = inner,
-            _ => break,
-        }
-    }
-    n
-}
-
-fn get<'a, 'b>(node: &'a MarkedYaml<'b>, key: &str) -> Option<&'a MarkedYaml<'b>> {
-    untag(node).data.as_mapping_get(key).map(untag)
-}
-
-fn get_path<'a, 'b>(node: &'a MarkedYaml<'b>, path: &[&str]) -> Option<&'a MarkedYaml<'b>> {
-    path.iter().try_fold(node, |n, k| get(n, k))
 }
 
 fn text(node: Option<&MarkedYaml<'_>>) -> Option<String> {
