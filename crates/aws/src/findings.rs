@@ -193,10 +193,9 @@ fn mapping_with(
         // the access entries decide alone.
         (Some(AuthenticationMode::Api), _)
         | (Some(AuthenticationMode::ApiAndConfigMap) | None, Some(_)) => {
-            let mut hints = access::Hints {
-                cluster: Some(cluster.name.clone()),
-                ..access::Hints::default()
-            };
+            // No cluster name: the fix keeps its CLUSTER_NAME placeholder,
+            // which `for_cluster` fills with the name and the region.
+            let mut hints = access::Hints::default();
             if let Some(r) = role {
                 hints.role_paths.insert(&r.arn);
             }

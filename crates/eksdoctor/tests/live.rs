@@ -235,7 +235,8 @@ fn check_all_clusters_json() {
         not_mapped["fix"]["commands"][0]
             .as_str()
             .unwrap()
-            .contains("--cluster-name new --region us-west-2")
+            .contains("--cluster-name new --region us-west-2"),
+        "{not_mapped}"
     );
 }
 
