@@ -184,7 +184,8 @@ fn build(root: &Path) -> Result<PathBuf, String> {
         .env("PATH", path)
         .args([
             "zigbuild",
-            "--release",
+            "--profile",
+            "dist",
             "--locked",
             "-p",
             "eksdoctor",
@@ -197,7 +198,7 @@ fn build(root: &Path) -> Result<PathBuf, String> {
         cmd.env("EKSDOCTOR_BUILD_GIT", state);
     }
     run(&mut cmd)?;
-    Ok(target_dir.join(TARGET).join("release/eksdoctor"))
+    Ok(target_dir.join(TARGET).join("dist/eksdoctor"))
 }
 
 /// `eksdoctor 0.1.0 (commit ...)` -> `0.1.0`.
