@@ -35,15 +35,16 @@ pub async fn list_clusters(live: &Live, region: &str) -> Result<Vec<String>, Pro
     .await
 }
 
-/// DescribeCluster.
+/// DescribeCluster's answer as the SDK gives it (for [`describe_cluster`]
+/// and the Kubernetes target).
 ///
 /// # Errors
-/// The classified failure.
-pub async fn describe_cluster(
+/// The classified failure; NotFound when the answer has no cluster.
+pub(crate) async fn describe(
     live: &Live,
     region: &str,
     name: &str,
-) -> Result<Cluster, ProbeError> {
+) -> Result<aws_sdk_eks::types::Cluster, ProbeError> {
     const PERM: &str = "eks:DescribeCluster";
     let client = live.eks(Some(region));
     let out = timed(live, PERM, async {
@@ -55,9 +56,21 @@ pub async fn describe_cluster(
             .map_err(|e| ProbeError::from_sdk(&e, PERM))
     })
     .await?;
-    let Some(c) = out.cluster() else {
-        return Err(ProbeError::NotFound(format!("cluster {name} in {region}")));
-    };
+    out.cluster
+        .ok_or_else(|| ProbeError::NotFound(format!("cluster {name} in {region}")))
+}
+
+/// DescribeCluster.
+///
+/// # Errors
+/// The classified failure.
+pub async fn describe_cluster(
+    live: &Live,
+    region: &str,
+    name: &str,
+) -> Result<Cluster, ProbeError> {
+    let c = describe(live, region, name).await?;
+    let c = &c;
     let vpc = c.resources_vpc_config();
     Ok(Cluster {
         name: c.name().unwrap_or(name).to_owned(),

@@ -3,7 +3,6 @@
 
 use crate::config::Live;
 use crate::error::ProbeError;
-use crate::timed;
 
 /// DescribeCluster's endpoint, CA and endpoint access settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,20 +21,8 @@ pub struct KubeTarget {
 /// # Errors
 /// The classified failure.
 pub async fn kube_target(live: &Live, region: &str, name: &str) -> Result<KubeTarget, ProbeError> {
-    const PERM: &str = "eks:DescribeCluster";
-    let client = live.eks(Some(region));
-    let out = timed(live, PERM, async {
-        client
-            .describe_cluster()
-            .name(name)
-            .send()
-            .await
-            .map_err(|e| ProbeError::from_sdk(&e, PERM))
-    })
-    .await?;
-    let Some(c) = out.cluster() else {
-        return Err(ProbeError::NotFound(format!("cluster {name} in {region}")));
-    };
+    let c = crate::eks::describe(live, region, name).await?;
+    let c = &c;
     let vpc = c.resources_vpc_config();
     Ok(KubeTarget {
         endpoint: c.endpoint().map(str::to_owned),
