@@ -251,7 +251,9 @@ fn row(
     })
 }
 
-fn render(rows: &[serde_json::Value]) -> String {
+/// The SERVICE ACCOUNT / ROLE / RESULT table (`lint irsa`, `lint podid`);
+/// empty when there are no rows.
+pub(super) fn render(rows: &[serde_json::Value]) -> String {
     let mut out = String::new();
     if rows.is_empty() {
         return out;

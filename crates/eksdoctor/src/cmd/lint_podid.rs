@@ -340,33 +340,7 @@ fn result_of(found: &[Finding], checked: bool) -> String {
 }
 
 fn render(rows: &[Value], notes: &[String]) -> String {
-    let mut out = String::new();
-    if !rows.is_empty() {
-        let cell = |v: &Value, k: &str| v[k].as_str().unwrap_or("-").to_owned();
-        let w0 = rows
-            .iter()
-            .map(|r| cell(r, "service_account").len())
-            .max()
-            .unwrap_or(0)
-            .max(15);
-        let w1 = rows
-            .iter()
-            .map(|r| cell(r, "role").len())
-            .max()
-            .unwrap_or(0)
-            .max(4);
-        let _ = writeln!(out, "{:<w0$}  {:<w1$}  RESULT", "SERVICE ACCOUNT", "ROLE");
-        for r in rows {
-            let _ = writeln!(
-                out,
-                "{:<w0$}  {:<w1$}  {}",
-                cell(r, "service_account"),
-                cell(r, "role"),
-                cell(r, "result")
-            );
-        }
-        out.push('\n');
-    }
+    let mut out = super::lint_irsa::render(rows);
     for n in notes {
         let _ = writeln!(out, "note: {n}");
     }
