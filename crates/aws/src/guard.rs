@@ -58,6 +58,22 @@ pub const ALLOWED: &[AllowedOperation] = &[
         "ListAssociatedAccessPolicies",
         "eks:ListAssociatedAccessPolicies",
     ),
+    // Pod Identity (crate::podid).
+    op(
+        "EKS",
+        "ListPodIdentityAssociations",
+        "eks:ListPodIdentityAssociations",
+    ),
+    op(
+        "EKS",
+        "DescribePodIdentityAssociation",
+        "eks:DescribePodIdentityAssociation",
+    ),
+    op("EKS", "ListAddons", "eks:ListAddons"),
+    op("EKS", "DescribeAddon", "eks:DescribeAddon"),
+    op("EKS", "ListNodegroups", "eks:ListNodegroups"),
+    op("EKS", "DescribeNodegroup", "eks:DescribeNodegroup"),
+    op("EKS", "ListFargateProfiles", "eks:ListFargateProfiles"),
     op("IAM", "ListAccessKeys", "iam:ListAccessKeys"),
     op("IAM", "GetAccessKeyLastUsed", "iam:GetAccessKeyLastUsed"),
     op("IAM", "GetRole", "iam:GetRole"),

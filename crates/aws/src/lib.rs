@@ -41,6 +41,7 @@ pub mod findings;
 pub mod guard;
 pub mod iam;
 pub mod kube_target;
+pub mod podid;
 pub mod regions;
 pub mod round;
 pub mod source;

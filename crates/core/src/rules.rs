@@ -87,6 +87,7 @@ catalog! {
     PODID_UNSUPPORTED_COMPUTE = "podid/unsupported-compute", Warning, "Pod Identity configured for pods on Fargate or Windows, which cannot use it";
     PODID_IRSA_PRECEDENCE = "podid/irsa-precedence", Warning, "Both IRSA and Pod Identity configured for a service account: IRSA wins";
     PODID_CROSS_ACCOUNT = "podid/cross-account", Error, "A Pod Identity target role chain is not allowed on one side";
+    PODID_POD_NOT_RESTARTED = "podid/pod-not-restarted", Error, "Pods started before their service account got IRSA or Pod Identity: they use the node role";
 
     CREDS_NONE = "creds/none", Error, "No AWS credentials were found";
     CREDS_EXPIRED = "creds/expired", Error, "The credentials have expired";

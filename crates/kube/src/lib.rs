@@ -21,5 +21,6 @@ pub mod findings;
 pub mod guard;
 pub mod kubeconfig;
 pub mod probes;
+pub mod workloads;
 
 pub use probes::{KubeError, Target, UserInfo};

@@ -149,7 +149,7 @@ pub fn client(target: &Target, token: &EksToken) -> Result<kube::Client, KubeErr
     Ok(builder.with_layer(&ReadOnlyLayer).build())
 }
 
-async fn within<T>(
+pub(crate) async fn within<T>(
     timeout: Duration,
     fut: impl Future<Output = Result<T, kube::Error>>,
 ) -> Result<T, KubeError> {

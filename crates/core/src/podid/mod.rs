@@ -15,6 +15,7 @@
 //! Each check returns catalog [`Finding`]s (`podid/*`); trust policies are
 //! evaluated with [`crate::policy`].
 
+pub mod live;
 pub mod reader;
 
 pub use reader::{
