@@ -314,16 +314,14 @@ pub fn select(
     out
 }
 
-/// List service accounts and pods in all namespaces and keep what matters
-/// (see [`select`]).
+/// List service accounts and pods in all namespaces (both LISTs at once).
 ///
 /// # Errors
 /// The first LIST that failed (403: the caller may not list them).
-pub async fn read(
+pub async fn list(
     client: &kube::Client,
     timeout: Duration,
-    wanted: &[(String, String)],
-) -> Result<LiveWorkloads, WorkloadsError> {
+) -> Result<(Vec<ServiceAccount>, Vec<Pod>), WorkloadsError> {
     let sa_api: Api<ServiceAccount> = Api::all(client.clone());
     let pod_api: Api<Pod> = Api::all(client.clone());
     let (accounts, pods) = tokio::join!(list_all(&sa_api, timeout), list_all(&pod_api, timeout));
@@ -335,6 +333,19 @@ pub async fn read(
         resource: "pods",
         error,
     })?;
+    Ok((accounts, pods))
+}
+
+/// [`list`], then keep what matters (see [`select`]).
+///
+/// # Errors
+/// The first LIST that failed (403: the caller may not list them).
+pub async fn read(
+    client: &kube::Client,
+    timeout: Duration,
+    wanted: &[(String, String)],
+) -> Result<LiveWorkloads, WorkloadsError> {
+    let (accounts, pods) = list(client, timeout).await?;
     Ok(select(&accounts, &pods, wanted))
 }
 

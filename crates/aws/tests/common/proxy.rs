@@ -50,6 +50,9 @@ pub struct Faults {
     pub simulate_access_denied: bool,
     /// The PolicySourceArn of every SimulatePrincipalPolicy call (recorded).
     pub simulated_principals: Vec<String>,
+    /// "METHOD /path" (query aside) → (status line, JSON body): canned EKS
+    /// answers for operations moto lacks (Pod Identity associations, add-ons).
+    pub canned: HashMap<String, (&'static str, String)>,
 }
 
 pub struct Proxy {
@@ -405,6 +408,14 @@ fn stub(
 ) -> Option<(&'static str, &'static str, String)> {
     let mut f = faults.lock().unwrap();
     let json = "application/json";
+    let key = format!(
+        "{} {}",
+        req.method,
+        req.path.split('?').next().unwrap_or("")
+    );
+    if let Some((status, body)) = f.canned.get(&key) {
+        return Some((status, json, body.clone()));
+    }
     match op {
         "ListAccessEntries" => {
             let entries: Vec<&str> = f

@@ -90,12 +90,28 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
             findings.extend(f);
             kubernetes = Some(j);
         }
+        let pods = if kubernetes_on {
+            let p = super::check_pods::probe_all(
+                &live,
+                &config,
+                &snap,
+                usize::from(args.concurrency),
+                Duration::from_secs(u64::from(args.timeout)),
+                &over,
+            )
+            .await;
+            findings.extend(p.findings.iter().cloned());
+            Some(p)
+        } else {
+            None
+        };
         let paths = super::check_path::paths(&snap, &findings, kubernetes.as_ref());
         let report = Report::new(findings);
         let code = match out.format {
             Format::Text => {
                 out.print(&render_text(&snap));
                 out.print(&super::check_path::text(&paths, out.ascii));
+                out.print(pods.as_ref().map_or("", |p| p.text.as_str()));
                 out.print("\n");
                 out.report(&report)?
             }
@@ -104,6 +120,9 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
                     .with("access_paths", super::check_path::json(&paths));
                 if let Some(k) = kubernetes {
                     report = report.with("kubernetes", k);
+                }
+                if let Some(p) = pods {
+                    report = report.with("pod_credentials", p.json);
                 }
                 out.report(&report)?
             }

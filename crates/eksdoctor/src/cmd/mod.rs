@@ -3,6 +3,7 @@
 pub mod check;
 mod check_kube;
 mod check_path;
+mod check_pods;
 pub mod completions;
 pub mod dashboard;
 pub mod explain;
