@@ -291,6 +291,10 @@ impl Explainer {
                 ..Denial::default()
             });
         }
+        let pod_identity = podid::diagnose_line(text, &lower);
+        if pod_identity.is_some() {
+            denials.retain(|d| !podid::owns_denial(d));
+        }
         let mut observations: Vec<(String, Vec<Diagnosis>)> = Vec::new();
         let mut recognised = false;
         for d in &denials {
@@ -314,7 +318,7 @@ impl Explainer {
                 observations.push((sig, vec![others::diagnose_form(f)]));
             }
         }
-        if let Some(d) = podid::diagnose_line(text, &lower) {
+        if let Some(d) = pod_identity {
             recognised = true;
             observations.push((format!("P{}", d.key), vec![d]));
         }

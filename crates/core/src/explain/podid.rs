@@ -22,10 +22,30 @@ fn parsed(action: Option<&str>) -> Value {
     })
 }
 
+/// Whether a parsed denial is Pod Identity's own (the principal is the
+/// service principal `pods.eks.amazonaws.com`): its cause is the role's
+/// trust policy, which the podid finding explains, so the generic
+/// permission diagnosis (no identity policy for a service) is not given too.
+#[must_use]
+pub fn owns_denial(d: &super::Denial) -> bool {
+    d.principal_text
+        .as_deref()
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case(SERVICE_PRINCIPAL))
+}
+
 /// The Pod Identity finding one line of text holds, if any; `lower` is the
 /// line in ASCII lowercase (same byte offsets).
 #[must_use]
 pub fn diagnose_line(text: &str, lower: &str) -> Option<Diagnosis> {
+    // The node role denied eks-auth:AssumeRoleForPodIdentity is the node
+    // role's permission (AmazonEKSWorkerNodePolicy grants it), not the
+    // association role's trust: the generic denial diagnosis says that.
+    if lower.contains("eks-auth:assumeroleforpodidentity")
+        && lower.contains("not authorized to perform")
+        && !lower.contains(SERVICE_PRINCIPAL)
+    {
+        return None;
+    }
     let pod_identity =
         lower.contains(SERVICE_PRINCIPAL) || lower.contains("assumeroleforpodidentity");
     if pod_identity
@@ -209,6 +229,27 @@ mod tests {
         ] {
             assert_eq!(rule(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn a_tag_session_denial_is_the_trust_finding_alone() {
+        // The agent's log line when the trust policy lacks sts:TagSession
+        // (EKS User Guide, pod-id-role), in our own values.
+        let text = "An error occurred (AccessDeniedException) when calling the AssumeRoleForPodIdentity operation: User: pods.eks.amazonaws.com is not authorized to perform: sts:TagSession on resource: arn:aws:iam::111122223333:role/web";
+        let rules: Vec<&str> = crate::explain::explain_text(text)
+            .iter()
+            .map(|f| f.rule)
+            .collect();
+        assert_eq!(rules, ["podid/trust-mismatch"]);
+        // The node role lacking eks-auth:AssumeRoleForPodIdentity is a
+        // permission problem of the node role, not a trust problem.
+        let node = "User: arn:aws:sts::111122223333:assumed-role/eks-node-role/i-0abc123def4567890 is not authorized to perform: eks-auth:AssumeRoleForPodIdentity on resource: arn:aws:eks:us-west-2:111122223333:cluster/prod because no identity-based policy allows the eks-auth:AssumeRoleForPodIdentity action";
+        let rules: Vec<&str> = crate::explain::explain_text(node)
+            .iter()
+            .map(|f| f.rule)
+            .collect();
+        assert!(!rules.contains(&"podid/trust-mismatch"), "{rules:?}");
+        assert!(rules.iter().any(|r| r.starts_with("authz/")), "{rules:?}");
     }
 
     #[test]
