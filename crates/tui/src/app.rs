@@ -18,6 +18,7 @@ use crate::action::{Action, KeyContext};
 use crate::engines::{self, RotationPlan};
 use crate::feed::Feed;
 use crate::sanitize;
+use eksdoctor_core::podid::live::PodCredential;
 use eksdoctor_core::sts::EndpointRow;
 
 /// The panels, in Tab order.
@@ -51,7 +52,7 @@ impl Panel {
             Self::Identity => "Identity",
             Self::Clusters => "Clusters",
             Self::Keys => "Keys",
-            Self::Endpoints => "Endpoints",
+            Self::Endpoints => "Pod credentials",
             Self::Findings => "Findings",
             Self::Explain => "Explain",
         }
@@ -167,6 +168,8 @@ pub struct ClusterState {
     pub aws_auth: Probe<Option<Mapping>>,
     pub oidc: Probe<bool>,
     pub workloads: Probe<Vec<EndpointRow>>,
+    /// Which credentials each workload gets, when read live.
+    pub pods: Option<Probe<Vec<PodCredential>>>,
     /// The aws-auth line that maps the caller, when aws-auth was read.
     pub aws_auth_line: Option<usize>,
     /// SelfSubjectReview, when a Kubernetes probe asked.
@@ -188,6 +191,7 @@ impl ClusterState {
             aws_auth: Probe::Pending,
             oidc: Probe::Pending,
             workloads: Probe::Pending,
+            pods: None,
             aws_auth_line: None,
             whoami: None,
             rbac: None,
@@ -446,10 +450,10 @@ impl App {
             Panel::Keys => matches!(self.keys, Probe::Pending),
             Panel::Endpoints => {
                 self.panel_pending(Panel::Clusters)
-                    || self
-                        .clusters
-                        .values()
-                        .any(|c| matches!(c.workloads, Probe::Pending))
+                    || self.clusters.values().any(|c| {
+                        matches!(c.workloads, Probe::Pending)
+                            || matches!(c.pods, Some(Probe::Pending))
+                    })
             }
             Panel::Findings => true,
             Panel::Explain => false,
@@ -525,7 +529,8 @@ impl App {
             | Feed::StsWorkloads { region, name, .. }
             | Feed::AwsAuth { region, name, .. }
             | Feed::KubernetesIdentity { region, name, .. }
-            | Feed::Rbac { region, name, .. } => Some((region.clone(), name.clone())),
+            | Feed::Rbac { region, name, .. }
+            | Feed::PodCredentials { region, name, .. } => Some((region.clone(), name.clone())),
             _ => None,
         };
         self.apply_feed(feed, &text);
@@ -628,6 +633,19 @@ impl App {
                 name,
                 checks,
             } => self.cluster_mut(&region, &name).rbac = Some(checks),
+            Feed::PodCredentials {
+                region,
+                name,
+                workloads,
+            } => {
+                self.cluster_mut(&region, &name).pods = Some(map_probe(workloads, |mut rows| {
+                    for r in &mut rows {
+                        r.role = r.role.as_deref().map(text);
+                        r.reasons = r.reasons.iter().map(|x| text(x)).collect();
+                    }
+                    rows
+                }));
+            }
         }
     }
 

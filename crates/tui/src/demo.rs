@@ -500,9 +500,56 @@ pub fn timeline(now: jiff::Timestamp) -> Vec<(Duration, Feed)> {
                 },
             },
         ),
+        (
+            ms(0),
+            Feed::PodCredentials {
+                region: eu.clone(),
+                name: "legacy-batch".into(),
+                workloads: Probe::Ready(legacy_pod_credentials()),
+            },
+        ),
         (ms(100), p(ProbeUpdate::Findings(findings(now)))),
         (ms(0), p(ProbeUpdate::Done)),
     ]
+}
+
+/// What `check --kubernetes` reads live on `legacy-batch` (1.21): the IRSA
+/// CronJob on the global STS endpoint by default, and a Pod Identity role
+/// whose trust lacks sts:TagSession.
+fn legacy_pod_credentials() -> Vec<eksdoctor_core::podid::live::PodCredential> {
+    use eksdoctor_core::podid::live::{Mechanism, PodCredential};
+    use eksdoctor_core::sts::EndpointType;
+    let irsa = PodCredential {
+        namespace: "batch".into(),
+        service_account: "etl-runner".into(),
+        workload: Some("CronJob/nightly-etl".into()),
+        pod: Some("nightly-etl-28911230-x2k4q".into()),
+        pods: 1,
+        mechanism: Mechanism::Irsa,
+        role: Some("arn:aws:iam::111122223333:role/nightly-etl".into()),
+        configured: vec!["irsa"],
+        sts_endpoint: "https://sts.amazonaws.com".into(),
+        sts_endpoint_type: EndpointType::Global,
+        sts_source: "cluster default (1.21)".into(),
+        verdict: "ok",
+        reasons: Vec::new(),
+    };
+    let pod_identity = PodCredential {
+        namespace: "batch".into(),
+        service_account: "loader".into(),
+        workload: Some("Deployment/loader".into()),
+        pod: Some("loader-7d9f8b6c5d-m3p9z".into()),
+        pods: 2,
+        mechanism: Mechanism::PodIdentity,
+        role: Some("arn:aws:iam::111122223333:role/batch-loader".into()),
+        configured: vec!["pod-identity"],
+        sts_endpoint: "https://sts.eu-west-1.amazonaws.com".into(),
+        sts_endpoint_type: EndpointType::SdkDefault,
+        sts_source: "service account has no role-arn: not mutated, SDK default".into(),
+        verdict: "problem",
+        reasons: vec!["podid/trust-mismatch".into()],
+    };
+    vec![irsa, pod_identity]
 }
 
 /// Feeds the scenario with its delays, so spinners show; `r` replays it.

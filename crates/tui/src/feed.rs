@@ -3,6 +3,7 @@
 //! answer from an abandoned round never overwrites a fresh one.
 
 use eksdoctor_core::access_path::{AwsAuthAnswer, KubernetesIdentity, RbacCheck};
+use eksdoctor_core::podid::live::PodCredential;
 use eksdoctor_core::snapshot::{Mapping, Probe, ProbeUpdate};
 use eksdoctor_core::sts::EndpointRow;
 use tokio::sync::mpsc::UnboundedSender;
@@ -44,6 +45,13 @@ pub enum Feed {
         region: String,
         name: String,
         checks: Probe<Vec<RbacCheck>>,
+    },
+    /// Which credentials each workload really gets, read live
+    /// (`core::podid::live`: IRSA, Pod Identity or the node role).
+    PodCredentials {
+        region: String,
+        name: String,
+        workloads: Probe<Vec<PodCredential>>,
     },
 }
 

@@ -64,7 +64,7 @@ fn every_panel_at_both_sizes() {
         press(&mut app, KeyCode::Char('1'));
         for panel in &Panel::ALL[1..] {
             assert_eq!(app.panel, *panel);
-            let name = format!("{}_{w}x{h}", panel.title().to_lowercase());
+            let name = format!("{}_{w}x{h}", panel.title().to_lowercase().replace(' ', "-"));
             insta::assert_snapshot!(name, screen(&app, w, h));
             press(&mut app, KeyCode::Tab);
         }

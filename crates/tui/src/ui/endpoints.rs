@@ -1,6 +1,10 @@
-//! Endpoints: which STS endpoint pods reach on each cluster, what the
-//! workloads set, and where code and configuration disagree.
+//! Pod credentials: which STS endpoint pods reach on each cluster, and for
+//! the selected cluster which credentials each workload really gets (read
+//! live: IRSA, Pod Identity or the node role, its role and verdict), else
+//! what the workloads' manifests set and where code and configuration
+//! disagree.
 
+use eksdoctor_core::podid::live::PodCredential;
 use eksdoctor_core::snapshot::Probe;
 use eksdoctor_core::sts::EndpointType;
 use ratatui::buffer::Buffer;
@@ -62,7 +66,16 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         }
         lines.push(line);
     }
-    if let Some(c) = app.clusters.values().nth(app.endpoint_sel) {
+    let selected = app.clusters.values().nth(app.endpoint_sel);
+    if let Some(c) = selected
+        && let Some(pods) = &c.pods
+    {
+        pod_lines(app, theme, area, &c.name, pods, &mut lines);
+    }
+    // What the manifests set: unless only the live answer is there.
+    if let Some(c) = selected
+        && !(c.pods.is_some() && matches!(c.workloads, Probe::Pending))
+    {
         lines.push(Line::from(""));
         lines.push(Line::styled(
             format!("Workloads on {} (IRSA)", c.name),
@@ -148,4 +161,82 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(area, buf);
+}
+
+/// The live answer: one entry per workload (or service account without pods).
+fn pod_lines(
+    app: &App,
+    theme: Theme,
+    area: Rect,
+    cluster: &str,
+    pods: &Probe<Vec<PodCredential>>,
+    lines: &mut Vec<Line<'static>>,
+) {
+    lines.push(Line::from(""));
+    lines.push(Line::styled(
+        format!("Pod credentials on {cluster} (live)"),
+        theme.title(),
+    ));
+    if let Some(mut l) = probe_line(
+        app,
+        theme,
+        pods,
+        "reading service accounts, pods and associations",
+    ) {
+        l.spans.insert(0, Span::raw(" "));
+        lines.push(l);
+    }
+    let Some(rows) = pods.ready() else {
+        return;
+    };
+    if rows.is_empty() {
+        lines.push(Line::from(
+            " No workload has IRSA or Pod Identity configured.",
+        ));
+    }
+    for r in rows {
+        let (mark, style) = match r.verdict {
+            "ok" => (theme.ok(), theme.good()),
+            "problem" => (theme.bad(), theme.error()),
+            _ => ("?", theme.warn()),
+        };
+        let who = match (&r.workload, r.pods) {
+            (Some(w), 1) => format!("{}/{w}", r.namespace),
+            (Some(w), n) => format!("{}/{w} ({n} pods)", r.namespace),
+            (None, _) => format!("{}/{} (no pods)", r.namespace, r.service_account),
+        };
+        let role = r.role.as_deref().map_or_else(
+            || theme.dash().to_owned(),
+            |a| a.rsplit('/').next().unwrap_or(a).to_owned(),
+        );
+        let mut head = hanging(
+            &format!("{who} {} {} {role}", theme.arrow(), r.mechanism.as_str()),
+            &format!(" {mark} "),
+            area.width,
+            Style::new(),
+        );
+        if let Some(first) = head.first_mut() {
+            first.spans[0].style = style;
+        }
+        lines.extend(head);
+        lines.extend(hanging(
+            &format!(
+                "sa {}  sts {} {}  configured {}",
+                r.service_account,
+                r.sts_endpoint_type.as_str(),
+                r.sts_endpoint,
+                if r.configured.is_empty() {
+                    theme.dash().to_owned()
+                } else {
+                    r.configured.join("+")
+                }
+            ),
+            "     ",
+            area.width,
+            theme.label(),
+        ));
+        if !r.reasons.is_empty() {
+            lines.extend(hanging(&r.reasons.join(", "), "     ", area.width, style));
+        }
+    }
 }

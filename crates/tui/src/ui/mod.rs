@@ -110,10 +110,13 @@ impl App {
                     Panel::Overview => "Overview",
                     Panel::Identity => "Id",
                     Panel::Clusters => "Clust",
-                    Panel::Endpoints => "Endp",
+                    Panel::Endpoints => "Pods",
                     Panel::Explain => "Expl",
                     other => other.title(),
                 }
+            } else if *p == Panel::Endpoints {
+                // "Pod credentials" in its block title; the tab stays short.
+                "Pods"
             } else {
                 p.title()
             };
