@@ -396,6 +396,30 @@ pub fn evaluate(inp: &LiveInputs<'_>) -> LiveAnswer {
                 }
             }
         }
+        if mechanism == Mechanism::Irsa
+            && let (Some(a), Some(r)) = (&annotation, &role)
+            && !a.eq_ignore_ascii_case(r)
+        {
+            reasons.push(rules::PODID_POD_NOT_RESTARTED.id.to_owned());
+            stale.push(live(
+                Finding::new(
+                    rules::PODID_POD_NOT_RESTARTED,
+                    format!(
+                        "{wname} in {ns} still assumes {r}: its service account {ns}/{sa} now names {a}, but the pods started before the change"
+                    ),
+                )
+                .detail("The IRSA webhook copies the role ARN into AWS_ROLE_ARN when a pod is created; changing the annotation later changes nothing in running pods, which keep assuming the old role.")
+                .evidence("service_account", format!("{ns}/{sa}"))
+                .evidence("pod_role", r.as_str())
+                .evidence("annotation_role", a.as_str())
+                .fix(Fix::new("Recreate the pods").command(format!(
+                    "kubectl rollout restart {} -n {ns}",
+                    wname.to_ascii_lowercase()
+                ))),
+                &cname,
+                Some(&wname),
+            ));
+        }
         if mechanism == Mechanism::Irsa && assoc.is_some() {
             reasons.push(rules::PODID_IRSA_PRECEDENCE.id.to_owned());
         }

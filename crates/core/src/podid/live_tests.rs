@@ -294,6 +294,20 @@ fn each_mechanism_and_its_verdict() {
             rules: &[],
         },
         Case {
+            name: "annotation changed, pods still assume the old role",
+            world: World {
+                accounts: vec![sa("app", "web", Some(JOBS))],
+                pods: vec![pod("app", "web-1", "web", IRSA_ENV)],
+                assocs: Some(vec![]),
+                roles: vec![good_irsa.clone()],
+                addons: None,
+            },
+            mechanism: Mechanism::Irsa,
+            role: Some(WEB),
+            verdict: "problem",
+            rules: &["podid/pod-not-restarted"],
+        },
+        Case {
             name: "GetRole denied: unknown",
             world: World {
                 accounts: vec![sa("app", "web", Some(WEB))],

@@ -113,6 +113,33 @@ pub async fn probe_all(
     out
 }
 
+/// One cluster's rows as the dashboard's `Feed::PodCredentials` carries
+/// them (for a live dashboard source; `check` uses [`probe_all`]).
+#[allow(dead_code)]
+pub(crate) async fn dashboard_rows(
+    live: &Live,
+    config: &LiveConfig,
+    cluster: &eksdoctor_core::snapshot::Cluster,
+    account: Option<&str>,
+    concurrency: usize,
+    timeout: Duration,
+) -> Probe<Vec<PodCredential>> {
+    let over = Override::default();
+    let work = one(live, config, cluster, account, concurrency, timeout, &over);
+    match tokio::time::timeout(timeout.saturating_mul(4), work).await {
+        Err(_) => Probe::TimedOut,
+        Ok((c, extra)) => match c.answer {
+            Ok(a) => Probe::Ready(a.rows),
+            Err(_) if extra.iter().any(|f| f.rule == rules::CREDS_PROBE_DENIED.id) => {
+                Probe::Denied {
+                    permission: "list pods and serviceaccounts (Kubernetes RBAC)".to_owned(),
+                }
+            }
+            Err(message) => Probe::Failed { message },
+        },
+    }
+}
+
 fn denied_finding(cluster: &str, e: &WorkloadsError) -> Finding {
     Finding::new(
         rules::CREDS_PROBE_DENIED,
