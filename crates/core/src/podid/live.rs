@@ -12,6 +12,8 @@
 //! even if its service account was annotated or associated later
 //! (podid/pod-not-restarted).
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -160,25 +162,52 @@ pub fn evaluate(inp: &LiveInputs<'_>) -> LiveAnswer {
         .clone()
         .unwrap_or_else(|| "CLUSTER".to_owned());
     let assocs = inp.associations.unwrap_or_default();
-    let sa_of = |ns: &str, name: &str| {
-        inp.service_accounts
-            .iter()
-            .find(|s| s.meta.namespace_or_default() == ns && s.meta.name == name)
-    };
+    let sa_index: HashMap<(&str, &str), &ServiceAccount> = inp
+        .service_accounts
+        .iter()
+        .map(|s| ((s.meta.namespace_or_default(), s.meta.name.as_str()), s))
+        .collect();
+    let sa_of = |ns: &str, name: &str| sa_index.get(&(ns, name)).copied();
     let irsa_of = |ns: &str, name: &str| {
         sa_of(ns, name)
             .and_then(|s| s.meta.annotation(sts::ROLE_ARN_ANNOTATION))
             .map(|a| a.value.clone())
     };
-    let trust_of = |arn: &str| inp.roles.iter().find(|r| r.arn.eq_ignore_ascii_case(arn));
+    let role_index: HashMap<String, &RoleAnswer> = inp
+        .roles
+        .iter()
+        .map(|r| (r.arn.to_ascii_lowercase(), r))
+        .collect();
+    let trust_of = |arn: &str| role_index.get(&arn.to_ascii_lowercase()).copied();
 
-    // STS endpoints: the sts engine over the live objects, as one "file".
+    // Group pods by (namespace, service account, workload), in first-seen order.
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut index: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    for (i, p) in inp.pods.iter().enumerate() {
+        let key = (
+            p.workload.meta.namespace_or_default(),
+            p.workload.service_account.as_str(),
+            p.workload_name.as_str(),
+        );
+        match index.get(&key) {
+            Some(&g) => groups[g].1.push(i),
+            None => {
+                index.insert(key, groups.len());
+                groups.push((i, vec![i]));
+            }
+        }
+    }
+    // STS endpoints: the sts engine over the live objects, as one "file"
+    // (one pod per workload: its pods share a template).
     let file = SourceFile {
         name: format!("cluster {cname}"),
         text: String::new(),
         kind: SourceKind::Manifests(Manifests {
             service_accounts: inp.service_accounts.to_vec(),
-            workloads: inp.pods.iter().map(|p| p.workload.clone()).collect(),
+            workloads: groups
+                .iter()
+                .map(|(first, _)| inp.pods[*first].workload.clone())
+                .collect(),
             skipped: Vec::new(),
         }),
     };
@@ -187,10 +216,9 @@ pub fn evaluate(inp: &LiveInputs<'_>) -> LiveAnswer {
         cluster_version: inp.version,
         region: inp.region.clone(),
     };
-    let sts_rows: Vec<sts::EndpointRow> = inp
-        .pods
+    let sts_rows: Vec<sts::EndpointRow> = groups
         .iter()
-        .map(|p| sts::resolve(&file, &p.workload, files, &opts))
+        .map(|(first, _)| sts::resolve(&file, &inp.pods[*first].workload, files, &opts))
         .collect();
     for f in sts::rules::bad_annotation(files)
         .into_iter()
@@ -277,28 +305,10 @@ pub fn evaluate(inp: &LiveInputs<'_>) -> LiveAnswer {
         Ok(ids)
     };
 
-    // Group pods by (namespace, service account, workload).
-    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
-    for (i, p) in inp.pods.iter().enumerate() {
-        let key = |j: usize| {
-            let q = &inp.pods[j];
-            (
-                q.workload.meta.namespace_or_default(),
-                q.workload.service_account.as_str(),
-                q.workload_name.as_str(),
-            )
-        };
-        let _ = p;
-        match groups.iter_mut().find(|(first, _)| key(*first) == key(i)) {
-            Some((_, members)) => members.push(i),
-            None => groups.push((i, vec![i])),
-        }
-    }
     let mut rows = Vec::new();
     let mut stale: Vec<Finding> = Vec::new();
-    for (first, members) in &groups {
+    for ((first, members), row_sts) in groups.iter().zip(&sts_rows) {
         let p = &inp.pods[*first];
-        let row_sts = &sts_rows[*first];
         let ns = p.workload.meta.namespace_or_default().to_owned();
         let sa = p.workload.service_account.clone();
         let irsa_env = env_of(&p.workload, "AWS_ROLE_ARN").map(str::to_owned);
@@ -447,16 +457,17 @@ pub fn evaluate(inp: &LiveInputs<'_>) -> LiveAnswer {
         });
     }
     out.findings.extend(stale);
+    let seen: HashSet<(String, String)> = rows
+        .iter()
+        .map(|r: &PodCredential| (r.namespace.clone(), r.service_account.clone()))
+        .collect();
 
     // Service accounts with credentials configured that no pod runs as:
     // their configuration is still checked (the next pod gets it).
     for s in inp.service_accounts {
         let ns = s.meta.namespace_or_default().to_owned();
         let sa = s.meta.name.clone();
-        if rows
-            .iter()
-            .any(|r| r.namespace == ns && r.service_account == sa)
-        {
+        if seen.contains(&(ns.clone(), sa.clone())) {
             continue;
         }
         let annotation = irsa_of(&ns, &sa);

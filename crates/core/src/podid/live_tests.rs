@@ -407,3 +407,65 @@ fn pod_identity_on_fargate_is_unsupported_compute() {
     );
     assert_eq!(a.rows[0].verdict, "problem");
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        /// Whatever a cluster holds (any annotation or env text, any trust
+        /// document, associations or not), the judgement never panics, gives
+        /// one row per workload, and never an `ok` for a denied GetRole.
+        #[test]
+        fn evaluate_never_panics(
+            specs in proptest::collection::vec(
+                ("[a-z]{1,3}", "[a-z]{1,3}", 0u8..4, "\\PC{0,40}", any::<bool>(), any::<bool>()),
+                0..12,
+            ),
+            trust in "\\PC{0,60}",
+            readable in any::<bool>(),
+        ) {
+            let mut accounts = Vec::new();
+            let mut pods = Vec::new();
+            let mut assocs = Vec::new();
+            for (i, (ns, sa_name, mech, text, annotated, associated)) in specs.iter().enumerate() {
+                if *annotated {
+                    accounts.push(sa(ns, sa_name, Some(text)));
+                }
+                if *associated {
+                    assocs.push(assoc(ns, sa_name, text));
+                }
+                let env: Vec<(&str, &str)> = match mech {
+                    0 => vec![("AWS_ROLE_ARN", text.as_str())],
+                    1 => vec![("AWS_CONTAINER_CREDENTIALS_FULL_URI", text.as_str())],
+                    2 => vec![("AWS_STS_REGIONAL_ENDPOINTS", text.as_str())],
+                    _ => vec![],
+                };
+                pods.push(pod(ns, &format!("{sa_name}-{i}"), sa_name, &env));
+            }
+            let doc = serde_json::from_str::<Value>(&trust).unwrap_or_else(|_| json!({"Statement": trust}));
+            let roles: Vec<RoleAnswer> = specs
+                .iter()
+                .map(|s| RoleAnswer {
+                    arn: s.3.clone(),
+                    trust: if readable { Ok(doc.clone()) } else { Err("denied".into()) },
+                })
+                .collect();
+            let w = World {
+                accounts,
+                pods,
+                assocs: Some(assocs),
+                roles,
+                addons: None,
+            };
+            let a = w.run();
+            for r in &a.rows {
+                prop_assert!(["ok", "problem", "unknown"].contains(&r.verdict));
+                if !readable && r.role.is_some() && r.mechanism != Mechanism::NodeRole {
+                    prop_assert_ne!(r.verdict, "ok");
+                }
+            }
+        }
+    }
+}
