@@ -459,4 +459,10 @@ fn pods_not_listable_says_so_and_who_can() {
         denied["message"].as_str().unwrap().contains("Who can"),
         "{denied}"
     );
+    // What EKS and IAM say is still judged: the associations' roles.
+    let rows = section["workloads"].as_array().unwrap();
+    let jobs = row(rows, "jobs");
+    assert_eq!(jobs["pods"], 0);
+    assert_eq!(jobs["mechanism"], "pod-identity");
+    assert_eq!(jobs["reasons"], json!(["podid/trust-mismatch"]), "{jobs}");
 }

@@ -37,6 +37,9 @@ pub struct ClusterPods {
     pub region: String,
     pub name: String,
     pub answer: Result<live::LiveAnswer, String>,
+    /// Service accounts and pods could not be listed (then only what EKS
+    /// and IAM say is judged: the associations' roles, the agent).
+    pub unreadable: Option<String>,
 }
 
 /// Probe every described cluster, `concurrency` at a time.
@@ -82,6 +85,7 @@ pub async fn probe_all(
                             region,
                             name,
                             answer: Err(format!("no answer within {}s", deadline.as_secs())),
+                            unreadable: None,
                         },
                         Vec::new(),
                     ),
@@ -102,7 +106,11 @@ pub async fn probe_all(
         match c.answer {
             Ok(a) => {
                 out.findings.extend(a.findings);
-                sections.insert(key, json!({"workloads": a.rows, "notes": a.notes}));
+                let mut section = json!({"workloads": a.rows, "notes": a.notes});
+                if let Some(e) = c.unreadable {
+                    section["error"] = json!(e);
+                }
+                sections.insert(key, section);
             }
             Err(e) => {
                 sections.insert(key, json!({"error": e}));
@@ -129,6 +137,9 @@ pub(crate) async fn dashboard_rows(
     match tokio::time::timeout(timeout.saturating_mul(4), work).await {
         Err(_) => Probe::TimedOut,
         Ok((c, extra)) => match c.answer {
+            Ok(_) if c.unreadable.is_some() => Probe::Denied {
+                permission: "list pods and serviceaccounts (Kubernetes RBAC)".to_owned(),
+            },
             Ok(a) => Probe::Ready(a.rows),
             Err(_) if extra.iter().any(|f| f.rule == rules::CREDS_PROBE_DENIED.id) => {
                 Probe::Denied {
@@ -227,6 +238,7 @@ async fn one(
         region: region.clone(),
         name: name.clone(),
         answer: Err(m),
+        unreadable: None,
     };
     let target = match eksdoctor_aws::kube_target::kube_target(live, &region, &name).await {
         Ok(t) => t,
@@ -256,14 +268,15 @@ async fn one(
         workloads::list(&client, timeout)
     );
     let mut extra = Vec::new();
+    let mut unreadable = None;
     let (accounts, pods) = match listed {
         Ok(l) => l,
         Err(e) => {
-            let m = e.message();
             if e.error.code() == Some(403) {
                 extra.push(denied_finding(&name, &e));
             }
-            return (fail(m), extra);
+            unreadable = Some(e.message());
+            (Vec::new(), Vec::new())
         }
     };
     let denied: Vec<ProbeError> = [
@@ -287,7 +300,22 @@ async fn one(
         .flatten()
         .map(|a| (a.namespace.clone(), a.service_account.clone()))
         .collect();
-    let w = workloads::select(&accounts, &pods, &wanted);
+    let mut w = workloads::select(&accounts, &pods, &wanted);
+    if unreadable.is_some() {
+        // Without the cluster's objects, the associations still name
+        // service accounts whose roles can be judged.
+        for (ns, sa) in &wanted {
+            w.service_accounts
+                .push(eksdoctor_core::k8s::ServiceAccount {
+                    meta: eksdoctor_core::k8s::ObjectMeta {
+                        name: sa.clone(),
+                        namespace: Some(ns.clone()),
+                        annotations: Vec::new(),
+                    },
+                    line: 0,
+                });
+        }
+    }
     let pod_inputs: Vec<LivePodInput> = w
         .pods
         .iter()
@@ -361,6 +389,7 @@ async fn one(
             region,
             name,
             answer: Ok(answer),
+            unreadable,
         },
         extra,
     )
@@ -393,6 +422,9 @@ fn row_text(r: &PodCredential) -> [String; 6] {
 /// One cluster's table.
 fn text(c: &ClusterPods) -> String {
     let mut s = format!("\npod credentials  {} ({})\n", c.name, c.region);
+    if let Some(u) = &c.unreadable {
+        let _ = writeln!(s, "  pods unknown: {u}");
+    }
     match &c.answer {
         Err(e) => {
             let _ = writeln!(s, "  unknown: {e}");
@@ -475,6 +507,7 @@ mod tests {
                 findings: vec![],
                 notes: vec!["n".into()],
             }),
+            unreadable: None,
         };
         let t = text(&c);
         assert!(t.contains("Deployment/web (2 pods)  app/web"), "{t}");
@@ -484,6 +517,7 @@ mod tests {
             region: "r".into(),
             name: "n".into(),
             answer: Err("cannot list pods".into()),
+            unreadable: None,
         });
         assert!(e.contains("unknown: cannot list pods"), "{e}");
     }
