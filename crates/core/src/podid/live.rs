@@ -220,10 +220,13 @@ pub fn evaluate(inp: &LiveInputs<'_>) -> LiveAnswer {
         .iter()
         .map(|(first, _)| sts::resolve(&file, &inp.pods[*first].workload, files, &opts))
         .collect();
-    for f in sts::rules::bad_annotation(files)
-        .into_iter()
-        .chain(sts::rules::legacy_global_default(files, &sts_rows, &opts))
-    {
+    // The cluster-wide sts/legacy-global-default (a version before 1.22) is
+    // already said from DescribeCluster alone; only the per-workload ones here.
+    for f in sts::rules::bad_annotation(files).into_iter().chain(
+        sts::rules::legacy_global_default(files, &sts_rows, &opts)
+            .into_iter()
+            .filter(|f| !f.evidence.contains_key("cluster_version")),
+    ) {
         out.findings.push(live(f, &cname, None));
     }
 

@@ -370,6 +370,53 @@ fn pods_of_one_workload_are_one_row_and_sts_is_resolved() {
 }
 
 #[test]
+fn old_clusters_are_not_told_twice_but_pinned_pods_are() {
+    let w = World {
+        accounts: vec![sa("app", "web", Some(WEB))],
+        pods: vec![pod(
+            "app",
+            "web-1",
+            "web",
+            &[
+                ("AWS_ROLE_ARN", WEB),
+                ("AWS_STS_REGIONAL_ENDPOINTS", "legacy"),
+            ],
+        )],
+        assocs: Some(vec![]),
+        roles: vec![RoleAnswer {
+            arn: WEB.into(),
+            trust: Ok(irsa_trust("system:serviceaccount:app:web")),
+        }],
+        addons: None,
+    };
+    let mut inputs = LiveInputs {
+        cluster: Cluster::from_arn("arn:aws:eks:us-west-2:111122223333:cluster/prod").unwrap(),
+        region: Some("us-west-2".into()),
+        version: Some((1, 21)),
+        issuer: Some(ISSUER.into()),
+        service_accounts: &w.accounts,
+        pods: &w.pods,
+        associations: w.assocs.as_deref(),
+        roles: &w.roles,
+        ..LiveInputs::default()
+    };
+    let a = evaluate(&inputs);
+    let legacy: Vec<_> = a
+        .findings
+        .iter()
+        .filter(|f| f.rule == "sts/legacy-global-default")
+        .collect();
+    assert_eq!(legacy.len(), 1, "{legacy:#?}");
+    assert!(legacy[0].message.contains("pins"), "{}", legacy[0].message);
+    assert_eq!(a.rows[0].sts_endpoint, "https://sts.amazonaws.com");
+    inputs.version = Some((1, 31));
+    assert_eq!(
+        evaluate(&inputs).rows[0].sts_endpoint_type,
+        EndpointType::Global
+    );
+}
+
+#[test]
 fn service_accounts_without_pods_are_still_checked() {
     let w = World {
         accounts: vec![sa("app", "idle", Some(WEB))],
