@@ -106,7 +106,7 @@ impl Output {
     /// Print a report in the chosen format; returns the exit status it implies.
     ///
     /// # Errors
-    /// `--format sarif` for a command that has no SARIF rendering.
+    /// `--format sarif`, `ocsf` or `asff` for a command that has no such rendering.
     pub fn report(&self, report: &Report) -> Result<i32, CliError> {
         match self.format {
             Format::Text => self.print(&report.to_text(self.style())),
@@ -116,6 +116,7 @@ impl Output {
                     "--format sarif is for the lint commands".to_owned(),
                 ));
             }
+            Format::Ocsf | Format::Asff => return Err(crate::export_out::not_here()),
         }
         Ok(report.exit_code())
     }

@@ -90,7 +90,8 @@ impl<'a> ExportContext<'a> {
 /// Evidence members that name *what* a finding is about (a user, a key, a
 /// role, a service account, a denied permission), in the order they are
 /// hashed. Volatile members (ages, counts, error text) are left out so the
-/// id survives the next run.
+/// id survives the next run, and so are members the cluster already
+/// determines (its OIDC issuer).
 const SUBJECT_KEYS: &[&str] = &[
     "user",
     "access_key_id",
@@ -108,7 +109,6 @@ const SUBJECT_KEYS: &[&str] = &[
     "namespace",
     "workload",
     "permission",
-    "issuer",
     "resource",
     "verb",
     "profile",
