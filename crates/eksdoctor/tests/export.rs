@@ -133,6 +133,33 @@ fn check_asff_batches_per_region_ready_for_batch_import() {
     );
 }
 
+/// Security Hub's own API model (botocore, from moto's venv) accepts every
+/// batch, limits included, and moto's Security Hub imports them and gives
+/// every id back: see asff_against_securityhub.py.
+#[test]
+fn check_asff_is_what_security_hub_accepts() {
+    let (out, world, _) = run_check("asff");
+    assert_eq!(out.status.code(), Some(1));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("asff.json");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let python = common::moto_server_path().with_file_name("python");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/asff_against_securityhub.py");
+    let check = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(&file)
+        .arg(world.moto.url())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
 #[test]
 fn check_asff_ids_are_stable_across_runs() {
     let ids = |out: &std::process::Output| {
