@@ -270,6 +270,160 @@ fn ocsf_severities() {
     );
 }
 
+// ---- the OCSF schema ---------------------------------------------------------
+
+/// Detection Finding and every object it reaches, flattened from the OCSF
+/// schema repository at v1.1.0 by tests/fixtures/ocsf/generate.py.
+const OCSF_SCHEMA: &str =
+    include_str!("../../../../tests/fixtures/ocsf/detection_finding-1.1.0.json");
+
+/// Every problem the schema finds in an event: a member it does not
+/// define, a wrong type, an enum value it does not list, a required member
+/// missing (a profile's only when the event declares the profile).
+fn ocsf_problems(event: &Value) -> Vec<String> {
+    let schema: Value = serde_json::from_str(OCSF_SCHEMA).unwrap();
+    let profiles: Vec<&str> = event["metadata"]["profiles"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut errs = Vec::new();
+    ocsf_object(
+        event,
+        &schema["attributes"],
+        &schema,
+        "",
+        &profiles,
+        &mut errs,
+    );
+    for (k, want) in [
+        ("class_uid", &schema["class_uid"]),
+        ("category_uid", &schema["category_uid"]),
+    ] {
+        if &event[k] != want {
+            errs.push(format!("{k} is {}, the class is {want}", event[k]));
+        }
+    }
+    errs
+}
+
+fn ocsf_object(
+    v: &Value,
+    attrs: &Value,
+    schema: &Value,
+    path: &str,
+    profiles: &[&str],
+    errs: &mut Vec<String>,
+) {
+    let Some(obj) = v.as_object() else {
+        errs.push(format!("{path}: not an object"));
+        return;
+    };
+    for (k, x) in obj {
+        let p = format!("{path}.{k}");
+        match attrs.get(k) {
+            None => errs.push(format!("{p}: not in the schema")),
+            Some(a) if a["array"] == true => match x.as_array() {
+                Some(items) => items.iter().enumerate().for_each(|(i, x)| {
+                    ocsf_value(x, a, schema, &format!("{p}[{i}]"), profiles, errs)
+                }),
+                None => errs.push(format!("{p}: not an array")),
+            },
+            Some(a) => ocsf_value(x, a, schema, &p, profiles, errs),
+        }
+    }
+    for (k, a) in attrs.as_object().unwrap() {
+        let applies = a["profile"].as_str().is_none_or(|p| profiles.contains(&p));
+        if a["requirement"] == "required" && applies && !obj.contains_key(k) {
+            errs.push(format!("{path}.{k}: required, missing"));
+        }
+    }
+}
+
+fn ocsf_value(
+    x: &Value,
+    a: &Value,
+    schema: &Value,
+    path: &str,
+    profiles: &[&str],
+    errs: &mut Vec<String>,
+) {
+    if let Some(object) = a["object"].as_str() {
+        match schema["objects"].get(object) {
+            Some(o) => ocsf_object(x, &o["attributes"], schema, path, profiles, errs),
+            None => errs.push(format!("{path}: object {object} not in the fixture")),
+        }
+        return;
+    }
+    let ok = match a["type"].as_str().unwrap_or("any") {
+        "string" => x.is_string(),
+        "integer" => x.is_i64() || x.is_u64(),
+        "number" => x.is_number(),
+        "boolean" => x.is_boolean(),
+        _ => true,
+    };
+    if !ok {
+        errs.push(format!("{path}: {x} is not {}", a["type"]));
+    }
+    // class_uid and category_uid carry placeholder enums in the schema
+    // sources; the class's own ids are checked by value.
+    let placeholder = path.ends_with("class_uid") || path.ends_with("category_uid");
+    if let (Some(ids), false) = (a["enum"].as_array(), placeholder)
+        && !ids.contains(x)
+    {
+        errs.push(format!("{path}: {x} is not one of {ids:?}"));
+    }
+}
+
+#[test]
+fn ocsf_events_match_the_schema() {
+    let f = Finding::new(rules::CLUSTER_NOT_MAPPED, "not mapped")
+        .detail("why")
+        .evidence("principal", "arn:aws:iam::111122223333:role/dev")
+        .at("aws-auth.yaml", 3)
+        .fix(Fix::new("map it").command("aws eks create-access-entry"));
+    let key = old_key("alice", "AKIA************MPLE", 400);
+    let plain = Finding::new(rules::CREDS_PROBE_DENIED, "denied");
+    let list = [
+        scoped(&f, Some("us-west-2"), Some("prod")),
+        scoped(&key, None, None),
+        scoped(&plain, None, None),
+    ];
+    for e in ocsf::to_events(&list, &ctx()) {
+        assert_eq!(ocsf_problems(&e), Vec::<String>::new(), "{e:#}");
+    }
+}
+
+/// The schema check has teeth.
+#[test]
+fn the_ocsf_schema_check_catches_mistakes() {
+    let f = Finding::new(rules::CLUSTER_NOT_MAPPED, "not mapped");
+    let good = ocsf::to_events(&[scoped(&f, Some("us-west-2"), Some("prod"))], &ctx()).remove(0);
+    type Breakage = fn(&mut Value);
+    let cases: [(&str, Breakage); 6] = [
+        ("finding_info.titel", |e| {
+            e["finding_info"]["titel"] = json!("x")
+        }),
+        ("severity_id", |e| e["severity_id"] = json!(7)),
+        ("time", |e| e["time"] = json!("yesterday")),
+        ("finding_info.uid", |e| {
+            e["finding_info"].as_object_mut().unwrap().remove("uid");
+        }),
+        ("cloud.provider", |e| {
+            e["cloud"].as_object_mut().unwrap().remove("provider");
+        }),
+        ("class_uid", |e| e["class_uid"] = json!(2003)),
+    ];
+    for (what, break_it) in cases {
+        let mut e = good.clone();
+        break_it(&mut e);
+        let problems = ocsf_problems(&e);
+        assert!(
+            problems.iter().any(|p| p.contains(what)),
+            "{what}: {problems:?}"
+        );
+    }
+}
+
 // ---- properties -------------------------------------------------------------
 
 fn any_severity() -> impl Strategy<Value = Severity> {
@@ -445,6 +599,8 @@ proptest! {
             );
             prop_assert!([1, 3, 4, 5].contains(&e["severity_id"].as_u64().unwrap()));
             prop_assert!(!e["resources"].as_array().unwrap().is_empty());
+            let problems = ocsf_problems(e);
+            prop_assert!(problems.is_empty(), "{:?}", problems);
         }
     }
 }
