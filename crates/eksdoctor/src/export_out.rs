@@ -97,13 +97,15 @@ pub fn scope_account<'a>(
 
 /// `check --format ocsf|asff`: the report's findings, scoped to the
 /// caller's account. Returns the report's exit status. Without an identity
-/// (no account to file findings under) it prints an empty list; `check`
-/// then exits 3 and says why.
+/// there is no account to file findings under: stdout stays empty, the
+/// findings go to stderr as text, and `check` exits 3 saying why.
 ///
 /// # Errors
-/// None today; the signature matches [`Output::report`].
+/// As [`Output::report`].
 pub fn print_check(out: &Output, report: &Report, snap: &LiveSnapshot) -> Result<i32, CliError> {
-    let identity = snap.identity.ready();
+    let Some(identity) = snap.identity.ready() else {
+        return out.report(report);
+    };
     let mut cluster_regions: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (region, name) in snap.clusters.keys() {
         cluster_regions
@@ -112,14 +114,18 @@ pub fn print_check(out: &Output, report: &Report, snap: &LiveSnapshot) -> Result
             .push(region.clone());
     }
     let home = identity
-        .and_then(|id| id.region.clone())
+        .region
+        .clone()
         .or_else(|| snap.regions.keys().next().cloned())
         .unwrap_or_else(|| FALLBACK_REGION.to_owned());
     let ctx = context(out, &home);
-    let scoped = match identity {
-        Some(id) => scope_account(&report.findings, &id.account, None, &cluster_regions, &home),
-        None => Vec::new(),
-    };
+    let scoped = scope_account(
+        &report.findings,
+        &identity.account,
+        None,
+        &cluster_regions,
+        &home,
+    );
     if let Some(text) = render(out.format, &scoped, &ctx) {
         out.print(&text);
     }

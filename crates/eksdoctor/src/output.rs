@@ -106,7 +106,7 @@ impl Output {
     /// Print a report in the chosen format; returns the exit status it implies.
     ///
     /// # Errors
-    /// `--format sarif`, `ocsf` or `asff` for a command that has no such rendering.
+    /// `--format sarif` for a command that has no SARIF rendering.
     pub fn report(&self, report: &Report) -> Result<i32, CliError> {
         match self.format {
             Format::Text => self.print(&report.to_text(self.style())),
@@ -116,7 +116,16 @@ impl Output {
                     "--format sarif is for the lint commands".to_owned(),
                 ));
             }
-            Format::Ocsf | Format::Asff => return Err(crate::export_out::not_here()),
+            // OCSF and ASFF file findings under an account (`check` prints
+            // them itself); a report that never reached one (no
+            // credentials) goes to stderr as text and stdout stays empty.
+            Format::Ocsf | Format::Asff => {
+                let text = report.to_text(TextStyle {
+                    color: false,
+                    width: self.width,
+                });
+                self.eprint(text.trim_end());
+            }
         }
         Ok(report.exit_code())
     }

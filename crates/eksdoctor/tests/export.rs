@@ -217,6 +217,24 @@ fn check_ocsf_detection_findings() {
     assert_eq!(not_mapped["resources"][0]["name"], "new");
 }
 
+/// Without credentials there is no account to file findings under: stdout
+/// stays empty (a consumer never reads half a format), the creds/none
+/// report goes to stderr, exit 3.
+#[test]
+fn check_without_credentials_prints_nothing_and_exits_3() {
+    let home = tempfile::tempdir().unwrap();
+    for format in ["ocsf", "asff"] {
+        let out = eksdoctor(home.path())
+            .args(["check", "--region", "us-west-2", "--format", format])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{format}: {err}");
+        assert!(out.stdout.is_empty(), "{format}: stdout not empty");
+        assert!(err.contains("creds/none"), "{format}: {err}");
+    }
+}
+
 #[test]
 fn the_export_formats_are_refused_where_there_is_no_such_output() {
     let home = tempfile::tempdir().unwrap();
