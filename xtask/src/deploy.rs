@@ -5,9 +5,10 @@
 //! 1. docs/eksdoctor-readonly-policy.json is written from the allowlist by
 //!    eksdoctor-aws's own (ignored) `write_policy` test, so the allowlist's
 //!    code stays the only source; `--check` runs its freshness test instead.
-//! 2. The policy is spliced, as JSON (which is YAML), between the GENERATED
-//!    markers of docs/deploy/eksdoctor-readonly-stackset.yaml; `--check`
-//!    compares instead of writing.
+//! 2. The policy, less the runner-only actions ([`RUNNER_ONLY`]), is
+//!    spliced, as JSON (which is YAML), between the GENERATED markers of
+//!    docs/deploy/eksdoctor-readonly-stackset.yaml; `--check` compares
+//!    instead of writing.
 //!
 //! crates/eksdoctor/tests/deploy.rs checks the same equalities on every test
 //! run, so a drift fails CI even when nobody runs this.
@@ -63,7 +64,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let template_path = root.join(TEMPLATE);
     let template = std::fs::read_to_string(&template_path)
         .map_err(|e| format!("cannot read {}: {e}", template_path.display()))?;
-    let fresh = splice(&template, &policy)?;
+    let fresh = splice(&template, &policy_json(&member_policy(&value)))?;
     if check {
         if fresh != template {
             return Err(format!(
@@ -79,6 +80,36 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         eprintln!("xtask: wrote {TEMPLATE}");
     }
     Ok(())
+}
+
+/// Actions of the allowlist that only the *runner* calls, in its own
+/// account: listing the organization and assuming the member roles. The
+/// member role never needs them, and `sts:AssumeRole` there would let it
+/// chain into any role that trusts its account. Keep equal to the list in
+/// crates/eksdoctor/tests/deploy.rs.
+pub const RUNNER_ONLY: &[&str] = &["organizations:*", "sts:AssumeRole"];
+
+fn runner_only(action: &str) -> bool {
+    RUNNER_ONLY.iter().any(|r| match r.strip_suffix('*') {
+        Some(prefix) => action.starts_with(prefix),
+        None => action == *r,
+    })
+}
+
+/// The member accounts' policy: the allowlist's, without [`RUNNER_ONLY`]
+/// actions (a statement left with none is dropped).
+#[must_use]
+pub fn member_policy(policy: &serde_json::Value) -> serde_json::Value {
+    let mut p = policy.clone();
+    if let Some(statements) = p["Statement"].as_array_mut() {
+        for s in statements.iter_mut() {
+            if let Some(actions) = s["Action"].as_array_mut() {
+                actions.retain(|a| !a.as_str().is_some_and(runner_only));
+            }
+        }
+        statements.retain(|s| s["Action"].as_array().is_none_or(|a| !a.is_empty()));
+    }
+    p
 }
 
 /// IAM's usual member order; other members follow alphabetically.
@@ -167,8 +198,7 @@ pub fn setup_cfn_lint(root: &Path) -> Result<(), String> {
 }
 
 /// The template with the lines between its GENERATED markers replaced by
-/// the policy file's text (JSON, which is YAML), indented like the BEGIN
-/// marker: the template carries the shipped file line for line.
+/// the policy's text (JSON, which is YAML), indented like the BEGIN marker.
 pub fn splice(template: &str, policy: &str) -> Result<String, String> {
     let lines: Vec<&str> = template.lines().collect();
     let begin = lines
@@ -205,6 +235,22 @@ mod tests {
         // Idempotent.
         assert_eq!(splice(&got, policy).unwrap(), got);
         assert!(splice("no markers", policy).is_err());
+    }
+
+    #[test]
+    fn member_policy_leaves_out_the_runner_only_actions() {
+        let p = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "A", "Effect": "Allow", "Action": ["eks:ListClusters", "sts:AssumeRole",
+                "organizations:ListAccounts", "sts:GetCallerIdentity"], "Resource": "*"},
+            {"Sid": "B", "Effect": "Allow", "Action": ["organizations:DescribeOrganization"], "Resource": "*"}
+        ]});
+        assert_eq!(
+            member_policy(&p),
+            serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Sid": "A", "Effect": "Allow",
+                 "Action": ["eks:ListClusters", "sts:GetCallerIdentity"], "Resource": "*"}
+            ]})
+        );
     }
 
     #[test]
