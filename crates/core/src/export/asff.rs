@@ -302,9 +302,15 @@ pub fn to_batches(findings: &[ScopedFinding<'_>], ctx: &ExportContext<'_>) -> Ve
 /// file://...` takes, run with the account's credentials.
 #[must_use]
 pub fn to_json(findings: &[ScopedFinding<'_>], ctx: &ExportContext<'_>) -> String {
-    let batches = to_batches(findings, ctx);
-    let mut s = serde_json::to_string_pretty(&serde_json::json!({ "batches": batches }))
-        .unwrap_or_else(|_| "{\"batches\": []}".to_owned());
+    #[derive(Serialize)]
+    struct Output {
+        batches: Vec<AsffBatch>,
+    }
+    let out = Output {
+        batches: to_batches(findings, ctx),
+    };
+    let mut s =
+        serde_json::to_string_pretty(&out).unwrap_or_else(|_| "{\"batches\": []}".to_owned());
     s.push('\n');
     s
 }
