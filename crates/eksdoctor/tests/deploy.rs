@@ -415,3 +415,53 @@ fn the_pieces_name_each_other_consistently() {
     // With Pod Identity an IRSA annotation would win over the association.
     assert!(podid["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].is_null());
 }
+
+/// The runner template's IRSA trust, with its substitutions made, passes
+/// eksdoctor's own `lint irsa` for the CronJob's service account; and a
+/// different service account is refused (the check has teeth).
+#[test]
+fn the_runner_irsa_trust_admits_the_cronjob_and_nothing_else() {
+    let runner = yaml(RUNNER);
+    let doc = &runner["Resources"]["RunnerRole"]["Properties"]["AssumeRolePolicyDocument"];
+    let irsa = doc["Fn::If"][1]["Fn::Sub"].as_str().unwrap();
+    let host = "oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF";
+    let trust = irsa
+        .replace("${AWS::Partition}", "aws")
+        .replace("${AWS::AccountId}", "222233334444")
+        .replace("${OidcIssuerHost}", host)
+        .replace("${Namespace}", &default_of(&runner, "Namespace"))
+        .replace("${ServiceAccount}", &default_of(&runner, "ServiceAccount"));
+    assert!(!trust.contains("${"), "{trust}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("trust.json");
+    std::fs::write(&file, &trust).unwrap();
+    let lint = |sa: &str| {
+        assert_cmd::Command::cargo_bin("eksdoctor")
+            .unwrap()
+            .args(["lint", "irsa", "--format", "json", "--role-trust"])
+            .arg(&file)
+            .args([
+                "--service-account",
+                sa,
+                "--issuer",
+                &format!("https://{host}"),
+            ])
+            .output()
+            .unwrap()
+    };
+    let sa = format!(
+        "{}/{}",
+        default_of(&runner, "Namespace"),
+        default_of(&runner, "ServiceAccount")
+    );
+    let ok = lint(&sa);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let other = lint("default/other");
+    assert_eq!(other.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&other.stdout).contains("irsa/trust-mismatch"));
+}
