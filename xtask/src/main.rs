@@ -1,4 +1,5 @@
-//! Project tasks: `cargo xtask ci | demo | dist [--check] | bench NAME | fuzz NAME [SECONDS]`.
+//! Project tasks: `cargo xtask ci | demo | dist [--check] | deploy-policy [--check] | setup |
+//! bench NAME | fuzz NAME [SECONDS]`.
 //!
 //! `ci` is exactly what CI runs (`.ci/run` calls it): it installs what the
 //! tests need when it is missing (tmux; moto in a venv), then fmt, clippy
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod deploy;
 mod dist;
 mod tui_bench;
 
@@ -20,11 +22,12 @@ fn main() -> ExitCode {
         Some("ci") => ci(&root),
         Some("demo") => demo(&root, &args[1..]),
         Some("dist") => dist::run_dist(&root, &args[1..]),
+        Some("deploy-policy") => deploy::run(&root, &args[1..]),
         Some("bench") => bench::run(&root, &args[1..]),
         Some("fuzz") => fuzz(&root, &args[1..]),
         Some("setup") => setup(&root).map(|_| ()),
         _ => Err(
-            "usage: cargo xtask ci | demo | dist [--check] | setup | bench NAME | fuzz TARGET [SECONDS]".to_owned(),
+            "usage: cargo xtask ci | demo | dist [--check] | deploy-policy [--check] | setup | bench NAME | fuzz TARGET [SECONDS]".to_owned(),
         ),
     };
     match result {
@@ -55,12 +58,22 @@ pub fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+/// `python3`, else `python`.
+fn python() -> &'static str {
+    if Command::new("python3").arg("--version").output().is_ok() {
+        "python3"
+    } else {
+        "python"
+    }
+}
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
 }
 
-/// Make sure what the tests need is installed: tmux, and moto in a venv.
-/// Returns the path of `moto_server`.
+/// Make sure what the tests need is installed: tmux, kubectl, moto in a venv,
+/// and cfn-lint in another (the deploy template's test). Returns the path of
+/// `moto_server`.
 fn setup(root: &Path) -> Result<PathBuf, String> {
     if Command::new("tmux").arg("-V").output().is_err() {
         eprintln!("xtask: installing tmux");
@@ -81,12 +94,7 @@ fn setup(root: &Path) -> Result<PathBuf, String> {
     let server = venv.join("bin/moto_server");
     if !server.exists() {
         eprintln!("xtask: installing moto into {}", venv.display());
-        let python = if Command::new("python3").arg("--version").output().is_ok() {
-            "python3"
-        } else {
-            "python"
-        };
-        run(Command::new(python).arg("-m").arg("venv").arg(&venv))?;
+        run(Command::new(python()).arg("-m").arg("venv").arg(&venv))?;
         run(Command::new(venv.join("bin/pip")).args([
             "install",
             "--quiet",
@@ -94,6 +102,7 @@ fn setup(root: &Path) -> Result<PathBuf, String> {
             "moto[server]==5.2.5",
         ]))?;
     }
+    deploy::setup_cfn_lint(root)?;
     Ok(server)
 }
 

@@ -20,6 +20,7 @@ pub mod access_path;
 pub mod arn;
 pub mod awsauth;
 pub mod explain;
+pub mod export;
 pub mod finding;
 pub mod irsa;
 pub mod k8s;

@@ -106,6 +106,18 @@ pub enum Format {
     Text,
     Json,
     Sarif,
+    /// OCSF Detection Finding events (check only).
+    Ocsf,
+    /// AWS Security Hub findings (ASFF), in import batches (check only).
+    Asff,
+}
+
+impl Format {
+    /// OCSF or ASFF: the formats for security tooling, which only `check` renders.
+    #[must_use]
+    pub fn is_export(self) -> bool {
+        matches!(self, Self::Ocsf | Self::Asff)
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@
 pub mod cli;
 mod cmd;
 pub mod error;
+pub mod export_out;
 pub mod input;
 pub mod output;
 pub mod rule_pages;
@@ -51,6 +52,8 @@ where
             "--format sarif is for the lint commands (lint aws-auth, lint sts, lint irsa); use text or json"
                 .to_owned(),
         ))
+    } else if cli.global.format.is_export() && !matches!(cli.command, Some(Command::Check(_))) {
+        Err(export_out::not_here())
     } else {
         dispatch(&cli, &out)
     };

@@ -116,6 +116,16 @@ impl Output {
                     "--format sarif is for the lint commands".to_owned(),
                 ));
             }
+            // OCSF and ASFF file findings under an account (`check` prints
+            // them itself); a report that never reached one (no
+            // credentials) goes to stderr as text and stdout stays empty.
+            Format::Ocsf | Format::Asff => {
+                let text = report.to_text(TextStyle {
+                    color: false,
+                    width: self.width,
+                });
+                self.eprint(text.trim_end());
+            }
         }
         Ok(report.exit_code())
     }

@@ -115,6 +115,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
                 out.print("\n");
                 out.report(&report)?
             }
+            Format::Ocsf | Format::Asff => crate::export_out::print_check(out, &report, &snap)?,
             _ => {
                 let mut report = with_sections(report, &snap)
                     .with("access_paths", super::check_path::json(&paths));

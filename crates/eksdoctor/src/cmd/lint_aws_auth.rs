@@ -154,7 +154,7 @@ pub fn run(args: &LintAwsAuthArgs, out: &Output) -> Result<i32, CliError> {
             }
             out.report(&report)
         }
-        Format::Json => out.report(&report),
+        Format::Json | Format::Ocsf | Format::Asff => out.report(&report),
     }
 }
 

@@ -165,6 +165,7 @@ pub fn run(args: &LintIrsaArgs, out: &Output) -> Result<i32, CliError> {
             out.print(&sarif::to_string(&report, None));
             Ok(report.exit_code())
         }
+        Format::Ocsf | Format::Asff => out.report(&report),
     }
 }
 

@@ -317,6 +317,7 @@ pub fn run(args: &LintPodidArgs, out: &Output) -> Result<i32, CliError> {
             out.print(&sarif::to_string(&report, None));
             Ok(report.exit_code())
         }
+        Format::Ocsf | Format::Asff => out.report(&report),
     }
 }
 

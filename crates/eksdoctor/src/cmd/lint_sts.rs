@@ -74,6 +74,7 @@ pub fn run(args: &LintStsArgs, global: &GlobalArgs, out: &Output) -> Result<i32,
             out.print(&sarif::to_string(&report, None));
             Ok(report.exit_code())
         }
+        Format::Ocsf | Format::Asff => out.report(&report),
     }
 }
 

@@ -1,0 +1,269 @@
+//! `check --format ocsf|asff` as a user runs it: the real binary against moto
+//! behind the fault proxy (the harness shared with crates/aws/tests), and the
+//! refusal of those formats by every command that has no such output.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../../aws/tests/common/mod.rs"]
+mod common;
+
+use assert_cmd::Command;
+use common::World;
+use serde_json::{Value, json};
+
+/// The binary with a clean AWS environment: no profile, no files, no IMDS.
+fn eksdoctor(home: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("eksdoctor").unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", home)
+        .env("AWS_CONFIG_FILE", home.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Two clusters in two regions, a user at two keys: findings in each
+/// region and account-wide ones.
+fn run_check(format: &str) -> (std::process::Output, World, String) {
+    let world = World::new(&json!({
+        "users": [{"name": "alice", "keys": 2}],
+        "clusters": [
+            {"name": "old", "version": "1.21", "region": "us-east-1"},
+            {"name": "new", "version": "1.29", "oidc_provider": true}
+        ]
+    }));
+    world.faults().auth_mode.insert("new".into(), "API".into());
+    let home = tempfile::tempdir().unwrap();
+    let (id, secret) = world.user_key("alice", 0);
+    let out = eksdoctor(home.path())
+        .env("AWS_ACCESS_KEY_ID", &id)
+        .env("AWS_SECRET_ACCESS_KEY", &secret)
+        .args([
+            "--region",
+            common::REGION,
+            "--endpoint-url",
+            &world.endpoint(),
+        ])
+        .args([
+            "check",
+            "--all-clusters",
+            "--regions",
+            "us-west-2,us-east-1",
+            "--format",
+            format,
+        ])
+        .output()
+        .unwrap();
+    (out, world, secret)
+}
+
+#[test]
+fn check_asff_batches_per_region_ready_for_batch_import() {
+    let (out, _world, secret) = run_check("asff");
+    assert_eq!(out.status.code(), Some(1), "errors found: exit 1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains(&secret),
+        "the secret access key reached the output"
+    );
+    let v = json_of(&out);
+    let batches = v["batches"].as_array().unwrap();
+    let regions: Vec<&str> = batches
+        .iter()
+        .map(|b| b["region"].as_str().unwrap())
+        .collect();
+    // Account-wide findings (keys) go to the caller's region; old's to us-east-1.
+    assert_eq!(regions, ["us-east-1", "us-west-2"], "{v}");
+    let mut rules = Vec::new();
+    for b in batches {
+        assert_eq!(b["account_id"], common::ACCOUNT);
+        let findings = b["findings"].as_array().unwrap();
+        assert!(!findings.is_empty() && findings.len() <= 100);
+        for f in findings {
+            assert_eq!(f["SchemaVersion"], "2018-10-08");
+            assert_eq!(f["AwsAccountId"], common::ACCOUNT);
+            assert_eq!(
+                f["ProductArn"],
+                format!(
+                    "arn:aws:securityhub:{}:{a}:product/{a}/default",
+                    b["region"].as_str().unwrap(),
+                    a = common::ACCOUNT
+                )
+            );
+            assert_eq!(f["RecordState"], "ACTIVE");
+            assert!(f["Title"].as_str().unwrap().chars().count() <= 256);
+            assert!(f["Description"].as_str().unwrap().chars().count() <= 1024);
+            rules.push((
+                b["region"].as_str().unwrap().to_owned(),
+                f["GeneratorId"].as_str().unwrap().to_owned(),
+                f["Resources"][0]["Type"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    let has = |region: &str, rule: &str, kind: &str| {
+        rules
+            .iter()
+            .any(|(r, g, t)| r == region && g == rule && t == kind)
+    };
+    assert!(
+        has("us-east-1", "irsa/oidc-provider-missing", "AwsEksCluster"),
+        "{rules:?}"
+    );
+    assert!(
+        has("us-west-2", "cluster/not-mapped", "AwsEksCluster"),
+        "{rules:?}"
+    );
+    assert!(
+        has("us-west-2", "keys/limit-reached", "AwsIamUser"),
+        "{rules:?}"
+    );
+}
+
+/// Security Hub's own API model (botocore, from moto's venv) accepts every
+/// batch, limits included, and moto's Security Hub imports them and gives
+/// every id back: see asff_against_securityhub.py.
+#[test]
+fn check_asff_is_what_security_hub_accepts() {
+    let (out, world, _) = run_check("asff");
+    assert_eq!(out.status.code(), Some(1));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("asff.json");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let python = common::moto_server_path().with_file_name("python");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/asff_against_securityhub.py");
+    let check = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(&file)
+        .arg(world.moto.url())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn check_asff_ids_are_stable_across_runs() {
+    let ids = |out: &std::process::Output| {
+        let v = json_of(out);
+        let mut ids: Vec<String> = v["batches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|b| b["findings"].as_array().unwrap().clone())
+            .map(|f| f["Id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    // Two separate worlds: fresh moto, fresh keys, the same shape.
+    let (a, ..) = run_check("asff");
+    let (b, ..) = run_check("asff");
+    let (a, b) = (ids(&a), ids(&b));
+    // Key ids differ between the worlds, so only the cluster findings compare.
+    let clusters = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .filter(|i| !i.contains("/global/"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(clusters(&a), clusters(&b));
+    assert!(!clusters(&a).is_empty());
+}
+
+#[test]
+fn check_ocsf_detection_findings() {
+    let (out, _world, secret) = run_check("ocsf");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&secret));
+    let v = json_of(&out);
+    let events = v.as_array().unwrap();
+    assert!(!events.is_empty());
+    for e in events {
+        assert_eq!(e["class_uid"], 2004);
+        assert_eq!(e["type_uid"], 200_401);
+        assert_eq!(e["cloud"]["account"]["uid"], common::ACCOUNT);
+        assert!(
+            e["finding_info"]["uid"]
+                .as_str()
+                .unwrap()
+                .starts_with("eksdoctor/")
+        );
+    }
+    let not_mapped = events
+        .iter()
+        .find(|e| e["finding_info"]["analytic"]["uid"] == "cluster/not-mapped")
+        .unwrap();
+    assert_eq!(not_mapped["cloud"]["region"], "us-west-2");
+    assert_eq!(not_mapped["severity_id"], 4);
+    assert_eq!(not_mapped["resources"][0]["name"], "new");
+}
+
+/// Without credentials there is no account to file findings under: stdout
+/// stays empty (a consumer never reads half a format), the creds/none
+/// report goes to stderr, exit 3.
+#[test]
+fn check_without_credentials_prints_nothing_and_exits_3() {
+    let home = tempfile::tempdir().unwrap();
+    for format in ["ocsf", "asff"] {
+        let out = eksdoctor(home.path())
+            .args(["check", "--region", "us-west-2", "--format", format])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{format}: {err}");
+        assert!(out.stdout.is_empty(), "{format}: stdout not empty");
+        assert!(err.contains("creds/none"), "{format}: {err}");
+    }
+}
+
+#[test]
+fn the_export_formats_are_refused_where_there_is_no_such_output() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("sa.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a}\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let cases: &[&[&str]] = &[
+        &["explain", "AccessDenied"],
+        &["lint", "sts", file],
+        &["lint", "aws-auth", file],
+        &["rules"],
+        &["whoami"],
+        &["keys", "--input", file],
+    ];
+    for format in ["ocsf", "asff"] {
+        for args in cases {
+            let out = eksdoctor(home.path())
+                .args(*args)
+                .args(["--format", format])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{args:?} --format {format}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("are for check"), "{err}");
+            assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+        }
+    }
+}
