@@ -725,6 +725,7 @@ fn bench_check_all_clusters_with_kubernetes() {
             cmd.arg("--no-kubernetes");
         }
         let (aws0, k0) = (aws_calls(), api.requests().len());
+        let c0 = api.connections.load(std::sync::atomic::Ordering::Relaxed);
         let started = std::time::Instant::now();
         let out = cmd.output().unwrap();
         let t = started.elapsed();
@@ -750,6 +751,10 @@ fn bench_check_all_clusters_with_kubernetes() {
                 .filter(|k| k["whoami"]["username"] == "alice")
                 .count();
             assert_eq!(answered as u64, n, "{}", v["kubernetes"]);
+        }
+        let handshakes = api.connections.load(std::sync::atomic::Ordering::Relaxed) - c0;
+        if kubernetes {
+            println!("  ({handshakes} TLS connections to the API server)");
         }
         (t, aws_calls() - aws0, api.requests().len() - k0)
     };

@@ -124,6 +124,8 @@ pub struct ApiServer {
     pub ca_pem: String,
     /// "METHOD PATH -> STATUS" of every request, in order.
     pub log: Arc<Mutex<Vec<String>>>,
+    /// TLS connections accepted (each one a handshake).
+    pub connections: Arc<std::sync::atomic::AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -157,16 +159,19 @@ impl ApiServer {
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let log = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let config = Arc::new(config);
         {
             let stop = stop.clone();
             let log = log.clone();
+            let connections = connections.clone();
             std::thread::spawn(move || {
                 for conn in listener.incoming() {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
                     let Ok(conn) = conn else { continue };
+                    connections.fetch_add(1, Ordering::Relaxed);
                     let (tls, config, log) = (tls.clone(), config.clone(), log.clone());
                     std::thread::spawn(move || serve(conn, &tls, &config, &log));
                 }
@@ -176,6 +181,7 @@ impl ApiServer {
             addr,
             ca_pem: ca.pem(),
             log,
+            connections,
             stop,
         }
     }
