@@ -523,6 +523,33 @@ fn check_kubernetes_asks_the_cluster_itself() {
     assert!(rules.contains(&"cluster/forbidden"), "{rules:?} {k}");
     assert_eq!(k["can"]["allowed"], false, "{k}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("k8s-aws-v1."));
+    // On by default, no flag needed; the text report prints each answer.
+    let mut cmd = Std::new(bin());
+    let alice = keys(&world, "alice");
+    let alice: Vec<(&str, &str)> = alice.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    clean_env(&mut cmd, home.path(), &alice);
+    let out = cmd
+        .args(["check", "--cluster", CLUSTER, "--no-console"])
+        .args([
+            "--region",
+            common::REGION,
+            "--endpoint-url",
+            &world.endpoint(),
+        ])
+        .args(["--kube-endpoint", &api.url(), "--kube-ca"])
+        .arg(&ca)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("  whoami   alice, groups devs"), "{text}");
+    assert!(
+        text.contains("  aws-auth line 8 maps the caller as alice"),
+        "{text}"
+    );
+    assert!(text.contains("of the console's 58 reads denied"), "{text}");
+    assert!(text.contains("(+50 more)"), "{text}");
+    assert!(text.contains("  access   mapped via"), "{text}");
+    assert!(!text.contains("k8s-aws-v1."), "{text}");
 }
 
 /// A private endpoint seen from outside its VPC: connections hang. `check`

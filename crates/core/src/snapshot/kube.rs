@@ -650,6 +650,27 @@ mod tests {
         assert_eq!(match_context(&two, &cluster(), None), Some(&cur));
     }
 
+    proptest::proptest! {
+        /// Whatever a kubeconfig holds (server, CA, exec args), matching a
+        /// context and the rule never panic, and a context that matches the
+        /// cluster exactly never fires.
+        #[test]
+        fn any_context_is_judged_without_panicking(
+            server in ".{0,60}",
+            ca in ".{0,40}",
+            exec_cluster in ".{0,30}",
+            region in proptest::option::of("[a-z0-9-]{0,15}"),
+            name in ".{0,30}",
+        ) {
+            let c = ctx(&name, &server, &ca, &exec_cluster, region.as_deref());
+            let all = vec![c.clone()];
+            let _ = match_context(&all, &cluster(), Some(&api()));
+            let _ = cluster_mismatch(&c, &cluster(), &api());
+            let exact = ctx(&name, api().endpoint.as_deref().unwrap(), api().ca_data.as_deref().unwrap(), "prod", Some("eu-west-1"));
+            proptest::prop_assert!(cluster_mismatch(&exact, &cluster(), &api()).is_none());
+        }
+    }
+
     #[test]
     fn stopped_fails_what_is_still_pending() {
         let mut k = KubeProbes::default();

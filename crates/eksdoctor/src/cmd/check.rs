@@ -440,15 +440,30 @@ fn kube_text(s: &mut String, c: &ClusterProbes) {
                 .filter(|c| !c.allowed)
                 .map(|c| format!("{} {}", c.verb, c.resource))
                 .collect();
+            // A few on this line; the finding lists them all.
+            const SHOWN: usize = 6;
+            let more = denied.len().saturating_sub(SHOWN);
+            let list = denied
+                .iter()
+                .take(SHOWN)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
             let _ = if denied.is_empty() {
                 writeln!(s, "  rbac     the console's {} reads allowed", checks.len())
+            } else if more > 0 {
+                writeln!(
+                    s,
+                    "  rbac     {} of the console's {} reads denied: {list} (+{more} more)",
+                    denied.len(),
+                    checks.len(),
+                )
             } else {
                 writeln!(
                     s,
-                    "  rbac     {} of the console's {} reads denied: {}",
+                    "  rbac     {} of the console's {} reads denied: {list}",
                     denied.len(),
                     checks.len(),
-                    denied.join(", ")
                 )
             };
         }
