@@ -11,6 +11,16 @@
 //!
 //! Needs the moto venv (`cargo xtask setup`) and installs awscli into it for
 //! this benchmark only.
+//!
+//! `cargo xtask bench live --kubernetes [CLUSTERS] [--latency-ms MS] [--debug]`:
+//! the same `check --all-clusters` (default 50 clusters) with the Kubernetes
+//! probes on, every cluster's API behind the test stand-in API server
+//! (crates/eksdoctor/tests/k8s/apiserver.rs, which verifies each token at
+//! moto) adding the same latency to every answer, against the floor
+//! ceil(calls / concurrency) x round trip (target: within 1.5x). The stand-in
+//! lives with the tests, so this runs the ignored test
+//! `kube_live::bench_check_all_clusters_with_kubernetes` (release build
+//! unless --debug).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -29,6 +39,8 @@ struct Options {
     clusters: usize,
     cli_sample: Option<usize>,
     latency: Duration,
+    /// The Kubernetes case (behind the stand-in API server).
+    kubernetes: bool,
 }
 
 fn parse(rest: &[String]) -> Result<Options, String> {
@@ -37,7 +49,9 @@ fn parse(rest: &[String]) -> Result<Options, String> {
         clusters: 200,
         cli_sample: None,
         latency: Duration::from_millis(50),
+        kubernetes: false,
     };
+    let mut clusters_given = false;
     let mut it = rest.iter();
     while let Some(a) = it.next() {
         let mut num = |what: &str| -> Result<u64, String> {
@@ -51,12 +65,17 @@ fn parse(rest: &[String]) -> Result<Options, String> {
             }
             "--latency-ms" => o.latency = Duration::from_millis(num("--latency-ms")?),
             "--debug" => o.debug = true,
+            "--kubernetes" => o.kubernetes = true,
             n => {
+                clusters_given = true;
                 o.clusters = n
                     .parse()
-                    .map_err(|_| format!("usage: cargo xtask bench live [CLUSTERS] [--cli-sample N] [--latency-ms MS] [--debug]; got {n:?}"))?;
+                    .map_err(|_| format!("usage: cargo xtask bench live [CLUSTERS] [--cli-sample N] [--latency-ms MS] [--kubernetes] [--debug]; got {n:?}"))?;
             }
         }
+    }
+    if o.kubernetes && !clusters_given {
+        o.clusters = 50;
     }
     Ok(o)
 }
@@ -173,8 +192,47 @@ done
     )
 }
 
+/// The Kubernetes case: the ignored benchmark test, which has the stand-in.
+fn run_kubernetes(root: &Path, opts: &Options, moto_server: &Path) -> Result<(), String> {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    cmd.current_dir(root).args([
+        "test",
+        "--quiet",
+        "--package",
+        "eksdoctor",
+        "--test",
+        "kube_live",
+    ]);
+    if !opts.debug {
+        cmd.arg("--release");
+    }
+    cmd.args([
+        "bench_check_all_clusters_with_kubernetes",
+        "--",
+        "--ignored",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ])
+    .env("EKSDOCTOR_MOTO_SERVER", moto_server)
+    .env("EKSDOCTOR_BENCH_CLUSTERS", opts.clusters.to_string())
+    .env(
+        "EKSDOCTOR_BENCH_LATENCY_MS",
+        opts.latency.as_millis().to_string(),
+    );
+    crate::run(&mut cmd)
+}
+
 pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
     let opts = parse(rest)?;
+    if opts.kubernetes {
+        // The stand-in test needs moto only (no awscli): an existing server will do.
+        let server = match std::env::var_os("EKSDOCTOR_MOTO_SERVER") {
+            Some(s) => std::path::PathBuf::from(s),
+            None => crate::setup(root)?,
+        };
+        return run_kubernetes(root, &opts, &server);
+    }
     let server = crate::setup(root)?;
     let bin = server
         .parent()
@@ -238,6 +296,9 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
                 "json",
                 "--concurrency",
                 concurrency,
+                // The AWS calls only, as the CLI script makes them (moto's
+                // clusters have made-up endpoints); `--kubernetes` measures those.
+                "--no-kubernetes",
             ]);
         let total = || -> usize { proxy.seen.lock().map_or(0, |m| m.values().sum()) };
         let before = total();

@@ -243,6 +243,12 @@ impl Live {
         self.probe_timeout
     }
 
+    /// The shared config (its credentials sign the EKS token).
+    #[must_use]
+    pub fn sdk(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
     /// STS, guarded.
     #[must_use]
     pub fn sts(&self) -> aws_sdk_sts::Client {

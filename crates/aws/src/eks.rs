@@ -70,9 +70,13 @@ pub async fn describe_cluster(
     name: &str,
 ) -> Result<Cluster, ProbeError> {
     let c = describe(live, region, name).await?;
-    let c = &c;
+    Ok(to_cluster(&c, region, name))
+}
+
+/// DescribeCluster's answer as core's [`Cluster`].
+pub(crate) fn to_cluster(c: &aws_sdk_eks::types::Cluster, region: &str, name: &str) -> Cluster {
     let vpc = c.resources_vpc_config();
-    Ok(Cluster {
+    Cluster {
         name: c.name().unwrap_or(name).to_owned(),
         region: region.to_owned(),
         arn: c.arn().map(str::to_owned),
@@ -92,7 +96,7 @@ pub async fn describe_cluster(
             .and_then(|o| o.issuer())
             .map(str::to_owned),
         role_arn: c.role_arn().map(str::to_owned),
-    })
+    }
 }
 
 /// `arn:aws:iam::1:role/team/x` → `arn:aws:iam::1:role/x` (lower-cased), for

@@ -11,12 +11,12 @@ use eksdoctor_core::access::{self, Caller, Resolution};
 use eksdoctor_core::finding::{Finding, Fix};
 use eksdoctor_core::keys::{self, KeyPolicy};
 use eksdoctor_core::rules;
-use eksdoctor_core::snapshot::{AuthenticationMode, CallerIdentity, IamRole, Probe};
+use eksdoctor_core::snapshot::{AuthenticationMode, CallerIdentity, ClusterProbes, IamRole, Probe};
 use eksdoctor_core::sts::StsOptions;
 use eksdoctor_core::sts::rules as sts_rules;
 
+use crate::LiveSnapshot;
 use crate::error::ProbeError;
-use crate::round::{ClusterProbes, LiveSnapshot};
 use crate::source::CredentialSource;
 
 /// Every finding of a finished round.
@@ -324,25 +324,20 @@ mod tests {
             None,
         )
         .unwrap();
-        let c = ClusterProbes {
-            region: "eu-west-1".into(),
+        let mut c = ClusterProbes::new("eu-west-1", "prod");
+        c.cluster = Probe::Ready(Cluster {
             name: "prod".into(),
-            cluster: Probe::Ready(Cluster {
-                name: "prod".into(),
-                region: "eu-west-1".into(),
-                arn: None,
-                status: Some("ACTIVE".into()),
-                version: Some("1.30".into()),
-                endpoint_public_access: Some(true),
-                endpoint_private_access: Some(false),
-                authentication_mode: Some(AuthenticationMode::Api),
-                oidc_issuer: None,
-                role_arn: None,
-            }),
-            entry: Probe::Ready(None),
-            oidc_provider: Probe::Pending,
-            console: Probe::Pending,
-        };
+            region: "eu-west-1".into(),
+            arn: None,
+            status: Some("ACTIVE".into()),
+            version: Some("1.30".into()),
+            endpoint_public_access: Some(true),
+            endpoint_private_access: Some(false),
+            authentication_mode: Some(AuthenticationMode::Api),
+            oidc_issuer: None,
+            role_arn: None,
+        });
+        c.entry = Probe::Ready(None);
         let role = IamRole {
             arn: "arn:aws:iam::111122223333:role/team/developers/eks-admin".into(),
             name: "eks-admin".into(),

@@ -161,21 +161,8 @@ pub fn issuer_has_provider(issuer: &str, providers: &[String]) -> bool {
         .any(|p| p.trim_end_matches('/').to_ascii_lowercase() == want)
 }
 
-/// One simulated decision.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SimulatedDecision {
-    pub action: String,
-    pub resource: String,
-    /// `allowed`, `explicitDeny` or `implicitDeny`.
-    pub decision: String,
-}
-
-impl SimulatedDecision {
-    #[must_use]
-    pub fn allowed(&self) -> bool {
-        self.decision == "allowed"
-    }
-}
+/// One simulated decision (core's type: the cluster model holds it).
+pub use eksdoctor_core::snapshot::SimulatedDecision;
 
 /// SimulatePrincipalPolicy for `principal_arn` (a user or role ARN: for an
 /// assumed-role caller pass the role's ARN; STS session ARNs cannot be simulated).

@@ -31,8 +31,15 @@
 //! - [`error`]: SDK errors classified (denied, throttled, expired, ...).
 //! - [`sts`], [`eks`], [`iam`]: the probes.
 //! - [`token`]: the EKS bearer token (`eksdoctor token`).
-//! - [`round`]: the concurrent round, streamed as `ProbeUpdate`s.
+//! - [`round`]: the concurrent round, streamed as `ProbeUpdate`s, collected
+//!   into a [`LiveSnapshot`] (core's one model of the answers, plus the
+//!   probe failures); [`round::ClusterFollowUp`] lets the Kubernetes probes
+//!   join each cluster.
 //! - [`findings`]: what the answers mean (creds/*, probe-denied, irsa, sts, cluster).
+//! - [`kube_target`]: the Kubernetes endpoint from DescribeCluster, the EKS token.
+//!
+//! `round` collects and `findings` interprets; neither imports the other:
+//! [`stream_probes`] runs one, then the other.
 
 pub mod config;
 pub mod eks;
@@ -51,7 +58,72 @@ pub mod token;
 pub use config::{Live, LiveConfig};
 pub use error::ProbeError;
 pub use regions::RegionSelection;
-pub use round::{ClusterProbes, ClusterSelection, LiveSnapshot, ProbeOptions, stream_probes};
+pub use round::{ClusterFollowUp, ClusterProbes, ClusterSelection, FollowUp, ProbeOptions};
+
+use eksdoctor_core::finding::Finding;
+use eksdoctor_core::snapshot::{ProbeUpdate, Snapshot};
+
+/// A finished round: core's model of every answer ([`Snapshot`], which
+/// this derefs to), plus what only the live side knows: every probe
+/// failure and the credential facts, for the creds/* findings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveSnapshot {
+    pub snapshot: Snapshot,
+    /// Every probe failure, in arrival order.
+    pub problems: Vec<ProbeError>,
+    /// The live config's credential facts, for the creds/* fixes.
+    pub credential_source: source::CredentialSource,
+    /// The access key id the run signs with (not a secret; shown masked).
+    pub access_key_id: String,
+}
+
+impl std::ops::Deref for LiveSnapshot {
+    type Target = Snapshot;
+    fn deref(&self) -> &Snapshot {
+        &self.snapshot
+    }
+}
+
+impl std::ops::DerefMut for LiveSnapshot {
+    fn deref_mut(&mut self) -> &mut Snapshot {
+        &mut self.snapshot
+    }
+}
+
+impl LiveSnapshot {
+    /// The fatal problem, if live probing could not run at all.
+    #[must_use]
+    pub fn fatal(&self) -> Option<&ProbeError> {
+        if self.snapshot.identity.ready().is_some() {
+            return None;
+        }
+        self.problems.iter().find(|p| p.is_fatal())
+    }
+
+    /// Every finding of the round: what the AWS answers mean
+    /// ([`findings::derive`]) and what the follow-up probes found.
+    #[must_use]
+    pub fn all_findings(&self) -> Vec<Finding> {
+        let mut f = findings::derive(self);
+        f.extend(self.snapshot.findings.iter().cloned());
+        f
+    }
+}
+
+/// Run the whole round: send each [`ProbeUpdate`] on `tx` as its probe
+/// finishes (then the derived `Findings`, then `Done`), and return the
+/// collected snapshot. A closed `tx` does not stop the round.
+pub async fn stream_probes(
+    live: &Live,
+    options: &ProbeOptions,
+    tx: tokio::sync::mpsc::Sender<ProbeUpdate>,
+) -> LiveSnapshot {
+    let snap = round::run(live, options, &tx).await;
+    let derived = findings::derive(&snap);
+    let _ = tx.send(ProbeUpdate::Findings(derived)).await;
+    let _ = tx.send(ProbeUpdate::Done).await;
+    snap
+}
 
 /// Run `fut` under the live config's per-probe deadline.
 pub(crate) async fn timed<T, F>(live: &Live, permission: &str, fut: F) -> Result<T, ProbeError>

@@ -7,22 +7,32 @@
 //! in flight (`--concurrency`); each probe has its own deadline; a failed
 //! probe becomes a `Probe::Denied` / `TimedOut` / `Failed` section and never
 //! stops the others.
+//!
+//! Probes that live in another crate (the Kubernetes probes of
+//! eksdoctor-kube, which depends on this one) join each described cluster
+//! through [`ClusterFollowUp`]: they run inside the round, under the same
+//! permits, and send their answers on the same stream.
+//!
+//! The round only collects ([`crate::LiveSnapshot`]); what the answers mean
+//! is [`crate::findings`]'s, run once the round is over by
+//! [`crate::stream_probes`].
 
-use std::collections::BTreeMap;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use eksdoctor_core::arn::{Principal, PrincipalKind};
+use eksdoctor_core::finding::Finding;
+pub use eksdoctor_core::snapshot::ClusterProbes;
 use eksdoctor_core::snapshot::{
-    AccessEntry, AccessKey, CallerIdentity, Cluster, IamRole, Probe, ProbeUpdate,
+    ApiEndpoint, CallerIdentity, Cluster, IamRole, KubeUpdate, Probe, ProbeUpdate, Snapshot,
 };
 use tokio::sync::{OnceCell, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use crate::config::Live;
 use crate::error::ProbeError;
-use crate::iam::SimulatedDecision;
 use crate::regions::RegionSelection;
-use crate::{eks, iam, regions, sts};
+use crate::{LiveSnapshot, eks, iam, kube_target, regions, sts};
 
 /// Which clusters to probe.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -48,6 +58,48 @@ pub struct ProbeOptions {
     pub keys_user: Option<String>,
     /// Check the console's permissions on each cluster with SimulatePrincipalPolicy.
     pub console: bool,
+    /// Probes each described cluster also gets (the Kubernetes probes); `None`: off.
+    pub follow_up: Option<Arc<dyn ClusterFollowUp>>,
+}
+
+/// More probes for each described cluster, from another crate: run inside
+/// the round (same permits, same stream). `run` must end by itself (its
+/// own deadlines); the round waits for it.
+pub trait ClusterFollowUp: Send + Sync + std::fmt::Debug {
+    fn run<'a>(&'a self, job: FollowUp<'a>) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+}
+
+/// One described cluster, handed to a [`ClusterFollowUp`].
+pub struct FollowUp<'a> {
+    pub live: &'a Live,
+    pub cluster: &'a Cluster,
+    pub api: &'a ApiEndpoint,
+    pub identity: &'a CallerIdentity,
+    ctx: &'a Ctx,
+}
+
+impl FollowUp<'_> {
+    /// The round's permits (`--concurrency`): hold one per call.
+    #[must_use]
+    pub fn permits(&self) -> &Semaphore {
+        &self.ctx.sem
+    }
+
+    /// Send one of this cluster's Kubernetes answers.
+    pub fn send(&self, update: KubeUpdate) {
+        self.ctx.send(ProbeUpdate::Kubernetes {
+            region: self.cluster.region.clone(),
+            name: self.cluster.name.clone(),
+            update,
+        });
+    }
+
+    /// Send findings about this cluster.
+    pub fn findings(&self, findings: Vec<Finding>) {
+        if !findings.is_empty() {
+            self.ctx.send(ProbeUpdate::Findings(findings));
+        }
+    }
 }
 
 impl Default for ProbeOptions {
@@ -59,6 +111,7 @@ impl Default for ProbeOptions {
             keys: true,
             keys_user: None,
             console: true,
+            follow_up: None,
         }
     }
 }
@@ -78,65 +131,6 @@ pub const CONSOLE_ACTIONS: &[&str] = &[
     "eks:AccessKubernetesApi",
 ];
 
-/// Everything one cluster's probes found.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClusterProbes {
-    pub region: String,
-    pub name: String,
-    pub cluster: Probe<Cluster>,
-    /// The caller's access entry (`Ready(None)`: the caller has none).
-    pub entry: Probe<Option<AccessEntry>>,
-    /// Whether the IAM OIDC provider for the issuer exists.
-    pub oidc_provider: Probe<bool>,
-    /// The console's permissions, simulated for the caller.
-    pub console: Probe<Vec<SimulatedDecision>>,
-}
-
-impl ClusterProbes {
-    fn new(region: &str, name: &str) -> Self {
-        Self {
-            region: region.to_owned(),
-            name: name.to_owned(),
-            cluster: Probe::Pending,
-            entry: Probe::Pending,
-            oidc_provider: Probe::Pending,
-            console: Probe::Pending,
-        }
-    }
-}
-
-/// The whole round's answers, plus every probe failure (for the findings).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LiveSnapshot {
-    pub identity: Probe<CallerIdentity>,
-    /// The caller's role (assumed-role and role callers): path and trust policy.
-    pub caller_role: Option<Probe<IamRole>>,
-    pub keys: Option<Probe<Vec<AccessKey>>>,
-    /// The user whose keys were listed.
-    pub keys_user: Option<String>,
-    /// ListClusters per region.
-    pub regions: BTreeMap<String, Probe<Vec<String>>>,
-    /// Per (region, cluster).
-    pub clusters: BTreeMap<(String, String), ClusterProbes>,
-    /// Every probe failure, in arrival order.
-    pub problems: Vec<ProbeError>,
-    /// The live config's credential facts, for the creds/* fixes.
-    pub credential_source: crate::source::CredentialSource,
-    /// The access key id the run signs with (not a secret; shown masked).
-    pub access_key_id: String,
-}
-
-impl LiveSnapshot {
-    /// The fatal problem, if live probing could not run at all.
-    #[must_use]
-    pub fn fatal(&self) -> Option<&ProbeError> {
-        if self.identity.ready().is_some() {
-            return None;
-        }
-        self.problems.iter().find(|p| p.is_fatal())
-    }
-}
-
 /// A probe result as a panel state.
 #[must_use]
 pub fn to_probe<T>(r: Result<T, ProbeError>) -> Probe<T> {
@@ -153,12 +147,6 @@ pub fn to_probe<T>(r: Result<T, ProbeError>) -> Probe<T> {
 /// What tasks report to the collector.
 enum Event {
     Update(ProbeUpdate),
-    Role(Probe<IamRole>),
-    Console {
-        region: String,
-        name: String,
-        decisions: Probe<Vec<SimulatedDecision>>,
-    },
     Problem(ProbeError),
 }
 
@@ -171,6 +159,7 @@ struct Ctx {
     role: OnceCell<Result<IamRole, ProbeError>>,
     events: mpsc::UnboundedSender<Event>,
     console: bool,
+    follow_up: Option<Arc<dyn ClusterFollowUp>>,
     /// One region only: a named cluster is described directly, not listed first.
     single_region: bool,
 }
@@ -229,20 +218,15 @@ impl Ctx {
 }
 
 /// Run the whole round: send each [`ProbeUpdate`] on `tx` as its probe
-/// finishes (then the derived `Findings`, then `Done`), and return the
-/// collected snapshot. A closed `tx` does not stop the round.
-pub async fn stream_probes(
+/// finishes, and return the collected snapshot (settled: see [`settle`]).
+/// A closed `tx` does not stop the round.
+pub async fn run(
     live: &Live,
     options: &ProbeOptions,
-    tx: mpsc::Sender<ProbeUpdate>,
+    tx: &mpsc::Sender<ProbeUpdate>,
 ) -> LiveSnapshot {
     let mut snap = LiveSnapshot {
-        identity: Probe::Pending,
-        caller_role: None,
-        keys: None,
-        keys_user: None,
-        regions: BTreeMap::new(),
-        clusters: BTreeMap::new(),
+        snapshot: Snapshot::default(),
         problems: Vec::new(),
         credential_source: live.credential_source().clone(),
         access_key_id: live.access_key_id().to_owned(),
@@ -254,7 +238,7 @@ pub async fn stream_probes(
     snap.identity = to_probe(identity.clone());
     let _ = tx.send(ProbeUpdate::Identity(snap.identity.clone())).await;
     let Ok(identity) = identity else {
-        finish(&mut snap, &tx).await;
+        settle(&mut snap);
         return snap;
     };
 
@@ -267,6 +251,7 @@ pub async fn stream_probes(
         role: OnceCell::new(),
         events: events_tx,
         console: options.console,
+        follow_up: options.follow_up.clone(),
         single_region: match &options.regions {
             RegionSelection::Home => true,
             RegionSelection::List(l) => l.len() == 1,
@@ -298,7 +283,7 @@ pub async fn stream_probes(
         let ctx = ctx.clone();
         tasks.spawn(async move {
             if let Some(r) = ctx.caller_role().await {
-                let _ = ctx.events.send(Event::Role(to_probe(r)));
+                ctx.send(ProbeUpdate::CallerRole(to_probe(r)));
             }
         });
     }
@@ -324,12 +309,18 @@ pub async fn stream_probes(
     // Collect until every task (and so every sender) is gone.
     let collect = async {
         while let Some(ev) = events_rx.recv().await {
-            apply(&mut snap, ev, &tx).await;
+            match ev {
+                Event::Problem(e) => snap.problems.push(e),
+                Event::Update(u) => {
+                    snap.snapshot.apply(u.clone());
+                    let _ = tx.send(u).await;
+                }
+            }
         }
     };
     let join = async { while tasks.join_next().await.is_some() {} };
     tokio::join!(collect, join);
-    finish(&mut snap, &tx).await;
+    settle(&mut snap);
     snap
 }
 
@@ -371,14 +362,24 @@ async fn region_task(ctx: Arc<Ctx>, region: String, selection: ClusterSelection)
 
 async fn cluster_task(ctx: Arc<Ctx>, region: String, name: String) {
     let described = ctx
-        .probe(eks::describe_cluster(&ctx.live, &region, &name))
+        .probe(kube_target::describe(&ctx.live, &region, &name))
         .await;
     ctx.send(ProbeUpdate::Cluster {
         region: region.clone(),
         name: name.clone(),
-        cluster: to_probe(described.clone()),
+        cluster: to_probe(described.clone().map(|(c, _)| c)),
     });
-    let cluster = described.ok();
+    let (cluster, api) = match described {
+        Ok((c, api)) => {
+            ctx.send(ProbeUpdate::ApiEndpoint {
+                region: region.clone(),
+                name: name.clone(),
+                api: api.clone(),
+            });
+            (Some(c), Some(api))
+        }
+        Err(_) => (None, None),
+    };
     let mode = cluster.as_ref().and_then(|c| c.authentication_mode);
 
     let entry = async {
@@ -438,82 +439,34 @@ async fn cluster_task(ctx: Arc<Ctx>, region: String, name: String) {
                     .to_owned(),
             },
         };
-        let _ = ctx.events.send(Event::Console {
+        ctx.send(ProbeUpdate::Console {
             region: region.clone(),
             name: name.clone(),
             decisions,
         });
     };
-    tokio::join!(entry, oidc, console);
-}
-
-async fn apply(snap: &mut LiveSnapshot, ev: Event, tx: &mpsc::Sender<ProbeUpdate>) {
-    match ev {
-        Event::Problem(e) => snap.problems.push(e),
-        Event::Role(r) => snap.caller_role = Some(r),
-        Event::Console {
-            region,
-            name,
-            decisions,
-        } => {
-            snap.clusters
-                .entry((region.clone(), name.clone()))
-                .or_insert_with(|| ClusterProbes::new(&region, &name))
-                .console = decisions;
+    let follow_up = async {
+        if let (Some(f), Some(cluster), Some(api)) = (&ctx.follow_up, &cluster, &api) {
+            f.run(FollowUp {
+                live: &ctx.live,
+                cluster,
+                api,
+                identity: &ctx.identity,
+                ctx: &ctx,
+            })
+            .await;
         }
-        Event::Update(u) => {
-            match &u {
-                ProbeUpdate::AccessKeys(k) => snap.keys = Some(k.clone()),
-                ProbeUpdate::ClusterList { region, clusters } => {
-                    snap.regions.insert(region.clone(), clusters.clone());
-                }
-                ProbeUpdate::Cluster {
-                    region,
-                    name,
-                    cluster,
-                } => {
-                    cluster_entry(snap, region, name).cluster = cluster.clone();
-                }
-                ProbeUpdate::CallerAccessEntry {
-                    region,
-                    name,
-                    entry,
-                } => {
-                    cluster_entry(snap, region, name).entry = entry.clone();
-                }
-                ProbeUpdate::OidcProvider {
-                    region,
-                    name,
-                    present,
-                } => {
-                    cluster_entry(snap, region, name).oidc_provider = present.clone();
-                }
-                _ => {}
-            }
-            let _ = tx.send(u).await;
-        }
-    }
+    };
+    tokio::join!(entry, oidc, console, follow_up);
 }
 
-fn cluster_entry<'a>(
-    snap: &'a mut LiveSnapshot,
-    region: &str,
-    name: &str,
-) -> &'a mut ClusterProbes {
-    snap.clusters
-        .entry((region.to_owned(), name.to_owned()))
-        .or_insert_with(|| ClusterProbes::new(region, name))
-}
-
-async fn finish(snap: &mut LiveSnapshot, tx: &mpsc::Sender<ProbeUpdate>) {
-    for c in snap.clusters.values_mut() {
+/// After the round: a console check that never ran says so.
+pub fn settle(snap: &mut LiveSnapshot) {
+    for c in snap.snapshot.clusters.values_mut() {
         if c.console == Probe::Pending {
             c.console = Probe::Failed {
                 message: "not checked".to_owned(),
             };
         }
     }
-    let findings = crate::findings::derive(snap);
-    let _ = tx.send(ProbeUpdate::Findings(findings)).await;
-    let _ = tx.send(ProbeUpdate::Done).await;
 }

@@ -50,6 +50,7 @@ catalog! {
     KUBECONFIG_MISSING_ENTRY = "kubeconfig/missing-entry", Error, "A context, cluster or user entry is missing";
     KUBECONFIG_IDENTITY_MISMATCH = "kubeconfig/identity-mismatch", Warning, "kubectl signs in as another profile or role than the one diagnosed";
     KUBECONFIG_NOT_EKS = "kubeconfig/not-eks", Info, "The context does not authenticate with an EKS token";
+    KUBECONFIG_CLUSTER_MISMATCH = "kubeconfig/cluster-mismatch", Error, "The context's server or CA is not the cluster's (or its exec names another cluster)";
 
     AWS_AUTH_ROLE_PATH = "aws-auth/role-path", Error, "A mapped role ARN carries a path the authenticator never matches";
     AWS_AUTH_ASSUMED_ROLE_ARN = "aws-auth/assumed-role-arn", Error, "An assumed-role (sts) ARN is mapped instead of the role";

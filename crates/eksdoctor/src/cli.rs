@@ -392,10 +392,13 @@ pub struct CheckArgs {
     pub no_console: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
-    /// Also ask each cluster's Kubernetes API: who it thinks you are, aws-auth, the console's reads.
-    #[arg(long)]
+    /// Skip the Kubernetes probes (each cluster's API: who it thinks you are, aws-auth, the console's reads, the kubeconfig context).
+    #[arg(long, conflicts_with = "can")]
+    pub no_kubernetes: bool,
+    /// The Kubernetes probes are on by default; kept so that scripts keep working.
+    #[arg(long, hide = true, conflicts_with = "no_kubernetes")]
     pub kubernetes: bool,
-    /// May I VERB RESOURCE (e.g. `--can list pods`, `--can get deployments.apps`)? Implies --kubernetes.
+    /// May I VERB RESOURCE (e.g. `--can list pods`, `--can get deployments.apps`)? Asked of each cluster.
     #[arg(long, num_args = 2, value_names = ["VERB", "RESOURCE"])]
     pub can: Vec<String>,
     /// The namespace for --can (default: cluster-wide).

@@ -523,4 +523,290 @@ fn check_kubernetes_asks_the_cluster_itself() {
     assert!(rules.contains(&"cluster/forbidden"), "{rules:?} {k}");
     assert_eq!(k["can"]["allowed"], false, "{k}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("k8s-aws-v1."));
+    // On by default, no flag needed; the text report prints each answer.
+    let mut cmd = Std::new(bin());
+    let alice = keys(&world, "alice");
+    let alice: Vec<(&str, &str)> = alice.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    clean_env(&mut cmd, home.path(), &alice);
+    let out = cmd
+        .args(["check", "--cluster", CLUSTER, "--no-console"])
+        .args([
+            "--region",
+            common::REGION,
+            "--endpoint-url",
+            &world.endpoint(),
+        ])
+        .args(["--kube-endpoint", &api.url(), "--kube-ca"])
+        .arg(&ca)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("  whoami   alice, groups devs"), "{text}");
+    assert!(
+        text.contains("  aws-auth line 8 maps the caller as alice"),
+        "{text}"
+    );
+    assert!(text.contains("of the console's 58 reads denied"), "{text}");
+    assert!(text.contains("(+50 more)"), "{text}");
+    assert!(text.contains("  access   mapped via"), "{text}");
+    assert!(!text.contains("k8s-aws-v1."), "{text}");
+}
+
+/// A private endpoint seen from outside its VPC: connections hang. `check`
+/// (Kubernetes probes on by default) still ends within its deadline, and the
+/// cluster says so: cluster/unreachable with DescribeCluster's endpoint access.
+#[test]
+fn check_with_a_silent_api_server_ends_and_says_so() {
+    let world = World::new(&json!({
+        "users": [{"name": "alice", "keys": 1}],
+        "clusters": [{"name": CLUSTER, "version": "1.31", "region": common::REGION}]
+    }));
+    let hung = common::HungEndpoint::start();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Std::new(bin());
+    let k = keys(&world, "alice");
+    let k: Vec<(&str, &str)> = k.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    clean_env(&mut cmd, home.path(), &k);
+    let started = std::time::Instant::now();
+    let out = cmd
+        .args([
+            "check",
+            "--cluster",
+            CLUSTER,
+            "--no-console",
+            "--format",
+            "json",
+        ])
+        .args(["--timeout", "2"])
+        .args([
+            "--region",
+            common::REGION,
+            "--endpoint-url",
+            &world.endpoint(),
+        ])
+        .args(["--kube-endpoint", &format!("https://{}", hung.addr)])
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(elapsed < std::time::Duration::from_secs(15), "{elapsed:?}");
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    let k = &v["kubernetes"][format!("{}/{CLUSTER}", common::REGION)];
+    assert_eq!(k["reachable"], false, "{k}");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "cluster/unreachable")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert!(f["evidence"]["endpoint_access"].is_object(), "{f}");
+    // The access path stops at the cluster, not at an error of eksdoctor's.
+    assert_eq!(v["identity"]["state"], "ready");
+}
+
+/// kubeconfig/cluster-mismatch, live: the context for `demo` points at an
+/// old endpoint with another CA; the fix rewrites it with update-kubeconfig
+/// (values single-quoted, the context's own profile kept).
+#[test]
+fn check_says_when_the_kubeconfig_context_is_not_the_cluster() {
+    let world = World::new(&json!({
+        "users": [{"name": "alice", "keys": 1}],
+        "clusters": [{"name": CLUSTER, "version": "1.31", "region": common::REGION}]
+    }));
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            r"apiVersion: v1
+kind: Config
+current-context: demo
+clusters:
+- name: demo
+  cluster:
+    server: https://OLD0000000000000000000000000000.gr7.{r}.eks.amazonaws.com
+    certificate-authority-data: {ca}
+contexts:
+- name: demo
+  context: {{cluster: demo, user: demo}}
+users:
+- name: demo
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: aws
+      args: [--region, {r}, eks, get-token, --cluster-name, {CLUSTER}]
+      env: [{{name: AWS_PROFILE, value: ops}}]
+",
+            r = common::REGION,
+            ca = base64::engine::general_purpose::STANDARD
+                .encode("-----BEGIN CERTIFICATE-----\nOLD\n"),
+        ),
+    )
+    .unwrap();
+    let mut cmd = Std::new(bin());
+    let k = keys(&world, "alice");
+    let k: Vec<(&str, &str)> = k.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    clean_env(&mut cmd, home.path(), &k);
+    let out = cmd
+        .env("KUBECONFIG", &kubeconfig)
+        .args([
+            "check",
+            "--cluster",
+            CLUSTER,
+            "--no-console",
+            "--format",
+            "json",
+        ])
+        .args(["--timeout", "2"])
+        .args([
+            "--region",
+            common::REGION,
+            "--endpoint-url",
+            &world.endpoint(),
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "kubeconfig/cluster-mismatch")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(f["evidence"]["context"], "demo", "{f}");
+    assert_eq!(
+        f["fix"]["commands"][0],
+        format!(
+            "aws eks update-kubeconfig --name '{CLUSTER}' --region '{}' --profile 'ops' --alias 'demo'",
+            common::REGION
+        ),
+        "{f}"
+    );
+    let k = &v["kubernetes"][format!("{}/{CLUSTER}", common::REGION)];
+    assert_eq!(k["kubeconfig"]["context"], "demo", "{k}");
+}
+
+/// `cargo xtask bench live --kubernetes`: `check --all-clusters` with the
+/// Kubernetes probes on, over EKSDOCTOR_BENCH_CLUSTERS (50) clusters in moto
+/// behind the fault proxy and one stand-in API server, both adding
+/// EKSDOCTOR_BENCH_LATENCY_MS (50) to every answer; against the floor
+/// ceil(calls / concurrency) x round trip (target: within 1.5x).
+#[test]
+#[ignore = "a benchmark: cargo xtask bench live --kubernetes"]
+fn bench_check_all_clusters_with_kubernetes() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let n = env("EKSDOCTOR_BENCH_CLUSTERS", 50);
+    let latency = std::time::Duration::from_millis(env("EKSDOCTOR_BENCH_LATENCY_MS", 50));
+    let concurrency: u64 = 16;
+    let clusters: Vec<Value> = (0..n)
+        .map(|i| json!({"name": format!("c{i:03}"), "version": "1.31", "region": common::REGION}))
+        .collect();
+    let world = World::new(&json!({"users": [{"name": "alice", "keys": 1}], "clusters": clusters}));
+    let mut c = Config::new(CLUSTER, world.moto.addr);
+    c.mappings = vec![Mapping {
+        arn: format!("arn:aws:iam::{}:user/alice", common::ACCOUNT),
+        username: "alice".into(),
+        groups: vec!["devs".into()],
+    }];
+    c.allow.push(Allow::new(
+        "devs",
+        &["get", "list"],
+        &["configmaps", "pods", "nodes"],
+    ));
+    c.aws_auth = Some(json!({"mapUsers": format!(
+        "- userarn: arn:aws:iam::{}:user/alice\n  username: alice\n  groups: [devs]\n",
+        common::ACCOUNT
+    )}));
+    c.latency = latency;
+    let api = ApiServer::start(c);
+    let home = tempfile::tempdir().unwrap();
+    let ca = home.path().join("ca.pem");
+    std::fs::write(&ca, &api.ca_pem).unwrap();
+    world.faults().latency = latency;
+    let aws_calls = || -> usize { world.proxy.seen.lock().map_or(0, |m| m.values().sum()) };
+    let run = |kubernetes: bool| -> (std::time::Duration, usize, usize) {
+        let mut cmd = Std::new(bin());
+        let k = keys(&world, "alice");
+        let k: Vec<(&str, &str)> = k.iter().map(|(a, b)| (*a, b.as_str())).collect();
+        clean_env(&mut cmd, home.path(), &k);
+        cmd.args(["check", "--all-clusters", "--format", "json"])
+            .args(["--concurrency", &concurrency.to_string()])
+            .args([
+                "--region",
+                common::REGION,
+                "--endpoint-url",
+                &world.endpoint(),
+            ]);
+        if kubernetes {
+            cmd.args(["--kube-endpoint", &api.url(), "--kube-ca"])
+                .arg(&ca);
+        } else {
+            cmd.arg("--no-kubernetes");
+        }
+        let (aws0, k0) = (aws_calls(), api.requests().len());
+        let c0 = api.connections.load(std::sync::atomic::Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        let out = cmd.output().unwrap();
+        let t = started.elapsed();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let described = v["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["cluster"]["state"] == "ready")
+            .count();
+        assert_eq!(
+            described as u64,
+            n,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if kubernetes {
+            let answered = v["kubernetes"]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter(|k| k["whoami"]["username"] == "alice")
+                .count();
+            assert_eq!(answered as u64, n, "{}", v["kubernetes"]);
+        }
+        let handshakes = api.connections.load(std::sync::atomic::Ordering::Relaxed) - c0;
+        if kubernetes {
+            println!("  ({handshakes} TLS connections to the API server)");
+        }
+        (t, aws_calls() - aws0, api.requests().len() - k0)
+    };
+    // Warm up (moto's first answers, the page cache), then measure.
+    let _ = run(true);
+    let (t, aws, kube) = run(true);
+    let (t_aws, aws_only, _) = run(false);
+    let calls = (aws + kube) as u64;
+    let floor = latency * u32::try_from(calls.div_ceil(concurrency)).unwrap();
+    let ratio = t.as_secs_f64() / floor.as_secs_f64();
+    let aws_floor = latency * u32::try_from((aws_only as u64).div_ceil(concurrency)).unwrap();
+    println!(
+        "bench live --kubernetes: {n} clusters, {} ms per answer (AWS and Kubernetes), concurrency {concurrency}",
+        latency.as_millis()
+    );
+    println!(
+        "  check --all-clusters, Kubernetes probes on:  {:>7.2} s  ({aws} AWS + {kube} Kubernetes calls; floor {:.2} s; {ratio:.2}x the floor, target 1.5x {})",
+        t.as_secs_f64(),
+        floor.as_secs_f64(),
+        if ratio <= 1.5 { "ok" } else { "MISSED" }
+    );
+    println!(
+        "  check --all-clusters --no-kubernetes:        {:>7.2} s  ({aws_only} AWS calls; floor {:.2} s; {:.2}x)",
+        t_aws.as_secs_f64(),
+        aws_floor.as_secs_f64(),
+        t_aws.as_secs_f64() / aws_floor.as_secs_f64()
+    );
 }

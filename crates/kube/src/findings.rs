@@ -41,11 +41,16 @@ pub fn unreachable(
             access.public_cidrs.join(", ")
         ),
         _ if matches!(err, KubeError::Unreachable(m) if m.to_lowercase().contains("certificate")) => "TLS failed: the CA in use is not the cluster's (an old or another cluster's kubeconfig entry).".to_owned(),
+        // No request was sent: DescribeCluster's endpoint or CA is unusable.
+        _ if matches!(err, KubeError::Other(_)) => "eksdoctor could not set up a connection from DescribeCluster's answer (its endpoint URL or certificateAuthority.data): check `aws eks describe-cluster --query 'cluster.[endpoint,certificateAuthority.data]'`.".to_owned(),
         _ => "Check DescribeCluster's endpoint access settings, the cluster security group (443 from this host), proxies and DNS.".to_owned(),
     };
     Finding::new(
         rules::CLUSTER_UNREACHABLE,
-        format!("the API server of {cluster} does not answer from here: {err}"),
+        match err {
+            KubeError::Other(_) => format!("eksdoctor cannot connect to the API server of {cluster}: {err}"),
+            _ => format!("the API server of {cluster} does not answer from here: {err}"),
+        },
     )
     .detail(why)
     .evidence("cluster", cluster)

@@ -137,6 +137,54 @@ pub fn facts(kc: &Kubeconfig) -> core::Kubeconfig {
     }
 }
 
+/// Each context as the cluster model holds it: its cluster entry's server
+/// and CA, and what its user's exec plugin says about EKS. Contexts whose
+/// entries are missing keep what is there (kubeconfig/missing-entry is the
+/// offline lint's).
+#[must_use]
+pub fn contexts(kc: &Kubeconfig) -> Vec<eksdoctor_core::snapshot::KubeContext> {
+    let current = kc.current_context.as_deref().unwrap_or_default();
+    kc.contexts
+        .iter()
+        .map(|c| {
+            let ctx = c.context.as_ref();
+            let cluster = ctx.and_then(|x| {
+                kc.clusters
+                    .iter()
+                    .find(|n| n.name == x.cluster)
+                    .and_then(|n| n.cluster.as_ref())
+            });
+            let user = ctx
+                .and_then(|x| x.user.as_deref())
+                .and_then(|u| kc.auth_infos.iter().find(|a| a.name == u))
+                .and_then(|a| a.auth_info.as_ref());
+            let exec = match user.map(auth) {
+                Some(core::UserAuth::Exec(e)) => core::EksExec::from_exec(&e),
+                _ => None,
+            };
+            eksdoctor_core::snapshot::KubeContext {
+                name: c.name.clone(),
+                current: !current.is_empty() && c.name == current,
+                server: cluster.and_then(|x| x.server.clone()),
+                ca_data: cluster.and_then(|x| x.certificate_authority_data.clone()),
+                exec,
+            }
+        })
+        .collect()
+}
+
+/// The contexts of the kubeconfig kubectl would read here (`$KUBECONFIG`,
+/// else `~/.kube/config`); none when there is no readable kubeconfig (the
+/// live probes do not need one: `lint kubeconfig` reports a broken one).
+#[must_use]
+pub fn default_contexts() -> Vec<eksdoctor_core::snapshot::KubeContext> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let paths = default_paths(std::env::var_os("KUBECONFIG").as_deref(), home.as_deref());
+    read_merged(&paths, true)
+        .map(|kc| contexts(&kc))
+        .unwrap_or_default()
+}
+
 fn auth(a: &kube::config::AuthInfo) -> core::UserAuth {
     if let Some(e) = &a.exec {
         return core::UserAuth::Exec(core::Exec {
@@ -172,6 +220,22 @@ fn auth(a: &kube::config::AuthInfo) -> core::UserAuth {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn contexts_carry_server_ca_and_the_exec_facts() {
+        let kc = from_text(AWS_WRITTEN, "k").unwrap();
+        let c = contexts(&kc);
+        assert_eq!(c.len(), 1);
+        assert!(c[0].current);
+        assert_eq!(
+            c[0].server.as_deref(),
+            Some("https://ABCD.gr7.eu-west-1.eks.amazonaws.com")
+        );
+        assert_eq!(c[0].ca_data.as_deref(), Some("LS0tLS1CRUdJTg=="));
+        let exec = c[0].exec.as_ref().unwrap();
+        assert_eq!(exec.cluster.as_deref(), Some("prod"));
+        assert_eq!(exec.profile.as_deref(), Some("ops"));
+    }
 
     const AWS_WRITTEN: &str = r#"
 apiVersion: v1

@@ -140,7 +140,7 @@ pub fn client(target: &Target, token: &EksToken) -> Result<kube::Client, KubeErr
     if let Some(ca) = &target.ca {
         config.root_cert = Some(ca_ders(ca)?);
     }
-    config.connect_timeout = Some(target.timeout);
+    config.connect_timeout = Some(crate::cluster::connect_deadline(target.timeout));
     config.read_timeout = Some(target.timeout);
     config.write_timeout = Some(target.timeout);
     config.auth_info.token = Some(secrecy::SecretString::from(token.secret().to_owned()));
@@ -159,46 +159,28 @@ pub(crate) async fn within<T>(
     }
 }
 
-/// The user the cluster sees (SelfSubjectReview's `status.userInfo`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct UserInfo {
-    pub username: String,
-    pub uid: String,
-    pub groups: Vec<String>,
-    /// The authenticator's `arn` extra.
-    pub arn: Option<String>,
-    pub session_name: Option<String>,
-    pub access_key_id: Option<String>,
-    /// Which API version answered.
-    pub api_version: String,
-}
+/// The user the cluster sees (SelfSubjectReview's `status.userInfo`): core's
+/// type, which the cluster model holds.
+pub use eksdoctor_core::snapshot::KubeUser as UserInfo;
 
-impl UserInfo {
-    fn from_review(v: &Value, api_version: &str) -> Self {
-        let u = &v["status"]["userInfo"];
-        let extra = |k: &str| u["extra"][k][0].as_str().map(str::to_owned);
-        Self {
-            username: u["username"].as_str().unwrap_or_default().to_owned(),
-            uid: u["uid"].as_str().unwrap_or_default().to_owned(),
-            groups: u["groups"]
-                .as_array()
-                .map(|g| {
-                    g.iter()
-                        .filter_map(|x| x.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            arn: extra("arn"),
-            session_name: extra("sessionName"),
-            access_key_id: extra("accessKeyId"),
-            api_version: api_version.to_owned(),
-        }
-    }
-
-    /// Whether the cluster served the request as nobody.
-    #[must_use]
-    pub fn is_anonymous(&self) -> bool {
-        self.username == "system:anonymous"
+fn user_from_review(v: &Value, api_version: &str) -> UserInfo {
+    let u = &v["status"]["userInfo"];
+    let extra = |k: &str| u["extra"][k][0].as_str().map(str::to_owned);
+    UserInfo {
+        username: u["username"].as_str().unwrap_or_default().to_owned(),
+        uid: u["uid"].as_str().unwrap_or_default().to_owned(),
+        groups: u["groups"]
+            .as_array()
+            .map(|g| {
+                g.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        arn: extra("arn"),
+        session_name: extra("sessionName"),
+        access_key_id: extra("accessKeyId"),
+        api_version: api_version.to_owned(),
     }
 }
 
@@ -219,7 +201,7 @@ pub async fn who_am_i(client: &kube::Client, timeout: Duration) -> Result<UserIn
         .body(serde_json::to_vec(&body).unwrap_or_default())
         .map_err(|e| KubeError::Other(e.to_string()))?;
         match within(timeout, client.request::<Value>(req)).await {
-            Ok(v) => return Ok(UserInfo::from_review(&v, &api_version)),
+            Ok(v) => return Ok(user_from_review(&v, &api_version)),
             Err(e) if e.code() == Some(404) => last = Some(e),
             Err(e) => return Err(e),
         }

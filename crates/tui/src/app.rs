@@ -4,14 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use eksdoctor_core::access_path::{
-    self, AccessPath, AwsAuthAnswer, HopKind, HopState, KubernetesIdentity, PathInputs, RbacCheck,
-};
+use eksdoctor_core::access_path::{AccessPath, HopKind, HopState};
 use eksdoctor_core::finding::Finding;
 use eksdoctor_core::mask::Redactor;
 use eksdoctor_core::rules;
+pub use eksdoctor_core::snapshot::Access;
 use eksdoctor_core::snapshot::{
-    AccessEntry, AccessKey, CallerIdentity, Cluster, Mapping, Probe, ProbeUpdate,
+    AccessKey, AwsAuthRead, CallerIdentity, ClusterProbes, KubeUpdate, KubeUser, Probe, ProbeUpdate,
 };
 
 use crate::action::{Action, KeyContext};
@@ -19,7 +18,6 @@ use crate::engines::{self, RotationPlan};
 use crate::feed::Feed;
 use crate::sanitize;
 use eksdoctor_core::podid::live::PodCredential;
-use eksdoctor_core::sts::EndpointRow;
 
 /// The panels, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -158,43 +156,37 @@ pub enum Effect {
     Suspend,
 }
 
-/// Everything known about one cluster.
+/// Everything known about one cluster: core's one model of its answers
+/// (AWS and Kubernetes: `check` and its JSON read the same), plus the marks
+/// the tables draw.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterState {
-    pub region: String,
-    pub name: String,
-    pub cluster: Probe<Cluster>,
-    pub entry: Probe<Option<AccessEntry>>,
-    pub aws_auth: Probe<Option<Mapping>>,
-    pub oidc: Probe<bool>,
-    pub workloads: Probe<Vec<EndpointRow>>,
+    pub probes: ClusterProbes,
     /// Which credentials each workload gets, when read live.
     pub pods: Option<Probe<Vec<PodCredential>>>,
-    /// The aws-auth line that maps the caller, when aws-auth was read.
-    pub aws_auth_line: Option<usize>,
-    /// SelfSubjectReview, when a Kubernetes probe asked.
-    pub whoami: Option<Probe<KubernetesIdentity>>,
-    /// RBAC answers (console and kubectl verbs), when a Kubernetes probe asked.
-    pub rbac: Option<Probe<Vec<RbacCheck>>>,
     /// The access path's mapping hop and last hop (console / kubectl), kept
     /// up to date as data arrives so a frame never rebuilds every path.
     pub marks: (HopState, HopState),
 }
 
+impl std::ops::Deref for ClusterState {
+    type Target = ClusterProbes;
+    fn deref(&self) -> &ClusterProbes {
+        &self.probes
+    }
+}
+
+impl std::ops::DerefMut for ClusterState {
+    fn deref_mut(&mut self) -> &mut ClusterProbes {
+        &mut self.probes
+    }
+}
+
 impl ClusterState {
     fn new(region: &str, name: &str) -> Self {
         Self {
-            region: region.to_owned(),
-            name: name.to_owned(),
-            cluster: Probe::Pending,
-            entry: Probe::Pending,
-            aws_auth: Probe::Pending,
-            oidc: Probe::Pending,
-            workloads: Probe::Pending,
+            probes: ClusterProbes::new(region, name),
             pods: None,
-            aws_auth_line: None,
-            whoami: None,
-            rbac: None,
             marks: (HopState::Pending, HopState::Pending),
         }
     }
@@ -224,96 +216,13 @@ impl ClusterState {
         findings: &[Finding],
         settled: bool,
     ) -> AccessPath {
-        let aws_auth = match &self.aws_auth {
-            Probe::Ready(m) => Probe::Ready(AwsAuthAnswer {
-                mapping: m.clone(),
-                line: self.aws_auth_line,
-            }),
-            Probe::Pending => Probe::Pending,
-            Probe::Denied { permission } => Probe::Denied {
-                permission: permission.clone(),
-            },
-            Probe::TimedOut => Probe::TimedOut,
-            Probe::Failed { message } => Probe::Failed {
-                message: message.clone(),
-            },
-        };
-        let mut inp = PathInputs::new(
-            &self.name,
-            &self.region,
-            identity,
-            &self.cluster,
-            &self.entry,
-        );
-        inp.aws_auth = Some(&aws_auth);
-        inp.whoami = self.whoami.as_ref();
-        inp.rbac = self.rbac.as_ref();
-        inp.findings = findings;
-        inp.settled = settled;
-        access_path::build(&inp)
+        self.probes.path(identity, None, findings, settled)
     }
 
-    /// How EKS maps the caller: access entries win over aws-auth.
-    #[must_use]
-    pub fn mapping(&self) -> Option<Mapping> {
-        let mode = self.cluster.ready().and_then(|c| c.authentication_mode);
-        let uses_entries = mode.is_none_or(|m| m.uses_access_entries());
-        let uses_config_map = mode.is_none_or(|m| m.uses_config_map());
-        if uses_entries && let Some(Some(e)) = self.entry.ready() {
-            return Some(Mapping {
-                source: "access-entry",
-                username: e
-                    .username
-                    .clone()
-                    .unwrap_or_else(|| e.principal_arn.clone()),
-                groups: e.kubernetes_groups.clone(),
-                access_policies: e
-                    .access_policies
-                    .iter()
-                    .map(|p| p.policy_arn.clone())
-                    .collect(),
-            });
-        }
-        if uses_config_map && let Some(Some(m)) = self.aws_auth.ready() {
-            return Some(m.clone());
-        }
-        None
+    /// Any of its probes (AWS or Kubernetes) still in flight.
+    fn waiting(&self) -> bool {
+        self.probes.pending() || self.probes.kube.pending()
     }
-
-    /// Mapped, not mapped, or unknown because a source EKS consults could
-    /// not be read (aws-auth needs Kubernetes access; a denied probe).
-    #[must_use]
-    pub fn access(&self) -> Access {
-        if let Some(m) = self.mapping() {
-            return Access::Mapped(m);
-        }
-        let mode = self.cluster.ready().and_then(|c| c.authentication_mode);
-        let mut unknown = Vec::new();
-        if mode.is_none_or(|m| m.uses_access_entries()) && !matches!(self.entry, Probe::Ready(_)) {
-            unknown.push("access entries");
-        }
-        if mode.is_none_or(|m| m.uses_config_map()) && !matches!(self.aws_auth, Probe::Ready(_)) {
-            unknown.push("aws-auth");
-        }
-        if unknown.is_empty() {
-            Access::NotMapped
-        } else {
-            Access::Unknown(format!("{} not readable", unknown.join(" and ")))
-        }
-    }
-
-    fn pending(&self) -> bool {
-        matches!(self.cluster, Probe::Pending) || matches!(self.entry, Probe::Pending)
-    }
-}
-
-/// Whether the caller gets into a cluster.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Access {
-    Mapped(Mapping),
-    NotMapped,
-    /// A source the cluster consults could not be read: what.
-    Unknown(String),
 }
 
 /// The findings list's view: selection, filter, detail.
@@ -445,7 +354,7 @@ impl App {
             Panel::Clusters => {
                 self.regions.is_empty()
                     || self.regions.values().any(|p| matches!(p, Probe::Pending))
-                    || self.clusters.values().any(ClusterState::pending)
+                    || self.clusters.values().any(ClusterState::waiting)
             }
             Panel::Keys => matches!(self.keys, Probe::Pending),
             Panel::Endpoints => {
@@ -520,18 +429,13 @@ impl App {
         let r = self.redactor.clone();
         let text = |s: &str| sanitize::text(&r, s);
         let touched = match &feed {
-            Feed::Probe(
-                ProbeUpdate::Cluster { region, name, .. }
-                | ProbeUpdate::CallerAccessEntry { region, name, .. }
-                | ProbeUpdate::OidcProvider { region, name, .. },
-            )
-            | Feed::AwsAuthMapping { region, name, .. }
+            Feed::Probe(u) => u.cluster_key().map(|(r, n)| (r.to_owned(), n.to_owned())),
+            Feed::AwsAuthMapping { region, name, .. }
             | Feed::StsWorkloads { region, name, .. }
             | Feed::AwsAuth { region, name, .. }
             | Feed::KubernetesIdentity { region, name, .. }
             | Feed::Rbac { region, name, .. }
             | Feed::PodCredentials { region, name, .. } => Some((region.clone(), name.clone())),
-            _ => None,
         };
         self.apply_feed(feed, &text);
         let (identity, findings, settled) = (&self.identity, &self.findings, self.done);
@@ -552,58 +456,75 @@ impl App {
     fn apply_feed(&mut self, feed: Feed, text: &impl Fn(&str) -> String) {
         let r = self.redactor.clone();
         match feed {
-            Feed::Probe(update) => match update {
-                ProbeUpdate::Identity(p) => {
-                    self.identity = map_probe(p, |mut id| {
-                        id.arn = text(&id.arn);
-                        id.canonical_arn = text(&id.canonical_arn);
-                        id.user_id = text(&id.user_id);
-                        id.credential_source = id.credential_source.as_deref().map(text);
-                        id
-                    });
+            Feed::Probe(update) => {
+                if let Some((region, name)) = update.cluster_key() {
+                    let (region, name) = (region.to_owned(), name.to_owned());
+                    let update = match update {
+                        ProbeUpdate::Kubernetes {
+                            region,
+                            name,
+                            update: KubeUpdate::Identity(p),
+                        } => ProbeUpdate::Kubernetes {
+                            region,
+                            name,
+                            update: KubeUpdate::Identity(map_probe(p, |mut k| {
+                                k.username = text(&k.username);
+                                k.arn = k.arn.as_deref().map(text);
+                                k.access_key_id = None;
+                                k
+                            })),
+                        },
+                        other => other,
+                    };
+                    self.cluster_mut(&region, &name).apply(update);
+                    return;
                 }
-                ProbeUpdate::ClusterList { region, clusters } => {
-                    if let Probe::Ready(names) = &clusters {
-                        for n in names {
-                            self.cluster_mut(&region, n);
+                match update {
+                    ProbeUpdate::Identity(p) => {
+                        self.identity = map_probe(p, |mut id| {
+                            id.arn = text(&id.arn);
+                            id.canonical_arn = text(&id.canonical_arn);
+                            id.user_id = text(&id.user_id);
+                            id.credential_source = id.credential_source.as_deref().map(text);
+                            id
+                        });
+                    }
+                    ProbeUpdate::ClusterList { region, clusters } => {
+                        if let Probe::Ready(names) = &clusters {
+                            for n in names {
+                                self.cluster_mut(&region, n);
+                            }
                         }
+                        self.regions.insert(region, clusters);
                     }
-                    self.regions.insert(region, clusters);
-                }
-                ProbeUpdate::Cluster {
-                    region,
-                    name,
-                    cluster,
-                } => self.cluster_mut(&region, &name).cluster = cluster,
-                ProbeUpdate::CallerAccessEntry {
-                    region,
-                    name,
-                    entry,
-                } => self.cluster_mut(&region, &name).entry = entry,
-                ProbeUpdate::OidcProvider {
-                    region,
-                    name,
-                    present,
-                } => self.cluster_mut(&region, &name).oidc = present,
-                ProbeUpdate::AccessKeys(p) => {
-                    if let Probe::Ready(keys) = &p {
-                        self.plans = engines::rotation_plans(keys);
+                    ProbeUpdate::AccessKeys(p) => {
+                        if let Probe::Ready(keys) = &p {
+                            self.plans = engines::rotation_plans(keys);
+                        }
+                        self.keys = p;
                     }
-                    self.keys = p;
+                    ProbeUpdate::Findings(fs) => {
+                        self.findings
+                            .extend(fs.into_iter().map(|f| sanitize::finding(&r, f)));
+                        sort_findings(&mut self.findings);
+                        self.refilter();
+                    }
+                    ProbeUpdate::Done => self.done = true,
+                    _ => {}
                 }
-                ProbeUpdate::Findings(fs) => {
-                    self.findings
-                        .extend(fs.into_iter().map(|f| sanitize::finding(&r, f)));
-                    sort_findings(&mut self.findings);
-                    self.refilter();
-                }
-                ProbeUpdate::Done => self.done = true,
-            },
+            }
             Feed::AwsAuthMapping {
                 region,
                 name,
                 mapping,
-            } => self.cluster_mut(&region, &name).aws_auth = mapping,
+            } => self
+                .cluster_mut(&region, &name)
+                .apply_kube(KubeUpdate::AwsAuth(map_probe_into(mapping, |m| {
+                    AwsAuthRead {
+                        mapping: m,
+                        ..AwsAuthRead::default()
+                    }
+                }))),
             Feed::StsWorkloads {
                 region,
                 name,
@@ -613,26 +534,35 @@ impl App {
                 region,
                 name,
                 answer,
-            } => {
-                let c = self.cluster_mut(&region, &name);
-                c.aws_auth_line = answer.ready().and_then(|a| a.line);
-                c.aws_auth = map_probe_into(answer, |a| a.mapping);
-            }
+            } => self
+                .cluster_mut(&region, &name)
+                .apply_kube(KubeUpdate::AwsAuth(map_probe_into(answer, |a| {
+                    AwsAuthRead {
+                        mapping: a.mapping,
+                        line: a.line,
+                        ..AwsAuthRead::default()
+                    }
+                }))),
             Feed::KubernetesIdentity {
                 region,
                 name,
                 identity,
-            } => {
-                self.cluster_mut(&region, &name).whoami = Some(map_probe(identity, |mut k| {
-                    k.username = text(&k.username);
-                    k
-                }));
-            }
+            } => self
+                .cluster_mut(&region, &name)
+                .apply_kube(KubeUpdate::Identity(map_probe_into(identity, |k| {
+                    KubeUser {
+                        username: text(&k.username),
+                        groups: k.groups,
+                        ..KubeUser::default()
+                    }
+                }))),
             Feed::Rbac {
                 region,
                 name,
                 checks,
-            } => self.cluster_mut(&region, &name).rbac = Some(checks),
+            } => self
+                .cluster_mut(&region, &name)
+                .apply_kube(KubeUpdate::Rbac(checks)),
             Feed::PodCredentials {
                 region,
                 name,

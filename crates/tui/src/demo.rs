@@ -14,10 +14,11 @@ use eksdoctor_core::access_path::{
     AwsAuthAnswer, CONSOLE_VERBS, KUBECTL_VERBS, KubernetesIdentity, RbacCheck,
 };
 use eksdoctor_core::finding::{Finding, Fix};
+use eksdoctor_core::kubeconfig::{EksExec, TokenTool};
 use eksdoctor_core::rules;
 use eksdoctor_core::snapshot::{
     AccessEntry, AccessKey, AccessPolicyAssociation, AuthenticationMode, CallerIdentity, Cluster,
-    KeyLastUsed, KeyStatus, Probe, ProbeUpdate,
+    KeyLastUsed, KeyStatus, KubeContext, KubeUpdate, Probe, ProbeUpdate,
 };
 
 use crate::engines::{self, AwsAuthCheck, StsCheck};
@@ -251,6 +252,41 @@ fn aws_auth_answer(name: &str) -> Probe<AwsAuthAnswer> {
 
 /// What the Kubernetes probes would answer on `prod-eu` (SelfSubjectReview,
 /// SelfSubjectAccessReview): the admin policy lets everything through.
+/// A demo cluster's API endpoint.
+fn endpoint(name: &str, region: &str) -> String {
+    let id: String = format!("{name}{region}")
+        .bytes()
+        .map(|b| format!("{:X}", b % 16))
+        .collect();
+    format!("https://{id}.gr7.{region}.eks.amazonaws.com")
+}
+
+/// One of a cluster's Kubernetes answers.
+fn kube(region: &str, name: &str, update: KubeUpdate) -> Feed {
+    Feed::Probe(ProbeUpdate::Kubernetes {
+        region: region.to_owned(),
+        name: name.to_owned(),
+        update,
+    })
+}
+
+/// The operator's kubeconfig context for prod-eu, as update-kubeconfig wrote it.
+fn prod_context() -> KubeContext {
+    KubeContext {
+        name: format!("arn:aws:eks:{HOME_REGION}:{ACCOUNT}:cluster/prod-eu"),
+        current: true,
+        server: Some(endpoint("prod-eu", HOME_REGION)),
+        ca_data: None,
+        exec: Some(EksExec {
+            tool: TokenTool::AwsCli,
+            cluster: Some("prod-eu".to_owned()),
+            region: Some(HOME_REGION.to_owned()),
+            role_arn: None,
+            profile: Some("platform-admin".to_owned()),
+        }),
+    }
+}
+
 fn prod_whoami() -> Probe<KubernetesIdentity> {
     Probe::Ready(KubernetesIdentity {
         username: format!("arn:aws:sts::{ACCOUNT}:assumed-role/{SSO_ROLE}/{SESSION}"),
@@ -410,8 +446,73 @@ pub fn timeline(now: jiff::Timestamp) -> Vec<(Duration, Feed)> {
                 },
             }),
         ),
+        // The Kubernetes probes start as each cluster is described.
         (
-            ms(100),
+            ms(50),
+            kube(
+                &eu,
+                "prod-eu",
+                KubeUpdate::Started {
+                    endpoint: endpoint("prod-eu", &eu),
+                    can: false,
+                },
+            ),
+        ),
+        (
+            ms(0),
+            kube(
+                &eu,
+                "legacy-batch",
+                KubeUpdate::Started {
+                    endpoint: endpoint("legacy-batch", &eu),
+                    can: false,
+                },
+            ),
+        ),
+        (
+            ms(0),
+            kube(
+                &us,
+                "staging-us",
+                KubeUpdate::Started {
+                    endpoint: endpoint("staging-us", &us),
+                    can: false,
+                },
+            ),
+        ),
+        (
+            ms(0),
+            kube(&eu, "prod-eu", KubeUpdate::Context(Some(prod_context()))),
+        ),
+        (
+            ms(50),
+            kube(
+                &eu,
+                "prod-eu",
+                KubeUpdate::Reach(Probe::Ready(endpoint("prod-eu", &eu))),
+            ),
+        ),
+        (
+            ms(0),
+            kube(
+                &eu,
+                "legacy-batch",
+                KubeUpdate::Reach(Probe::Ready(endpoint("legacy-batch", &eu))),
+            ),
+        ),
+        // The role's path in aws-auth: the cluster maps the caller to nobody.
+        (
+            ms(0),
+            kube(
+                &eu,
+                "legacy-batch",
+                KubeUpdate::Identity(Probe::Denied {
+                    permission: "Unauthorized (HTTP 401 Unauthorized: Unauthorized)".into(),
+                }),
+            ),
+        ),
+        (
+            ms(50),
             Feed::AwsAuth {
                 region: eu.clone(),
                 name: "legacy-batch".into(),
@@ -449,6 +550,29 @@ pub fn timeline(now: jiff::Timestamp) -> Vec<(Duration, Feed)> {
                 name: "staging-us".into(),
                 mapping: Probe::TimedOut,
             },
+        ),
+        // staging-us's endpoint is private: from here the connection times out.
+        (
+            ms(0),
+            kube(&us, "staging-us", KubeUpdate::Reach(Probe::TimedOut)),
+        ),
+        (
+            ms(0),
+            kube(
+                &us,
+                "staging-us",
+                KubeUpdate::Stopped("not asked: the API server did not answer".into()),
+            ),
+        ),
+        (
+            ms(0),
+            kube(
+                &eu,
+                "legacy-batch",
+                KubeUpdate::Stopped(
+                    "not asked: the cluster maps the caller to nobody (401)".into(),
+                ),
+            ),
         ),
         (
             ms(100),

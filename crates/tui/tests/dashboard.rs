@@ -5,7 +5,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use eksdoctor_tui::action::Action;
-use eksdoctor_tui::{App, Options, Panel, Tile, demo};
+use eksdoctor_tui::{App, Feed, Options, Panel, Tile, demo};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -375,4 +375,46 @@ fn overview_tiles_show_their_own_errors() {
         assert!(s.contains("timed out"), "{s}");
         insta::assert_snapshot!(format!("overview_errors_{w}x{h}"), s);
     }
+}
+
+/// The Clusters panel shows each cluster's own answers (issue 10): mapped
+/// as whom and via what, groups, console verbs, the kubeconfig context; an
+/// API server that does not answer; and each answer's own spinner while the
+/// Kubernetes probes are in flight.
+#[test]
+fn clusters_show_the_kubernetes_answers() {
+    use eksdoctor_core::snapshot::{KubeUpdate, ProbeUpdate};
+    let mut app = loaded(options());
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Char('j'));
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("mapped as"), "{s}");
+    assert!(s.contains("console verbs"), "{s}");
+    assert!(s.contains("(current)"), "{s}");
+    insta::assert_snapshot!("clusters_kubernetes_mapped_120x40", s);
+    press(&mut app, KeyCode::Down);
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("timed out"), "{s}");
+    insta::assert_snapshot!("clusters_kubernetes_unreachable_120x40", s);
+
+    // Mid-round: the Kubernetes probes have started, nothing has answered.
+    let mut app = App::new(options());
+    for (_, feed) in demo::timeline(now()) {
+        let keep = match &feed {
+            Feed::Probe(ProbeUpdate::Kubernetes { update, .. }) => {
+                matches!(update, KubeUpdate::Started { .. })
+            }
+            Feed::Probe(ProbeUpdate::Done) => false,
+            Feed::Probe(_) | Feed::StsWorkloads { .. } => true,
+            _ => false,
+        };
+        if keep {
+            app.apply(0, feed);
+        }
+    }
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Char('j'));
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("connecting"), "{s}");
+    insta::assert_snapshot!("clusters_kubernetes_pending_120x40", s);
 }

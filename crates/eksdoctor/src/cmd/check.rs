@@ -1,17 +1,19 @@
 //! `check`: every live probe, as a report. Identity, keys, and for each
 //! cluster (one, or all in the regions): DescribeCluster, authentication
 //! mode, the caller's access entry and its policies, the STS endpoint
-//! default, the IRSA OIDC provider and the console's permissions.
+//! default, the IRSA OIDC provider and the console's permissions; and,
+//! unless `--no-kubernetes`, the cluster's own answers (who it thinks the
+//! caller is, aws-auth, the console's reads, the kubeconfig context), all
+//! read from one model (`eksdoctor_core::snapshot::ClusterProbes`).
 
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
-use eksdoctor_aws::round::ClusterProbes;
 use eksdoctor_aws::{ClusterSelection, LiveSnapshot, ProbeOptions};
 use eksdoctor_core::mask::mask_key_id_among;
 use eksdoctor_core::report::Report;
-use eksdoctor_core::snapshot::{Probe, ProbeUpdate};
+use eksdoctor_core::snapshot::{Access, ClusterProbes, Probe, ProbeUpdate};
 use serde_json::{Value, json};
 
 use crate::cli::{CheckArgs, Format, GlobalArgs};
@@ -33,6 +35,8 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         // Without --cluster, every cluster (as --all-clusters).
         None => ClusterSelection::All,
     };
+    let follow_up = super::check_kube::prober(args)?;
+    let kubernetes_on = follow_up.is_some();
     let options = ProbeOptions {
         regions,
         clusters,
@@ -40,24 +44,8 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         keys: true,
         keys_user: None,
         console: !args.no_console,
+        follow_up,
     };
-    let over = crate::cmd::check_kube::Override {
-        endpoint: args.kube_endpoint.clone(),
-        ca_pem: args
-            .kube_ca
-            .as_deref()
-            .map(crate::input::read_text)
-            .transpose()?,
-        can: match args.can.as_slice() {
-            [verb, resource] => Some(eksdoctor_kube::cluster::Can {
-                verb: verb.clone(),
-                resource: resource.clone(),
-                namespace: args.namespace.clone(),
-            }),
-            _ => None,
-        },
-    };
-    let kubernetes_on = args.kubernetes || over.can.is_some();
     let rt = live::runtime()?;
     rt.block_on(async {
         let mut config = live::config(global, Some(Duration::from_secs(u64::from(args.timeout))));
@@ -75,22 +63,10 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         if let Some(fatal) = snap.fatal() {
             return live::fatal(fatal, &snap.credential_source, out);
         }
-        let mut findings = eksdoctor_aws::findings::derive(&snap);
-        let mut kubernetes = None;
-        if kubernetes_on {
-            let (f, j) = crate::cmd::check_kube::probe_all(
-                &live,
-                &config,
-                &snap,
-                usize::from(args.concurrency),
-                Duration::from_secs(u64::from(args.timeout)),
-                &over,
-            )
-            .await;
-            findings.extend(f);
-            kubernetes = Some(j);
-        }
+        let mut findings = snap.all_findings();
+        // Pod credentials: a pass after the round, once the clusters are described.
         let pods = if kubernetes_on {
+            let over = super::check_pods::Override::from_args(args)?;
             let p = super::check_pods::probe_all(
                 &live,
                 &config,
@@ -105,7 +81,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         } else {
             None
         };
-        let paths = super::check_path::paths(&snap, &findings, kubernetes.as_ref());
+        let paths = super::check_path::paths(&snap, &findings);
         let report = Report::new(findings);
         let code = match out.format {
             Format::Text => {
@@ -117,11 +93,8 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
             }
             Format::Ocsf | Format::Asff => crate::export_out::print_check(out, &report, &snap)?,
             _ => {
-                let mut report = with_sections(report, &snap)
+                let mut report = with_sections(report, &snap, kubernetes_on)
                     .with("access_paths", super::check_path::json(&paths));
-                if let Some(k) = kubernetes {
-                    report = report.with("kubernetes", k);
-                }
                 if let Some(p) = pods {
                     report = report.with("pod_credentials", p.json);
                 }
@@ -190,24 +163,40 @@ fn cluster_json(c: &ClusterProbes, snap: &LiveSnapshot) -> Value {
         .identity
         .ready()
         .and_then(|id| eksdoctor_aws::findings::mapping(c, id));
-    let mapped = match &mapping {
-        Some(r) => Value::Bool(r.mapping.is_some()),
-        None => Value::from("unknown"),
+    // The AWS answers alone, else the cluster's own (aws-auth, SelfSubjectReview).
+    let (mapped, mapping) = match (&mapping, c.access()) {
+        (Some(r), _) if r.mapping.is_some() || !c.kube.asked() => {
+            (Value::Bool(r.mapping.is_some()), r.mapping_json())
+        }
+        (_, Access::Mapped(m)) => (
+            Value::Bool(true),
+            Some(
+                json!({"source": m.source, "username": m.username, "groups": m.groups, "via": c.mapped_via()}),
+            ),
+        ),
+        (_, Access::NotMapped) => (Value::Bool(false), None),
+        (Some(r), Access::Unknown(_)) => (Value::Bool(r.mapping.is_some()), r.mapping_json()),
+        (None, Access::Unknown(_)) => (Value::from("unknown"), None),
     };
-    json!({
+    let mut v = json!({
         "name": c.name,
         "region": c.region,
         "cluster": probe_json(serde_json::to_value(&c.cluster)),
         "access_entry": probe_json(serde_json::to_value(&c.entry)),
         "mapped": mapped,
-        "mapping": mapping.and_then(|r| r.mapping_json()),
+        "mapping": mapping,
         "oidc_provider": probe_json(serde_json::to_value(&c.oidc_provider)),
         "console": probe_json(serde_json::to_value(&c.console)),
-    })
+    });
+    if let Some(k) = c.kube.json() {
+        v["kubernetes"] = k;
+    }
+    v
 }
 
 /// The report with the probed sections as top-level members.
-fn with_sections(report: Report, snap: &LiveSnapshot) -> Report {
+/// `kubernetes`: `{"REGION/NAME": section}` for the clusters that were asked.
+fn with_sections(report: Report, snap: &LiveSnapshot, kubernetes: bool) -> Report {
     let clusters: Vec<Value> = snap
         .clusters
         .values()
@@ -222,11 +211,20 @@ fn with_sections(report: Report, snap: &LiveSnapshot) -> Report {
         Value::Null,
         |k| json!({"user": snap.keys_user, "keys": probe_json(serde_json::to_value(k))}),
     );
-    report
+    let mut report = report
         .with("identity", probe_json(serde_json::to_value(&snap.identity)))
         .with("keys", keys)
         .with("regions", Value::Object(regions))
-        .with("clusters", Value::Array(clusters))
+        .with("clusters", Value::Array(clusters));
+    if kubernetes {
+        let sections: serde_json::Map<String, Value> = snap
+            .clusters
+            .values()
+            .filter_map(|c| Some((format!("{}/{}", c.region, c.name), c.kube.json()?)))
+            .collect();
+        report = report.with("kubernetes", Value::Object(sections));
+    }
+    report
 }
 
 fn state<T>(p: &Probe<T>) -> String {
@@ -327,9 +325,15 @@ fn render_text(snap: &LiveSnapshot) -> String {
             .identity
             .ready()
             .and_then(|id| eksdoctor_aws::findings::mapping(c, id));
-        let access = match (&c.entry, mapping.as_ref().and_then(|r| r.mapping.as_ref())) {
-            (_, Some(m)) => {
-                let mut t = format!("mapped via {} as {}", m.source, m.username);
+        let known = c.access();
+        let access = match (
+            &c.entry,
+            mapping.as_ref().and_then(|r| r.mapping.as_ref()),
+            &known,
+        ) {
+            (_, Some(m), _) | (_, None, Access::Mapped(m)) => {
+                let via = c.mapped_via().unwrap_or_else(|| m.source.to_owned());
+                let mut t = format!("mapped via {via} as {}", m.username);
                 if !m.groups.is_empty() {
                     let _ = write!(t, ", groups {}", m.groups.join(","));
                 }
@@ -343,12 +347,15 @@ fn render_text(snap: &LiveSnapshot) -> String {
                 }
                 t
             }
-            (Probe::Ready(None), None) if mapping.is_some() => "not mapped".to_owned(),
-            (Probe::Ready(None), None) => {
+            (_, None, Access::NotMapped) if c.kube.knows_caller() == Some(false) => {
+                "not mapped (the cluster answers 401 Unauthorized)".to_owned()
+            }
+            (Probe::Ready(None), None, _) if mapping.is_some() => "not mapped".to_owned(),
+            (Probe::Ready(None), None, _) => {
                 "no access entry (aws-auth may map it: not readable without Kubernetes access)"
                     .to_owned()
             }
-            (other, _) => state(other),
+            (other, _, _) => state(other),
         };
         let _ = writeln!(s, "  access   {access}");
         let oidc = match &c.oidc_provider {
@@ -375,6 +382,128 @@ fn render_text(snap: &LiveSnapshot) -> String {
                 let _ = writeln!(s, "  console  {}", state(other));
             }
         }
+        kube_text(&mut s, c);
     }
     s
+}
+
+/// The cluster's own answers, one line each.
+fn kube_text(s: &mut String, c: &ClusterProbes) {
+    let k = &c.kube;
+    if let Some(ctx) = &k.context {
+        let _ = writeln!(
+            s,
+            "  context  {}{}",
+            ctx.name,
+            if ctx.current { " (current)" } else { "" }
+        );
+    }
+    let Some(reach) = &k.reach else {
+        return;
+    };
+    match reach {
+        Probe::Ready(endpoint) => {
+            let _ = writeln!(s, "  k8s api  answers at {endpoint}");
+        }
+        other => {
+            let _ = writeln!(s, "  k8s api  does not answer: {}", state(other));
+            return;
+        }
+    }
+    match &k.whoami {
+        Some(Probe::Ready(u)) => {
+            let _ = writeln!(
+                s,
+                "  whoami   {}, groups {}",
+                u.username,
+                u.groups.join(",")
+            );
+        }
+        Some(Probe::Denied { permission }) => {
+            let _ = writeln!(
+                s,
+                "  whoami   {permission}: the cluster maps the caller to nobody"
+            );
+        }
+        Some(other) => {
+            let _ = writeln!(s, "  whoami   {}", state(other));
+        }
+        None => {}
+    }
+    match &k.aws_auth {
+        Some(Probe::Ready(a)) if a.absent => {
+            let _ = writeln!(s, "  aws-auth absent (kube-system/aws-auth does not exist)");
+        }
+        Some(Probe::Ready(a)) => {
+            let t = match (&a.mapping, &a.refused, a.line) {
+                (Some(m), _, Some(l)) => format!("line {l} maps the caller as {}", m.username),
+                (None, Some(r), Some(l)) => {
+                    format!("line {l} names the caller but is refused: {r}")
+                }
+                _ if !a.near_misses.is_empty() => {
+                    format!("no entry maps the caller ({})", a.near_misses.join("; "))
+                }
+                _ => "no entry maps the caller".to_owned(),
+            };
+            let _ = writeln!(s, "  aws-auth {t}");
+        }
+        Some(Probe::Denied { permission }) => {
+            let _ = writeln!(s, "  aws-auth not readable (may not {permission})");
+        }
+        Some(other) => {
+            let _ = writeln!(s, "  aws-auth {}", state(other));
+        }
+        None => {}
+    }
+    match &k.rbac {
+        Some(Probe::Ready(checks)) => {
+            let denied: Vec<String> = checks
+                .iter()
+                .filter(|c| !c.allowed)
+                .map(|c| format!("{} {}", c.verb, c.resource))
+                .collect();
+            // A few on this line; the finding lists them all.
+            const SHOWN: usize = 6;
+            let more = denied.len().saturating_sub(SHOWN);
+            let list = denied
+                .iter()
+                .take(SHOWN)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = if denied.is_empty() {
+                writeln!(s, "  rbac     the console's {} reads allowed", checks.len())
+            } else if more > 0 {
+                writeln!(
+                    s,
+                    "  rbac     {} of the console's {} reads denied: {list} (+{more} more)",
+                    denied.len(),
+                    checks.len(),
+                )
+            } else {
+                writeln!(
+                    s,
+                    "  rbac     {} of the console's {} reads denied: {list}",
+                    denied.len(),
+                    checks.len(),
+                )
+            };
+        }
+        Some(other) => {
+            let _ = writeln!(s, "  rbac     {}", state(other));
+        }
+        None => {}
+    }
+    if let Some(Probe::Ready(can)) = &k.can {
+        let _ = writeln!(
+            s,
+            "  can-i    {} {}{}: {}",
+            can.verb,
+            can.resource,
+            can.namespace
+                .as_deref()
+                .map_or(String::new(), |n| format!(" -n {n}")),
+            if can.allowed { "yes" } else { "no" }
+        );
+    }
 }

@@ -21,7 +21,34 @@ use eksdoctor_kube::workloads::{self, WorkloadsError};
 use futures_util::stream::{self, StreamExt as _};
 use serde_json::{Value, json};
 
-use super::check_kube::Override;
+use crate::cli::CheckArgs;
+use crate::error::CliError;
+
+/// Where to send the Kubernetes reads instead of DescribeCluster's endpoint
+/// (`--kube-endpoint`, a tunnel or a test stand-in), and the CA to trust there
+/// (`--kube-ca`).
+#[derive(Debug, Clone, Default)]
+pub struct Override {
+    pub endpoint: Option<String>,
+    pub ca_pem: Option<String>,
+}
+
+impl Override {
+    /// From `check`'s flags.
+    ///
+    /// # Errors
+    /// An unreadable `--kube-ca` file (exit 2).
+    pub fn from_args(args: &CheckArgs) -> Result<Self, CliError> {
+        Ok(Self {
+            endpoint: args.kube_endpoint.clone(),
+            ca_pem: args
+                .kube_ca
+                .as_deref()
+                .map(crate::input::read_text)
+                .transpose()?,
+        })
+    }
+}
 
 /// Pod credentials of every cluster: findings, text and JSON.
 #[derive(Debug, Clone, Default)]

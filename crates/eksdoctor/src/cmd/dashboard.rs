@@ -46,6 +46,8 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
             config: live::config(&cli.global, None),
             options: ProbeOptions {
                 clusters: ClusterSelection::All,
+                // Each cluster's own answers (Clusters panel): with the AWS probes, same permits.
+                follow_up: Some(crate::cmd::check_kube::dashboard_prober()),
                 ..ProbeOptions::default()
             },
             task: None,
@@ -67,8 +69,9 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
     Ok(code)
 }
 
-/// The live probes: a round of `eksdoctor_aws::stream_probes` per start,
-/// forwarded to the dashboard as each probe answers. Connecting (resolving
+/// The live probes: a round of `eksdoctor_aws::stream_probes` per start
+/// (the Kubernetes probes included), forwarded to the dashboard as each
+/// probe answers. Connecting (resolving
 /// credentials, SSO...) happens inside the round too, so the dashboard is on
 /// screen with its spinners at once.
 struct LiveSource {

@@ -80,6 +80,12 @@ pub struct Config {
     pub pods: Vec<Value>,
     /// Serve SelfSubjectReview at v1 (else only v1beta1, like a 1.27 cluster).
     pub self_subject_review_v1: bool,
+    /// Added before every answer (the round trip to a real cluster).
+    pub latency: Duration,
+    /// Verified tokens, as kube-apiserver caches webhook token reviews
+    /// (`--authentication-token-webhook-cache-ttl`, 2 minutes): a token
+    /// already verified is not sent to STS again. Successes only.
+    pub verified: Arc<Mutex<HashMap<String, User>>>,
 }
 
 impl Config {
@@ -93,6 +99,8 @@ impl Config {
             service_accounts: Vec::new(),
             pods: Vec::new(),
             self_subject_review_v1: true,
+            latency: Duration::ZERO,
+            verified: Arc::default(),
         }
     }
 }
@@ -116,6 +124,8 @@ pub struct ApiServer {
     pub ca_pem: String,
     /// "METHOD PATH -> STATUS" of every request, in order.
     pub log: Arc<Mutex<Vec<String>>>,
+    /// TLS connections accepted (each one a handshake).
+    pub connections: Arc<std::sync::atomic::AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -149,16 +159,19 @@ impl ApiServer {
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let log = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let config = Arc::new(config);
         {
             let stop = stop.clone();
             let log = log.clone();
+            let connections = connections.clone();
             std::thread::spawn(move || {
                 for conn in listener.incoming() {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
                     let Ok(conn) = conn else { continue };
+                    connections.fetch_add(1, Ordering::Relaxed);
                     let (tls, config, log) = (tls.clone(), config.clone(), log.clone());
                     std::thread::spawn(move || serve(conn, &tls, &config, &log));
                 }
@@ -168,6 +181,7 @@ impl ApiServer {
             addr,
             ca_pem: ca.pem(),
             log,
+            connections,
             stop,
         }
     }
@@ -209,6 +223,9 @@ fn serve(
     let mut reader = BufReader::new(stream);
     while let Some(req) = read_request(&mut reader) {
         let (status, body) = handle(&req, config);
+        if !config.latency.is_zero() {
+            std::thread::sleep(config.latency);
+        }
         log.lock()
             .unwrap()
             .push(format!("{} {} -> {status}", req.method, req.path));
@@ -286,8 +303,13 @@ fn handle(req: &Request, config: &Config) -> (u16, Value) {
         .and_then(|a| a.strip_prefix("Bearer "))
     {
         None => None,
-        Some(token) => match verify(token, config) {
-            Ok(u) => Some(u),
+        Some(token) => match cached(token, config).map_or_else(|| verify(token, config), Ok) {
+            Ok(u) => {
+                if let Ok(mut c) = config.verified.lock() {
+                    c.insert(token.to_owned(), u.clone());
+                }
+                Some(u)
+            }
             Err(why) => {
                 eprintln!("stand-in apiserver: 401: {why}");
                 return status(401, "Unauthorized", "Unauthorized");
@@ -457,6 +479,11 @@ const WHITELIST: &[&str] = &[
     "x-amz-signature",
     "x-amz-signedheaders",
 ];
+
+/// A token this server already verified.
+fn cached(token: &str, config: &Config) -> Option<User> {
+    config.verified.lock().ok()?.get(token).cloned()
+}
 
 /// The authenticator's Verify, then GetCallerIdentity at moto, then the table.
 pub fn verify(token: &str, config: &Config) -> Result<User, String> {

@@ -4,6 +4,7 @@
 use eksdoctor_core::snapshot::Probe;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
@@ -129,7 +130,7 @@ pub(super) fn access_word(app: &App, theme: Theme, c: &ClusterState) -> Span<'st
     }
     match c.access() {
         Access::Mapped(_) => Span::styled(theme.ok().to_owned(), theme.good()),
-        _ if matches!(c.entry, Probe::Pending) && !app.done => {
+        _ if (matches!(c.entry, Probe::Pending) || c.kube.pending()) && !app.done => {
             Span::styled(theme.spinner(app.spinner).to_owned(), theme.spinner_style())
         }
         Access::Unknown(_) => Span::styled("?".to_owned(), theme.warn()),
@@ -171,7 +172,7 @@ fn render_detail(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     ));
     lines.extend(path::lines(app, theme, &path, area.width));
     lines.push(Line::from(""));
-    match &c.oidc {
+    match &c.oidc_provider {
         Probe::Ready(true) => lines.push(kv(
             theme,
             "IAM OIDC",
@@ -197,6 +198,7 @@ fn render_detail(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             }
         }
     }
+    lines.extend(kubernetes_lines(app, theme, c));
     let related: Vec<_> = app
         .findings
         .iter()
@@ -218,4 +220,221 @@ fn render_detail(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(area, buf);
+}
+
+/// A probe's own state, labelled: `None` when it answered (the caller draws the answer).
+fn state<T>(
+    app: &App,
+    theme: Theme,
+    label: &str,
+    p: &Probe<T>,
+    waiting: &str,
+) -> Option<Line<'static>> {
+    let mut l = match p {
+        // Not a failure: an earlier answer made this question moot.
+        Probe::Failed { message } if message.starts_with("not asked") => {
+            Line::styled(format!("{} {message}", theme.dash()), theme.label())
+        }
+        _ => probe_line(app, theme, p, waiting)?,
+    };
+    l.spans
+        .insert(0, Span::styled(format!("{label:<16}"), theme.label()));
+    Some(l)
+}
+
+/// The cluster's own answers: API server, mapped as (and via what), console
+/// verbs, the kubeconfig context; each with its own spinner and error state.
+fn kubernetes_lines(app: &App, theme: Theme, c: &ClusterState) -> Vec<Line<'static>> {
+    let k = &c.kube;
+    let mut lines = Vec::new();
+    let context = match &k.context {
+        Some(ctx) => Some(kv(
+            theme,
+            "kubeconfig",
+            format!(
+                "context {}{}",
+                ctx.name,
+                if ctx.current { " (current)" } else { "" }
+            ),
+            Style::default(),
+        )),
+        None if k.asked() && (app.done || !k.pending()) => Some(kv(
+            theme,
+            "kubeconfig",
+            "no context points at this cluster",
+            theme.label(),
+        )),
+        None if k.asked() => None,
+        None => return lines,
+    };
+    let Some(reach) = &k.reach else {
+        lines.extend(context);
+        return lines;
+    };
+    lines.push(Line::styled(
+        "Kubernetes: the cluster's own answers",
+        theme.title(),
+    ));
+    match reach {
+        Probe::Ready(endpoint) => lines.push(kv(
+            theme,
+            "API server",
+            format!("{} answers at {endpoint}", theme.ok()),
+            theme.good(),
+        )),
+        Probe::Pending => lines.extend(state(app, theme, "API server", reach, "connecting")),
+        other => {
+            lines.extend(state(app, theme, "API server", other, "connecting"));
+            lines.extend(context);
+            return lines;
+        }
+    }
+    match k.whoami.as_ref() {
+        Some(Probe::Ready(u)) => {
+            let via = c
+                .mapped_via()
+                .map_or(String::new(), |v| format!(" (via {v})"));
+            lines.push(kv(
+                theme,
+                "mapped as",
+                format!("{} {}{via}", theme.ok(), u.username),
+                theme.good(),
+            ));
+            let groups: Vec<&str> = u
+                .groups
+                .iter()
+                .map(String::as_str)
+                .filter(|g| *g != "system:authenticated")
+                .collect();
+            lines.push(kv(
+                theme,
+                "groups",
+                if groups.is_empty() {
+                    "none".to_owned()
+                } else {
+                    groups.join(", ")
+                },
+                Style::default(),
+            ));
+        }
+        Some(Probe::Denied { .. }) => lines.push(kv(
+            theme,
+            "mapped as",
+            format!(
+                "{} nobody: the cluster answers 401 Unauthorized",
+                theme.bad()
+            ),
+            theme.error(),
+        )),
+        Some(other) => lines.extend(state(
+            app,
+            theme,
+            "mapped as",
+            other,
+            "asking SelfSubjectReview",
+        )),
+        None => {}
+    }
+    match k.aws_auth.as_ref() {
+        Some(Probe::Ready(a)) => {
+            let (text, style) = match (&a.mapping, a.line, &a.refused) {
+                _ if a.absent => ("absent".to_owned(), theme.label()),
+                (Some(_), Some(l), _) => (
+                    format!("{} line {l} maps the caller", theme.ok()),
+                    theme.good(),
+                ),
+                (None, Some(l), Some(r)) => (
+                    format!("{} line {l} refused: {r}", theme.bad()),
+                    theme.error(),
+                ),
+                (None, Some(l), None) => (
+                    format!(
+                        "{} no entry maps the caller (line {l} nearly does)",
+                        theme.bad()
+                    ),
+                    theme.error(),
+                ),
+                _ if !a.near_misses.is_empty() => (
+                    format!(
+                        "{} no entry maps the caller: {}",
+                        theme.bad(),
+                        a.near_misses.join("; ")
+                    ),
+                    theme.error(),
+                ),
+                _ => ("no entry maps the caller".to_owned(), theme.label()),
+            };
+            lines.push(kv(theme, "aws-auth", text, style));
+        }
+        Some(Probe::Denied { .. }) => lines.push(kv(
+            theme,
+            "aws-auth",
+            format!("{} not readable as this caller (403)", theme.dash()),
+            theme.warn(),
+        )),
+        Some(other) => lines.extend(state(
+            app,
+            theme,
+            "aws-auth",
+            other,
+            "reading kube-system/aws-auth",
+        )),
+        None => {}
+    }
+    match k.rbac.as_ref() {
+        Some(Probe::Ready(checks)) => {
+            let denied: Vec<String> = checks
+                .iter()
+                .filter(|c| !c.allowed)
+                .map(|c| format!("{} {}", c.verb, c.resource))
+                .collect();
+            let allowed = checks.len() - denied.len();
+            if denied.is_empty() {
+                lines.push(kv(
+                    theme,
+                    "console verbs",
+                    format!("{} all {allowed} reads allowed", theme.ok()),
+                    theme.good(),
+                ));
+            } else {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{:<16}", "console verbs"), theme.label()),
+                    Span::styled(format!("{} {allowed} allowed ", theme.ok()), theme.good()),
+                    Span::styled(
+                        format!(
+                            "{} {} denied: {}",
+                            theme.bad(),
+                            denied.len(),
+                            denied.join(", ")
+                        ),
+                        theme.error(),
+                    ),
+                ]));
+            }
+        }
+        Some(other) => lines.extend(state(app, theme, "console verbs", other, "asking RBAC")),
+        None => {}
+    }
+    if let Some(p) = k.can.as_ref() {
+        match p {
+            Probe::Ready(can) => lines.push(kv(
+                theme,
+                "can-i",
+                format!(
+                    "{} {} {}",
+                    if can.allowed { theme.ok() } else { theme.bad() },
+                    can.verb,
+                    can.resource
+                ),
+                if can.allowed {
+                    theme.good()
+                } else {
+                    theme.error()
+                },
+            )),
+            other => lines.extend(state(app, theme, "can-i", other, "asking RBAC")),
+        }
+    }
+    lines.extend(context);
+    lines
 }

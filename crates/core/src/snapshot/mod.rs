@@ -1,8 +1,28 @@
 //! What eksdoctor knows about an account and its clusters, whether it came
-//! from live probes (`crates/aws`) or from saved AWS CLI output. The rules
-//! take these types, so live and saved data give the same findings.
+//! from live probes (`crates/aws`, `crates/kube`) or from saved AWS CLI
+//! output. The rules take these types, so live and saved data give the same
+//! findings.
+//!
+//! [`ClusterProbes`] is the one model of a cluster's answers (AWS and
+//! Kubernetes) that `check`, its JSON report and the dashboard all read;
+//! [`Snapshot`] holds the account's. Probes send [`ProbeUpdate`]s as they
+//! finish, in any order, and `apply` folds them in.
+//!
+//! # Adding a hop
+//! A new answer about a cluster is: a field of [`ClusterProbes`] (or of
+//! [`KubeProbes`]), a [`ProbeUpdate`] / [`KubeUpdate`] variant and its line in
+//! [`ClusterProbes::apply`], its member in [`ClusterProbes::json`], and, when
+//! the access path reads it, a line in [`ClusterProbes::path`].
 
 use serde::{Deserialize, Serialize};
+
+mod cluster;
+mod kube;
+
+pub use cluster::{Access, ApiEndpoint, ClusterProbes, SimulatedDecision, Snapshot};
+pub use kube::{
+    AwsAuthRead, KubeContext, KubeProbes, KubeUpdate, KubeUser, cluster_mismatch, match_context,
+};
 
 use crate::arn::{Principal, PrincipalKind};
 
@@ -22,6 +42,14 @@ pub enum Probe<T> {
     },
 }
 
+// Not derived: the derive would ask `T: Default`, and a probe of any answer starts pending.
+#[allow(clippy::derivable_impls)]
+impl<T> Default for Probe<T> {
+    fn default() -> Self {
+        Self::Pending
+    }
+}
+
 impl<T> Probe<T> {
     #[must_use]
     pub fn ready(&self) -> Option<&T> {
@@ -29,6 +57,28 @@ impl<T> Probe<T> {
             Self::Ready(t) => Some(t),
             _ => None,
         }
+    }
+
+    /// The same state, with the answer (if any) mapped.
+    #[must_use]
+    pub fn map_ref<U>(&self, f: impl FnOnce(&T) -> U) -> Probe<U> {
+        match self {
+            Self::Ready(t) => Probe::Ready(f(t)),
+            Self::Pending => Probe::Pending,
+            Self::Denied { permission } => Probe::Denied {
+                permission: permission.clone(),
+            },
+            Self::TimedOut => Probe::TimedOut,
+            Self::Failed { message } => Probe::Failed {
+                message: message.clone(),
+            },
+        }
+    }
+
+    /// Still waiting for an answer.
+    #[must_use]
+    pub fn is_pending(&self) -> bool {
+        matches!(self, Self::Pending)
     }
 }
 
@@ -327,8 +377,44 @@ pub enum ProbeUpdate {
     },
     /// The caller's (or `--user`'s) access keys.
     AccessKeys(Probe<Vec<AccessKey>>),
+    /// The caller's role (GetRole), for role and assumed-role callers.
+    CallerRole(Probe<IamRole>),
+    /// The console's IAM actions on a cluster, simulated for the caller.
+    Console {
+        region: String,
+        name: String,
+        decisions: Probe<Vec<SimulatedDecision>>,
+    },
+    /// DescribeCluster's endpoint, CA and endpoint access (the same call as `Cluster`).
+    ApiEndpoint {
+        region: String,
+        name: String,
+        api: ApiEndpoint,
+    },
+    /// One of the cluster's own answers (the Kubernetes probes).
+    Kubernetes {
+        region: String,
+        name: String,
+        update: KubeUpdate,
+    },
     /// Findings the probes derived (creds/*, keys/*, sts/*, irsa/*, cluster/*).
     Findings(Vec<crate::finding::Finding>),
     /// Every probe of this round has answered.
     Done,
+}
+
+impl ProbeUpdate {
+    /// The (region, cluster) an update is about, for cluster-scoped updates.
+    #[must_use]
+    pub fn cluster_key(&self) -> Option<(&str, &str)> {
+        match self {
+            Self::Cluster { region, name, .. }
+            | Self::CallerAccessEntry { region, name, .. }
+            | Self::OidcProvider { region, name, .. }
+            | Self::Console { region, name, .. }
+            | Self::ApiEndpoint { region, name, .. }
+            | Self::Kubernetes { region, name, .. } => Some((region, name)),
+            _ => None,
+        }
+    }
 }
