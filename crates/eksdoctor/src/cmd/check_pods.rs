@@ -149,8 +149,7 @@ pub async fn probe_all(
 }
 
 /// One cluster's rows as the dashboard's `Feed::PodCredentials` carries
-/// them (for a live dashboard source; `check` uses [`probe_all`]).
-#[allow(dead_code)]
+/// them (for the live dashboard; `check` uses [`probe_all`]).
 pub(crate) async fn dashboard_rows(
     live: &Live,
     config: &LiveConfig,

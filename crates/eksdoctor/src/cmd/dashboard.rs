@@ -74,6 +74,9 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
 /// probe answers. Connecting (resolving
 /// credentials, SSO...) happens inside the round too, so the dashboard is on
 /// screen with its spinners at once.
+/// Each Kubernetes read of the Pods panel's pass gets this long.
+const POD_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 struct LiveSource {
     config: LiveConfig,
     options: ProbeOptions,
@@ -108,21 +111,60 @@ impl FeedSource for LiveSource {
                 }
             };
             let (tx, mut rx) = tokio::sync::mpsc::channel(256);
-            let round = tokio::spawn(async move {
-                eksdoctor_aws::stream_probes(&live, &options, tx).await;
-            });
+            let concurrency = options.concurrency;
+            let round = {
+                let live = live.clone();
+                tokio::spawn(async move {
+                    eksdoctor_aws::stream_probes(&live, &options, tx).await;
+                })
+            };
+            // Pod credentials (Pods panel): one pass per described cluster,
+            // beside the round; dropped (aborted) with this task.
+            let mut pods = tokio::task::JoinSet::new();
+            let mut account: Option<String> = None;
             while let Some(update) = rx.recv().await {
                 if let ProbeUpdate::Identity(p) = &update {
                     identity_failed.store(
                         !matches!(p, Probe::Ready(_) | Probe::Pending),
                         Ordering::SeqCst,
                     );
+                    account = p.ready().map(|i| i.account.clone());
+                }
+                if let ProbeUpdate::Cluster {
+                    cluster: Probe::Ready(c),
+                    ..
+                } = &update
+                {
+                    let (live, config, sink, c, account) = (
+                        live.clone(),
+                        config.clone(),
+                        sink.clone(),
+                        c.clone(),
+                        account.clone(),
+                    );
+                    pods.spawn(async move {
+                        let workloads = super::check_pods::dashboard_rows(
+                            &live,
+                            &config,
+                            &c,
+                            account.as_deref(),
+                            concurrency,
+                            POD_PROBE_TIMEOUT,
+                        )
+                        .await;
+                        sink.send(eksdoctor_tui::feed::Feed::PodCredentials {
+                            region: c.region.clone(),
+                            name: c.name.clone(),
+                            workloads,
+                        });
+                    });
                 }
                 if !sink.send(update) {
                     round.abort();
                     return;
                 }
             }
+            while pods.join_next().await.is_some() {}
             // However the round ended, stop the spinners (a second Done is harmless).
             sink.send(ProbeUpdate::Done);
         }));
