@@ -243,6 +243,13 @@ impl Live {
         self.probe_timeout
     }
 
+    /// The shared config, for the clients other modules build (each with
+    /// the [`ReadOnlyGuard`]).
+    #[must_use]
+    pub(crate) fn sdk(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
     /// STS, guarded.
     #[must_use]
     pub fn sts(&self) -> aws_sdk_sts::Client {
