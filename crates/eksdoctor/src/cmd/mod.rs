@@ -6,6 +6,7 @@ mod check_path;
 pub mod completions;
 pub mod dashboard;
 pub mod explain;
+pub mod explain_live;
 pub mod keys;
 pub mod lint_aws_auth;
 pub mod lint_irsa;
