@@ -351,3 +351,46 @@ fn quotes_in_names_stay_one_word() {
     let words = shlex::split(&steps[0].commands[0]).unwrap();
     assert!(words.contains(&"o'brien".to_owned()));
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the names and the resource hold (quotes, spaces, `$`,
+        /// backslashes), each fix command splits back into the same words
+        /// and the JSON argument parses to the planned document; adding the
+        /// statement allows the request.
+        #[test]
+        fn fix_commands_are_shell_and_allow(
+            user in "[A-Za-z0-9+=,.@_'$ -]{1,20}",
+            policy in "[A-Za-z0-9+=,.@_'\\\\ -]{1,20}",
+            svc in "[a-z]{2,8}",
+            act in "[A-Z][A-Za-z]{1,15}",
+            // No `$`: `${...}` in a Resource is a policy variable.
+            res in "[ -#%-~]{0,40}",
+        ) {
+            let alice = format!("arn:aws:iam::{ACCT}:user/alice");
+            let resource = format!("arn:aws:{svc}:::{res}");
+            let action = format!("{svc}:{act}");
+            let r = req(&action, &resource, &alice);
+            let caller = FixCaller { arn: alice.clone(), user: Some(user.clone()), role: None };
+            let src = Source {
+                origin: Origin::UserInline { user: user.clone(), name: policy.clone() },
+                kind: PolicyKind::Identity,
+                name: "p".to_owned(),
+                document: json!({"Version": "2012-10-17", "Statement": []}),
+            };
+            let (steps, _) = plan_fixes(&[src], &r, &caller);
+            prop_assert_eq!(steps.len(), 1);
+            prop_assert_eq!(steps[0].decision_after, "allow");
+            let words = shlex::split(&steps[0].commands[0]).unwrap();
+            prop_assert_eq!(&words[4], &user);
+            prop_assert_eq!(&words[6], &policy);
+            let d: serde_json::Value = serde_json::from_str(&words[8]).unwrap();
+            prop_assert_eq!(&d, &steps[0].document);
+        }
+    }
+}
