@@ -238,13 +238,29 @@ impl PolicyReader {
         let iam = self.live.iam();
         let name = p.name.clone();
         let mut out = PrincipalPolicies::default();
-        let get = self.call("iam:GetUser", async {
-            iam.get_user()
-                .user_name(&name)
-                .send()
-                .await
-                .map_err(|e| ProbeError::from_sdk(&e, "iam:GetUser"))
-        });
+        let get = async {
+            let got = self
+                .call("iam:GetUser", async {
+                    iam.get_user()
+                        .user_name(&name)
+                        .send()
+                        .await
+                        .map_err(|e| ProbeError::from_sdk(&e, "iam:GetUser"))
+                })
+                .await;
+            // Read the boundary as soon as it is known (into the cache),
+            // not after the other reads.
+            let boundary = got
+                .as_ref()
+                .ok()
+                .and_then(|o| o.user())
+                .and_then(|u| u.permissions_boundary())
+                .and_then(|b| b.permissions_boundary_arn());
+            if let Some(b) = boundary {
+                let _ = self.managed_policy(b).await;
+            }
+            got
+        };
         let inline = self.inline(InlineOf::User(name.clone()));
         let attached = self.attached(AttachedOf::User(name.clone()));
         let groups = self.call("iam:ListGroupsForUser", async {
@@ -323,13 +339,27 @@ impl PolicyReader {
         let name = p.name.clone();
         let mut out = PrincipalPolicies::default();
         let iam = self.live.iam();
-        let get = self.call("iam:GetRole", async {
-            iam.get_role()
-                .role_name(&name)
-                .send()
-                .await
-                .map_err(|e| ProbeError::from_sdk(&e, "iam:GetRole"))
-        });
+        let get = async {
+            let got = self
+                .call("iam:GetRole", async {
+                    iam.get_role()
+                        .role_name(&name)
+                        .send()
+                        .await
+                        .map_err(|e| ProbeError::from_sdk(&e, "iam:GetRole"))
+                })
+                .await;
+            let boundary = got
+                .as_ref()
+                .ok()
+                .and_then(|o| o.role())
+                .and_then(|r| r.permissions_boundary())
+                .and_then(|b| b.permissions_boundary_arn());
+            if let Some(b) = boundary {
+                let _ = self.managed_policy(b).await;
+            }
+            got
+        };
         let inline = self.inline(InlineOf::Role(name.clone()));
         let attached = self.attached(AttachedOf::Role(name.clone()));
         let (get, inline, attached) = tokio::join!(get, inline, attached);
@@ -794,10 +824,8 @@ impl PolicyReader {
             .get_or_init(|| async {
                 match self.org_path(account).await {
                     Ok(sources) => (sources, None),
-                    Err(e) if e.to_string().contains("AWSOrganizationsNotInUse") => (
-                        vec![],
-                        Some(format!("account {account} is in no organization: no SCP or RCP applies")),
-                    ),
+                    // In no organization: no SCP or RCP applies (a complete answer).
+                    Err(e) if e.to_string().contains("AWSOrganizationsNotInUse") => (vec![], None),
                     Err(e) => (
                         vec![],
                         Some(format!(
@@ -840,9 +868,16 @@ impl PolicyReader {
         }
         path.reverse();
         let mut sources = Vec::new();
-        for kind in [PolicyKind::ServiceControl, PolicyKind::ResourceControl] {
-            let per_level = path.iter().map(|target| self.org_policies(target, kind));
-            let levels = futures_util::future::join_all(per_level).await;
+        // Every level, SCPs and RCPs, at once.
+        let kinds = [PolicyKind::ServiceControl, PolicyKind::ResourceControl];
+        let all = futures_util::future::join_all(kinds.iter().map(|&kind| {
+            futures_util::future::join_all(
+                path.iter()
+                    .map(move |target| self.org_policies(target, kind)),
+            )
+        }))
+        .await;
+        for (kind, levels) in kinds.into_iter().zip(all) {
             // RCPs may be unknown to an older organization: skip them then.
             for (target, got) in path.iter().zip(levels) {
                 match got {

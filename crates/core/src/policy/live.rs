@@ -224,7 +224,10 @@ pub fn trace(set: &PolicySet, req: &Request, ev: &Evaluation) -> Vec<String> {
             names(PolicyKind::ServiceControl)
         ));
     } else {
-        out.push("2. service control policies: none read (see the notes)".to_owned());
+        out.push(
+            "2. service control policies: none (no organization, or not readable: see the notes)"
+                .to_owned(),
+        );
     }
     if set.has(PolicyKind::ResourceControl) {
         out.push(format!(

@@ -103,17 +103,14 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &Output) -> Result<i32,
         let got = futures_util::future::join_all(reads).await;
         Ok((got, reader.reads()))
     })?;
-    let mut lives: Vec<Option<Value>> = Vec::with_capacity(asks.len());
     let mut texts: Vec<String> = Vec::with_capacity(asks.len());
     let mut cache: HashMap<usize, Answer> = HashMap::new();
     for (i, (ask, read)) in asks.iter().zip(answers).enumerate() {
         let Some(read) = read else {
-            lives.push(None);
             texts.push(String::new());
             continue;
         };
         let ans = answer(ask, &read, &context, session.as_ref());
-        lives.push(Some(ans.json.clone()));
         texts.push(ans.text.clone());
         cache.insert(i, ans);
     }
@@ -165,7 +162,6 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &Output) -> Result<i32,
         }
         return Ok(code);
     }
-    let _ = lives;
     out.report(&Report::new(findings).with("live", summary))
 }
 
@@ -254,6 +250,8 @@ fn ask_of(f: &Finding) -> Option<Ask> {
 /// The live answer for one request.
 struct Answer {
     decision: Decision,
+    /// Something was not read (an SCP level, a policy, a session policy).
+    incomplete: bool,
     rule: Option<rules::Rule>,
     message: String,
     detail: String,
@@ -266,6 +264,15 @@ impl Answer {
     fn apply(&self, f: &mut Finding) {
         f.evidence.insert("live".to_owned(), self.json.clone());
         match self.decision {
+            Decision::Allow if self.incomplete => {
+                // The denial must come from what was not read: keep the
+                // offline diagnosis and say so.
+                f.message = format!(
+                    "{} {}",
+                    self.message, "(but not every policy could be read: see the notes)"
+                );
+                f.detail = format!("{} {}", self.detail, f.detail).trim().to_owned();
+            }
             Decision::Allow => {
                 f.rule = rules::AUTHZ_ALLOWED_NOW.id;
                 f.severity = rules::AUTHZ_ALLOWED_NOW.severity;
@@ -333,6 +340,7 @@ fn answer(ask: &Ask, read: &RequestPolicies, given: &Context, session: Option<&S
             let msg = format!("{name} does not parse as a policy: {e}");
             return Answer {
                 decision: Decision::Indeterminate,
+                incomplete: true,
                 rule: None,
                 message: msg.clone(),
                 detail: msg.clone(),
@@ -389,6 +397,7 @@ fn answer(ask: &Ask, read: &RequestPolicies, given: &Context, session: Option<&S
         .collect();
     let json = json!({
         "decision": ev.decision.as_str(),
+        "complete": read.notes.is_empty(),
         "layer": d.layer,
         "deciding": deciding,
         "layer_policies": layer_policies,
@@ -413,7 +422,16 @@ fn answer(ask: &Ask, read: &RequestPolicies, given: &Context, session: Option<&S
         ),
         _ => reasons.first().cloned().unwrap_or_default(),
     };
+    // Reads that failed (the session-policy assumption is said, not missing).
+    let incomplete = !read.notes.is_empty();
     let mut detail = reasons.get(1..).unwrap_or_default().join("; ");
+    if incomplete && ev.decision == Decision::Allow {
+        let _ = write!(
+            detail,
+            " The policies read allow it, so what denied it is among what was not read: {}.",
+            read.notes.join("; ")
+        );
+    }
     if !keys.is_empty() {
         let add: Vec<String> = keys
             .iter()
@@ -440,6 +458,7 @@ fn answer(ask: &Ask, read: &RequestPolicies, given: &Context, session: Option<&S
     );
     Answer {
         decision: ev.decision,
+        incomplete,
         rule: d.rule,
         message,
         detail: detail.trim().to_owned(),
