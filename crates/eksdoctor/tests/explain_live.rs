@@ -531,3 +531,79 @@ fn bad_input_is_exit_2_without_calling_aws() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn an_unreadable_scp_level_is_said_and_an_allow_is_not_trusted() {
+    // moto enforcing IAM for eksdoctor's reader, which may read IAM but not
+    // Organizations: the SCP level is not read, and the request the policies
+    // read would allow keeps its offline diagnosis with the note.
+    let moto = Moto::start();
+    let calls = json!([
+        call("iam", "create_user", json!({"UserName": "reader"})),
+        call("iam", "create_access_key", json!({"UserName": "reader"})),
+        call(
+            "iam",
+            "put_user_policy",
+            json!({"UserName": "reader", "PolicyName": "read",
+            "PolicyDocument": doc(json!([{"Effect": "Allow", "Action": ["iam:Get*", "iam:List*"], "Resource": "*"}]))})
+        ),
+        call("iam", "create_user", json!({"UserName": "alice"})),
+        call(
+            "iam",
+            "put_user_policy",
+            json!({"UserName": "alice", "PolicyName": "work",
+            "PolicyDocument": doc(json!([{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]))})
+        ),
+        call(
+            "organizations",
+            "create_organization",
+            json!({"FeatureSet": "ALL"})
+        ),
+    ]);
+    let got = boto(&moto, &calls);
+    let key = &got[1]["AccessKey"];
+    // From here on moto checks every request against the caller's policies.
+    let python = common::moto_server_path().with_file_name("python");
+    let status = Process::new(python)
+        .arg("-c")
+        .arg("import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + '/moto-api/reset-auth', data=b'0', method='POST', headers={'Content-Type': 'text/plain'})).read()")
+        .arg(moto.url())
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let proxy = Proxy::start(moto.addr, Faults::default());
+    let acct = Account {
+        key_id: key["AccessKeyId"].as_str().unwrap().to_owned(),
+        secret: key["SecretAccessKey"].as_str().unwrap().to_owned(),
+        moto,
+        proxy,
+        kms_key: String::new(),
+        scp_id: String::new(),
+    };
+    let text = denial(
+        &arn("user/alice"),
+        "eks:DescribeCluster",
+        &format!("arn:aws:eks:{REGION}:{ACCOUNT}:cluster/prod"),
+        "with an explicit deny in a service control policy",
+    );
+    let (f, code, _) = explain_live(&acct, &text, &["--format", "json"]);
+    let live = &f["evidence"]["live"];
+    assert_eq!(live["decision"], "allow", "{f:#}");
+    assert_eq!(live["complete"], false);
+    assert!(
+        live["notes"].to_string().contains("SCP level not read"),
+        "{f:#}"
+    );
+    assert!(
+        live["notes"]
+            .to_string()
+            .contains("organizations:ListParents")
+    );
+    // Not "allowed now": the SCP the message names was not read.
+    assert_eq!(f["rule"], "authz/service-control-policy");
+    assert_eq!(code, 1);
+}
