@@ -485,6 +485,12 @@ fn each_deciding_policy_is_named_and_its_fix_allows_on_a_second_run() {
     let _ = f;
     let (f, _, _) = explain_live(&acct, &text, &json);
     assert_eq!(f["rule"], "authz/role-trust", "{f:#}");
+    assert!(
+        f["evidence"]["live"]["notes"]
+            .to_string()
+            .contains("must carry the role's path"),
+        "{f:#}"
+    );
     let cmds = check_commands(&f);
     let trust: Value = serde_json::from_str(flag(&cmds[0], "--policy-document")).unwrap();
     assert_eq!(

@@ -713,6 +713,36 @@ fn identity_fix(
     )
 }
 
+/// A Principal naming the caller's role without its path: AWS matches a role
+/// ARN in a Principal exactly (path included), so `role/deploy` does not
+/// name `role/ci/deploy`. Says which policy does it.
+#[must_use]
+pub fn path_mismatch(sources: &[Source], caller_arn: &str) -> Option<String> {
+    let (head, tail) = caller_arn.split_once(":role/")?;
+    let name = tail.rsplit('/').next()?;
+    if name == tail {
+        return None;
+    }
+    let pathless = format!("{head}:role/{name}");
+    for src in sources.iter().filter(|s| s.kind.has_principal()) {
+        for st in statements_of(&src.document) {
+            let aws = st.get("Principal").and_then(|p| p.get("AWS"));
+            let named = match aws {
+                Some(Value::String(v)) => v == &pathless,
+                Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(&pathless)),
+                _ => false,
+            };
+            if named {
+                return Some(format!(
+                    "{} names {pathless}, but the role is {caller_arn}: a role ARN in a Principal must carry the role's path, so that statement does not name this caller",
+                    src.name
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// Whether a policy of this kind can be edited from inside the account.
 #[must_use]
 pub fn editable_in_account(kind: PolicyKind) -> bool {

@@ -288,6 +288,12 @@ fn trust_that_names_the_role_arn_with_a_path() {
         steps[0].commands[0].starts_with("aws iam update-assume-role-policy --role-name target ")
     );
     assert_shell(&steps[0].commands);
+    let hint = path_mismatch(&sources, &caller.arn).unwrap();
+    assert!(hint.contains("must carry the role's path"), "{hint}");
+    assert_eq!(
+        path_mismatch(&sources, &format!("arn:aws:iam::{ACCT}:role/deploy")),
+        None
+    );
 }
 
 #[test]

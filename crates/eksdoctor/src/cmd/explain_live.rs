@@ -320,6 +320,13 @@ fn answer(ask: &Ask, read: &RequestPolicies, given: &Context, session: Option<&S
     let req = Request::new(&ask.action, &ask.resource, caller, context);
     let mut sources = read.sources.clone();
     let mut notes = read.notes.clone();
+    if let Some(hint) = read
+        .caller
+        .as_ref()
+        .and_then(|c| live::path_mismatch(&read.sources, &c.arn))
+    {
+        notes.push(hint);
+    }
     let mut decision_without_session = None;
     if is_session {
         match session {
@@ -446,6 +453,7 @@ fn answer(ask: &Ask, read: &RequestPolicies, given: &Context, session: Option<&S
     let text = render_text(
         ask,
         who,
+        &reasons,
         &ev,
         &d,
         &set,
@@ -472,6 +480,7 @@ fn answer(ask: &Ask, read: &RequestPolicies, given: &Context, session: Option<&S
 fn render_text(
     ask: &Ask,
     who: &str,
+    reasons: &[String],
     ev: &policy::Evaluation,
     d: &live::Deciding,
     set: &policy::PolicySet,
@@ -532,6 +541,9 @@ fn render_text(
             "  decided by: no policy read allows it ({} layer)",
             d.layer
         );
+    }
+    if let Some(why) = reasons.first() {
+        let _ = writeln!(s, "  why: {why}");
     }
     let _ = writeln!(s, "  trace:");
     for t in trace {
