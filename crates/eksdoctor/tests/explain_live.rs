@@ -536,6 +536,25 @@ fn bad_input_is_exit_2_without_calling_aws() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
+    // Nothing to check live: the offline answer, without credentials or AWS.
+    let out = Command::cargo_bin("eksdoctor")
+        .unwrap()
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args([
+            "explain",
+            "--live",
+            "error: You must be logged in to the server (Unauthorized)",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cluster/unauthorized"));
 }
 
 #[test]

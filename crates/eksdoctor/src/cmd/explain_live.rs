@@ -85,6 +85,11 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &Output) -> Result<i32,
             "eksdoctor: note: {skipped} denial(s) name no IAM user or role, action and resource ARN: explained offline only"
         ));
     }
+    if asks.is_empty() {
+        // Nothing to read live: the offline answer, without calling AWS.
+        out.eprint("eksdoctor: note: no denial names an IAM user or role, an action and a resource: nothing to check live");
+        return out.report(&Report::new(findings));
+    }
     let rt = conn::runtime()?;
     let (answers, reads) = rt.block_on(async {
         let config = conn::config(global, None);
