@@ -28,7 +28,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "../../crates/aws/tests/common/proxy.rs"]
-mod proxy;
+pub(super) mod proxy;
 
 const USER: &str = "bench";
 const REGION: &str = "us-west-2";
@@ -80,11 +80,11 @@ fn parse(rest: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-/// A moto_server on a free port, killed on drop.
-struct Moto {
+/// A moto_server on a free port, killed on drop (also used by `bench explain-live`).
+pub(super) struct Moto {
     child: std::process::Child,
-    url: String,
-    addr: std::net::SocketAddr,
+    pub(super) url: String,
+    pub(super) addr: std::net::SocketAddr,
 }
 
 impl Drop for Moto {
@@ -94,7 +94,7 @@ impl Drop for Moto {
     }
 }
 
-fn start_moto(server: &Path) -> Result<Moto, String> {
+pub(super) fn start_moto(server: &Path) -> Result<Moto, String> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?

@@ -243,7 +243,8 @@ impl Live {
         self.probe_timeout
     }
 
-    /// The shared config (its credentials sign the EKS token).
+    /// The shared config: its credentials sign the EKS token, and other
+    /// modules build their clients from it (each with the [`ReadOnlyGuard`]).
     #[must_use]
     pub fn sdk(&self) -> &SdkConfig {
         &self.sdk

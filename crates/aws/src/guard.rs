@@ -87,6 +87,45 @@ pub const ALLOWED: &[AllowedOperation] = &[
         "SimulatePrincipalPolicy",
         "iam:SimulatePrincipalPolicy",
     ),
+    // explain --live: the policies that decide a request (policies.rs).
+    op("IAM", "GetUser", "iam:GetUser"),
+    op("IAM", "ListUserPolicies", "iam:ListUserPolicies"),
+    op("IAM", "GetUserPolicy", "iam:GetUserPolicy"),
+    op(
+        "IAM",
+        "ListAttachedUserPolicies",
+        "iam:ListAttachedUserPolicies",
+    ),
+    op("IAM", "ListGroupsForUser", "iam:ListGroupsForUser"),
+    op("IAM", "ListGroupPolicies", "iam:ListGroupPolicies"),
+    op("IAM", "GetGroupPolicy", "iam:GetGroupPolicy"),
+    op(
+        "IAM",
+        "ListAttachedGroupPolicies",
+        "iam:ListAttachedGroupPolicies",
+    ),
+    op("IAM", "ListRolePolicies", "iam:ListRolePolicies"),
+    op("IAM", "GetRolePolicy", "iam:GetRolePolicy"),
+    op(
+        "IAM",
+        "ListAttachedRolePolicies",
+        "iam:ListAttachedRolePolicies",
+    ),
+    op("IAM", "ListPolicyVersions", "iam:ListPolicyVersions"),
+    op("IAM", "GetPolicyVersion", "iam:GetPolicyVersion"),
+    op("S3", "GetBucketPolicy", "s3:GetBucketPolicy"),
+    op("KMS", "GetKeyPolicy", "kms:GetKeyPolicy"),
+    op("Organizations", "ListParents", "organizations:ListParents"),
+    op(
+        "Organizations",
+        "ListPoliciesForTarget",
+        "organizations:ListPoliciesForTarget",
+    ),
+    op(
+        "Organizations",
+        "DescribePolicy",
+        "organizations:DescribePolicy",
+    ),
 ];
 
 /// The IAM action for an allowed operation.

@@ -30,6 +30,7 @@
 //!   least-privilege policy).
 //! - [`error`]: SDK errors classified (denied, throttled, expired, ...).
 //! - [`sts`], [`eks`], [`iam`]: the probes.
+//! - [`policies`]: every policy that decides one request (`explain --live`).
 //! - [`token`]: the EKS bearer token (`eksdoctor token`).
 //! - [`round`]: the concurrent round, streamed as `ProbeUpdate`s, collected
 //!   into a [`LiveSnapshot`] (core's one model of the answers, plus the
@@ -49,6 +50,7 @@ pub mod guard;
 pub mod iam;
 pub mod kube_target;
 pub mod podid;
+pub mod policies;
 pub mod regions;
 pub mod round;
 pub mod source;

@@ -34,6 +34,7 @@ catalog! {
     AUTHZ_PASS_ROLE = "authz/pass-role", Error, "The caller may not pass the role to the service";
     AUTHZ_ENCODED_MESSAGE = "authz/encoded-message", Info, "The denial carries an encoded authorization message";
     AUTHZ_AUTHORIZATION_ID = "authz/authorization-id", Info, "The denial carries an authorization id for the Access Troubleshooter";
+    AUTHZ_ALLOWED_NOW = "authz/allowed-now", Info, "The account's policies, read live, now allow the denied request";
 
     CLUSTER_CONSOLE_NO_K8S_ACCESS = "cluster/console-no-k8s-access", Error, "The console cannot show Kubernetes objects for this principal";
     CLUSTER_UNAUTHORIZED = "cluster/unauthorized", Error, "The cluster does not recognise the caller (Unauthorized)";

@@ -72,6 +72,7 @@ impl Cli {
     pub fn resolve_aws(&mut self) {
         let sub = match &self.command {
             Some(Command::Whoami(a)) => Some(a.clone()),
+            Some(Command::Explain(a)) => Some(a.aws.clone()),
             Some(Command::Check(a)) => Some(a.aws.clone()),
             Some(Command::Keys(a)) => Some(a.aws.clone()),
             Some(Command::Token(a)) => Some(a.aws.clone()),
@@ -163,6 +164,17 @@ pub struct ExplainArgs {
     /// A log file or CloudTrail JSON (one record a line, or {"Records": [...]}); gzip too. Repeats.
     #[arg(long, short = 'i')]
     pub input: Vec<PathBuf>,
+    /// Read the account's real policies (read-only) and name the statement that decided each denial, with the smallest fix.
+    #[arg(long)]
+    pub live: bool,
+    /// With --live, for a role session: the session policy it was created with (AWS cannot read it back).
+    #[arg(long, value_name = "FILE", requires = "live")]
+    pub session_policy: Option<PathBuf>,
+    /// With --live: a condition key of the request, KEY=VALUE (repeats; KEY=[] for present and empty).
+    #[arg(long, value_name = "KEY=VALUE", requires = "live")]
+    pub context: Vec<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

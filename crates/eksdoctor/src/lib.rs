@@ -83,6 +83,7 @@ fn has_sarif(command: Option<&Command>) -> bool {
 fn dispatch(cli: &Cli, out: &Output) -> Result<i32, CliError> {
     match &cli.command {
         None => cmd::dashboard::run(cli, out),
+        Some(Command::Explain(a)) if a.live => cmd::explain_live::run(a, &cli.global, out),
         Some(Command::Explain(a)) => cmd::explain::run(a, out),
         Some(Command::Lint(l)) => match &l.target {
             cli::LintTarget::AwsAuth(a) => cmd::lint_aws_auth::run(a, out),

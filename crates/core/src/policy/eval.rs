@@ -33,6 +33,11 @@ use super::principal::{Caller, Grant};
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
     policies: Vec<Policy>,
+    /// For service and resource control policies: the level of the
+    /// organization tree each is attached to (root, OU, account). Policies
+    /// of one level are alternatives (any of them may allow); every level
+    /// must allow. `None`: a level of its own.
+    levels: Vec<Option<Box<str>>>,
 }
 
 impl PolicySet {
@@ -45,6 +50,50 @@ impl PolicySet {
     /// control policy) added is one level that must allow on its own.
     pub fn add(&mut self, policy: Policy) {
         self.policies.push(policy);
+        self.levels.push(None);
+    }
+
+    /// Add a service or resource control policy attached at `level` (the
+    /// root, OU or account id it is attached to): AWS requires that at
+    /// each level some attached policy allows, and every level must.
+    pub fn add_at_level(&mut self, policy: Policy, level: &str) {
+        self.policies.push(policy);
+        self.levels.push(Some(level.into()));
+    }
+
+    /// The organization level a policy was added at.
+    #[must_use]
+    pub fn level(&self, policy: usize) -> Option<&str> {
+        self.levels.get(policy).and_then(|l| l.as_deref())
+    }
+
+    /// Whether the level of policy `index` allows: OR over the policies
+    /// attached at the same level (the policy alone when it has none).
+    #[must_use]
+    pub fn level_allows(&self, outcomes: &[PolicyOutcome], index: usize) -> Tri {
+        let Some(level) = self.level(index) else {
+            return outcomes.get(index).map_or(Tri::False, |o| o.allow);
+        };
+        let kind = self.policies.get(index).map(|p| p.kind);
+        Tri::any(
+            self.policies
+                .iter()
+                .zip(outcomes)
+                .enumerate()
+                .filter(|(i, (p, _))| Some(p.kind) == kind && self.level(*i) == Some(level))
+                .map(|(_, (_, o))| o.allow),
+        )
+    }
+
+    /// AND over the levels of `kind` (true when there are none).
+    fn levels_allow(&self, kind: PolicyKind, outcomes: &[PolicyOutcome]) -> Tri {
+        Tri::all(
+            self.policies
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.kind == kind)
+                .map(|(i, _)| self.level_allows(outcomes, i)),
+        )
     }
 
     /// Builder form of [`Self::add`].
@@ -356,8 +405,8 @@ fn decide_layers(set: &PolicySet, req: &Request, outcomes: &[PolicyOutcome]) -> 
             .map(|(_, o)| o)
     };
     let deny = Tri::any(outcomes.iter().map(|o| o.deny));
-    let scp = Tri::all(of(PolicyKind::ServiceControl).map(|o| o.allow));
-    let rcp = Tri::all(of(PolicyKind::ResourceControl).map(|o| o.allow));
+    let scp = set.levels_allow(PolicyKind::ServiceControl, outcomes);
+    let rcp = set.levels_allow(PolicyKind::ResourceControl, outcomes);
     let trust_mode = set.has(PolicyKind::Trust);
     let iam_caller = matches!(req.caller, Some(Caller::Iam(_)) | None);
     let identity_given = set.has(PolicyKind::Identity);

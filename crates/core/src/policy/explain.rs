@@ -145,8 +145,8 @@ fn unresolved_reasons(set: &PolicySet, ev: &Evaluation, only: Option<Effect>) ->
 fn implicit_deny_reasons(set: &PolicySet, req: &Request, ev: &Evaluation, out: &mut Vec<String>) {
     let action = &req.action;
     let l = &ev.layers;
-    for (p, o) in set.policies().iter().zip(&ev.outcomes) {
-        if o.allow == Tri::False {
+    for (i, p) in set.policies().iter().enumerate() {
+        if set.level_allows(&ev.outcomes, i) == Tri::False {
             match p.kind {
                 PolicyKind::ServiceControl => out.push(format!(
                     "the service control policy {} allows no {action}: every SCP level must allow it, and this cannot be fixed inside the account (ask the organization's management account)",
@@ -467,8 +467,8 @@ pub fn blocking_rule(set: &PolicySet, ev: &Evaluation) -> Option<Rule> {
     let denied_by = |kind: PolicyKind| {
         set.policies()
             .iter()
-            .zip(&ev.outcomes)
-            .any(|(p, o)| p.kind == kind && o.allow == Tri::False)
+            .enumerate()
+            .any(|(i, p)| p.kind == kind && set.level_allows(&ev.outcomes, i) == Tri::False)
     };
     let any_grant = l.resource_direct.or(l.resource_role).or(l.resource_account);
     match ev.decision {

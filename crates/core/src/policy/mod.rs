@@ -27,6 +27,7 @@ pub mod document;
 pub mod error;
 pub mod eval;
 pub mod explain;
+pub mod live;
 pub mod pattern;
 pub mod principal;
 pub mod variables;

@@ -7,6 +7,7 @@ mod check_pods;
 pub mod completions;
 pub mod dashboard;
 pub mod explain;
+pub mod explain_live;
 pub mod keys;
 pub mod lint_aws_auth;
 pub mod lint_irsa;

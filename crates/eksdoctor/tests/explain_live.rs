@@ -1,0 +1,634 @@
+//! `explain --live` as a user runs it: the real binary against moto (behind
+//! the shared proxy), on the denial text AWS prints, for each kind of policy
+//! that decides; then the fix applied in moto (by this test, with boto3, not
+//! by eksdoctor) and a second run that must say the request is allowed.
+//!
+//! moto serves everything used here: IAM users, groups, roles, inline and
+//! managed policies with versions, permissions boundaries, role trust, KMS
+//! key policies, S3 bucket policies (none: NoSuchBucketPolicy), and
+//! Organizations with SCPs (FullAWSAccess attached to the root and the
+//! account by moto itself). Nothing is stubbed. moto does not enforce the
+//! policies: the decisions are eksdoctor's evaluator on what it read.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../../aws/tests/common/mod.rs"]
+mod common;
+
+use std::io::Write as _;
+use std::process::{Command as Process, Stdio};
+
+use assert_cmd::Command;
+use common::{ACCOUNT, Faults, Moto, Proxy, REGION};
+use serde_json::{Value, json};
+
+/// Run boto3 calls against moto: `[{"service", "op", "args", "ignore_errors"}]`;
+/// returns each call's answer.
+const BOTO: &str = r#"
+import json, sys, boto3
+endpoint = sys.argv[1]
+calls = json.load(sys.stdin)
+s = boto3.session.Session(aws_access_key_id="AKIAIOSFODNN7SEEDER1",
+    aws_secret_access_key="seeder-secret-not-real-0000000000000000", region_name="us-west-2")
+clients = {}
+out = []
+for c in calls:
+    cl = clients.setdefault(c["service"], s.client(c["service"], endpoint_url=endpoint))
+    try:
+        r = getattr(cl, c["op"])(**c.get("args", {}))
+        r.pop("ResponseMetadata", None)
+        out.append(r)
+    except Exception as e:
+        if not c.get("ignore_errors"):
+            raise
+        out.append({"error": str(e)})
+json.dump(out, sys.stdout, default=str)
+"#;
+
+fn boto(moto: &Moto, calls: &Value) -> Vec<Value> {
+    let python = common::moto_server_path().with_file_name("python");
+    let mut child = Process::new(python)
+        .arg("-c")
+        .arg(BOTO)
+        .arg(moto.url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(calls.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "boto3 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn call(service: &str, op: &str, args: Value) -> Value {
+    json!({"service": service, "op": op, "args": args})
+}
+
+fn doc(statements: Value) -> String {
+    json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+}
+
+struct Account {
+    moto: Moto,
+    proxy: Proxy,
+    key_id: String,
+    secret: String,
+    kms_key: String,
+    scp_id: String,
+}
+
+fn arn(rest: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:{rest}")
+}
+
+/// One account with every scenario in it.
+fn account() -> Account {
+    let moto = Moto::start();
+    let allow = |a: &str| json!({"Effect": "Allow", "Action": a, "Resource": "*"});
+    let open_trust = doc(
+        json!([{"Effect": "Allow", "Principal": {"AWS": arn("root")}, "Action": "sts:AssumeRole"}]),
+    );
+    let calls = json!([
+        // eksdoctor's own read-only caller.
+        call("iam", "create_user", json!({"UserName": "reader"})),
+        call("iam", "create_access_key", json!({"UserName": "reader"})),
+        // alice: allowed eks/kms/s3 inline; her group denies prod.
+        call("iam", "create_user", json!({"UserName": "alice"})),
+        call(
+            "iam",
+            "put_user_policy",
+            json!({"UserName": "alice", "PolicyName": "work",
+            "PolicyDocument": doc(json!([allow("eks:*"), allow("kms:*"), allow("s3:*")]))})
+        ),
+        call("iam", "create_group", json!({"GroupName": "devs"})),
+        call(
+            "iam",
+            "add_user_to_group",
+            json!({"GroupName": "devs", "UserName": "alice"})
+        ),
+        call(
+            "iam",
+            "put_group_policy",
+            json!({"GroupName": "devs", "PolicyName": "no-prod",
+            "PolicyDocument": doc(json!([
+                {"Sid": "ListAll", "Effect": "Allow", "Action": "eks:ListClusters", "Resource": "*"},
+                {"Sid": "NoProd", "Effect": "Deny", "Action": "eks:*",
+                 "Resource": format!("arn:aws:eks:*:{ACCOUNT}:cluster/prod")}]))})
+        ),
+        // A role whose boundary allows eks only.
+        call(
+            "iam",
+            "create_policy",
+            json!({"PolicyName": "eks-only-boundary",
+            "PolicyDocument": doc(json!([allow("eks:*")]))})
+        ),
+        call(
+            "iam",
+            "create_role",
+            json!({"RoleName": "bounded", "AssumeRolePolicyDocument": open_trust,
+            "PermissionsBoundary": arn("policy/eks-only-boundary")})
+        ),
+        call(
+            "iam",
+            "put_role_policy",
+            json!({"RoleName": "bounded", "PolicyName": "work",
+            "PolicyDocument": doc(json!([allow("sqs:*"), allow("eks:*")]))})
+        ),
+        // A role with a path, and a target role whose trust names it without the path.
+        call(
+            "iam",
+            "create_role",
+            json!({"RoleName": "deploy", "Path": "/ci/", "AssumeRolePolicyDocument": open_trust})
+        ),
+        call(
+            "iam",
+            "put_role_policy",
+            json!({"RoleName": "deploy", "PolicyName": "assume",
+            "PolicyDocument": doc(json!([allow("sts:AssumeRole")]))})
+        ),
+        call(
+            "iam",
+            "create_role",
+            json!({"RoleName": "target", "AssumeRolePolicyDocument":
+            doc(json!([{"Sid": "Deploy", "Effect": "Allow", "Principal": {"AWS": arn("role/deploy")}, "Action": "sts:AssumeRole"}]))})
+        ),
+        // A KMS key whose policy names its admin role only (no delegation to the account).
+        call(
+            "kms",
+            "create_key",
+            json!({"Policy": doc(json!([{"Sid": "Admin", "Effect": "Allow",
+            "Principal": {"AWS": arn("role/key-admin")}, "Action": "kms:*", "Resource": "*"}]))})
+        ),
+        // A bucket without a policy.
+        call(
+            "s3",
+            "create_bucket",
+            json!({"Bucket": "team-data", "CreateBucketConfiguration": {"LocationConstraint": REGION}})
+        ),
+        // The organization: an SCP on the account denies s3:GetObject.
+        call(
+            "organizations",
+            "create_organization",
+            json!({"FeatureSet": "ALL"})
+        ),
+        call("organizations", "list_roots", json!({})),
+    ]);
+    let got = boto(&moto, &calls);
+    let key = &got[1]["AccessKey"];
+    let kms_key = got[13]["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
+    let root = got[16]["Roots"][0]["Id"].as_str().unwrap().to_owned();
+    let scp = boto(
+        &moto,
+        &json!([
+            {"service": "organizations", "op": "enable_policy_type", "ignore_errors": true,
+             "args": {"RootId": root, "PolicyType": "SERVICE_CONTROL_POLICY"}},
+            call("organizations", "create_policy", json!({"Name": "no-object-reads", "Description": "d",
+                "Type": "SERVICE_CONTROL_POLICY",
+                "Content": doc(json!([{"Sid": "NoGetObject", "Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"}]))})),
+        ]),
+    );
+    let scp_id = scp[1]["Policy"]["PolicySummary"]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    boto(
+        &moto,
+        &json!([call(
+            "organizations",
+            "attach_policy",
+            json!({"PolicyId": scp_id, "TargetId": ACCOUNT})
+        )]),
+    );
+    let proxy = Proxy::start(moto.addr, Faults::default());
+    Account {
+        key_id: key["AccessKeyId"].as_str().unwrap().to_owned(),
+        secret: key["SecretAccessKey"].as_str().unwrap().to_owned(),
+        moto,
+        proxy,
+        kms_key,
+        scp_id,
+    }
+}
+
+/// `explain --live --format json TEXT`: the first finding, and the exit status.
+fn explain_live(acct: &Account, text: &str, extra: &[&str]) -> (Value, i32, String) {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::cargo_bin("eksdoctor").unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
+        .env("HOME", home.path())
+        .env("AWS_CONFIG_FILE", home.path().join("config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path().join("credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", &acct.key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &acct.secret)
+        .env("NO_COLOR", "1")
+        .args([
+            "explain",
+            "--live",
+            "--region",
+            REGION,
+            "--endpoint-url",
+            &acct.proxy.url(),
+        ])
+        .args(extra)
+        .arg(text)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!stdout.contains(&acct.secret), "the secret must never show");
+    let v: Value = if extra.contains(&"json") {
+        serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {stdout}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    } else {
+        Value::Null
+    };
+    (
+        v["findings"][0].clone(),
+        out.status.code().unwrap_or(-1),
+        stdout,
+    )
+}
+
+fn denial(principal: &str, action: &str, resource: &str, why: &str) -> String {
+    format!(
+        "An error occurred (AccessDeniedException) when calling the X operation: User: {principal} is not authorized to perform: {action} on resource: {resource} {why}"
+    )
+}
+
+/// Every fix command parses as shell, and is an `aws` command.
+fn check_commands(f: &Value) -> Vec<Vec<String>> {
+    f["fix"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let words = shlex::split(c.as_str().unwrap()).expect("fix command is not shell");
+            assert_eq!(words[0], "aws");
+            words
+        })
+        .collect()
+}
+
+/// The value after `--flag` in a command's words.
+fn flag<'a>(words: &'a [String], name: &str) -> &'a str {
+    let i = words.iter().position(|w| w == name).unwrap();
+    &words[i + 1]
+}
+
+#[test]
+fn each_deciding_policy_is_named_and_its_fix_allows_on_a_second_run() {
+    let acct = account();
+    let json = ["--format", "json"];
+
+    // 1. An explicit Deny in a group policy.
+    let text = denial(
+        &arn("user/alice"),
+        "eks:DescribeCluster",
+        &format!("arn:aws:eks:{REGION}:{ACCOUNT}:cluster/prod"),
+        "with an explicit deny in an identity-based policy",
+    );
+    let (f, code, _) = explain_live(&acct, &text, &json);
+    assert_eq!(code, 1, "{f:#}");
+    assert_eq!(f["rule"], "authz/explicit-deny");
+    let live = &f["evidence"]["live"];
+    assert_eq!(
+        live["deciding"]["policy"],
+        "inline policy 'no-prod' of group devs"
+    );
+    assert_eq!(live["deciding"]["statement"], "NoProd");
+    assert!(
+        live["deciding"]["lines"]
+            .as_str()
+            .unwrap()
+            .contains("\"Effect\": \"Deny\"")
+    );
+    let cmds = check_commands(&f);
+    assert_eq!(&cmds[0][..3], ["aws", "iam", "put-group-policy"]);
+    // Merged: the Allow statement of that policy is still there.
+    let put: Value = serde_json::from_str(flag(&cmds[0], "--policy-document")).unwrap();
+    assert_eq!(put["Statement"].as_array().unwrap().len(), 2);
+    assert_eq!(live["decision_after_fix"], "allow");
+    boto(
+        &acct.moto,
+        &json!([call(
+            "iam",
+            "put_group_policy",
+            json!({"GroupName": "devs",
+        "PolicyName": flag(&cmds[0], "--policy-name"), "PolicyDocument": flag(&cmds[0], "--policy-document")})
+        )]),
+    );
+    let (f, code, _) = explain_live(&acct, &text, &json);
+    assert_eq!(
+        (f["rule"].as_str(), code),
+        (Some("authz/allowed-now"), 0),
+        "{f:#}"
+    );
+
+    // 2. A permissions boundary without the action (a role session).
+    let text = denial(
+        &format!("arn:aws:sts::{ACCOUNT}:assumed-role/bounded/s1"),
+        "sqs:SendMessage",
+        &format!("arn:aws:sqs:{REGION}:{ACCOUNT}:jobs"),
+        "because no permissions boundary allows the sqs:SendMessage action",
+    );
+    let (f, _, _) = explain_live(&acct, &text, &json);
+    assert_eq!(f["rule"], "authz/permissions-boundary", "{f:#}");
+    let live = &f["evidence"]["live"];
+    assert_eq!(live["layer"], "boundary");
+    assert_eq!(live["session_policy"]["assumed"], "none");
+    assert!(live["notes"].to_string().contains("--session-policy"));
+    let cmds = check_commands(&f);
+    let last = cmds.last().unwrap();
+    assert_eq!(&last[..3], ["aws", "iam", "create-policy-version"]);
+    assert!(last.contains(&"--set-as-default".to_owned()));
+    assert_eq!(flag(last, "--policy-arn"), arn("policy/eks-only-boundary"));
+    boto(
+        &acct.moto,
+        &json!([call(
+            "iam",
+            "create_policy_version",
+            json!({"PolicyArn": arn("policy/eks-only-boundary"),
+        "PolicyDocument": flag(last, "--policy-document"), "SetAsDefault": true})
+        )]),
+    );
+    let (f, code, _) = explain_live(&acct, &text, &json);
+    assert_eq!(
+        (f["rule"].as_str(), code),
+        (Some("authz/allowed-now"), 0),
+        "{f:#}"
+    );
+    // A session policy that does not allow it: both answers are shown.
+    let dir = tempfile::tempdir().unwrap();
+    let sp = dir.path().join("session.json");
+    std::fs::write(
+        &sp,
+        doc(json!([{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}])),
+    )
+    .unwrap();
+    let (f, _, _) = explain_live(
+        &acct,
+        &text,
+        &["--format", "json", "--session-policy", sp.to_str().unwrap()],
+    );
+    assert_eq!(f["rule"], "authz/session-policy", "{f:#}");
+    assert_eq!(
+        f["evidence"]["live"]["session_policy"]["decision_without"],
+        "allow"
+    );
+
+    // 3. A KMS key policy that does not delegate to the account.
+    let text = denial(
+        &arn("user/alice"),
+        "kms:Decrypt",
+        &acct.kms_key,
+        "because no resource-based policy allows the kms:Decrypt action",
+    );
+    let (f, _, _) = explain_live(&acct, &text, &json);
+    assert_eq!(f["rule"], "authz/resource-policy", "{f:#}");
+    assert_eq!(f["evidence"]["live"]["layer"], "key-policy");
+    let cmds = check_commands(&f);
+    assert_eq!(&cmds[0][..3], ["aws", "kms", "put-key-policy"]);
+    let merged: Value = serde_json::from_str(flag(&cmds[0], "--policy")).unwrap();
+    assert_eq!(
+        merged["Statement"][0]["Sid"], "Admin",
+        "the admin statement is kept"
+    );
+    boto(
+        &acct.moto,
+        &json!([call(
+            "kms",
+            "put_key_policy",
+            json!({"KeyId": acct.kms_key,
+        "PolicyName": "default", "Policy": flag(&cmds[0], "--policy")})
+        )]),
+    );
+    let (f, _, _) = explain_live(&acct, &text, &json);
+    assert_eq!(f["rule"], "authz/allowed-now", "{f:#}");
+
+    // 4. An SCP Deny.
+    let text = denial(
+        &arn("user/alice"),
+        "s3:GetObject",
+        "arn:aws:s3:::team-data/report.csv",
+        "with an explicit deny in a service control policy",
+    );
+    let (f, _, _) = explain_live(&acct, &text, &json);
+    assert_eq!(f["rule"], "authz/explicit-deny", "{f:#}");
+    let live = &f["evidence"]["live"];
+    assert_eq!(live["deciding"]["policy_kind"], "service control policy");
+    assert_eq!(live["deciding"]["statement"], "NoGetObject");
+    assert!(
+        live["deciding"]["policy"]
+            .as_str()
+            .unwrap()
+            .contains(&acct.scp_id)
+    );
+    // The bucket has no policy, and that is read as such (not as an error).
+    assert!(
+        live["policies_read"]
+            .to_string()
+            .contains("bucket policy of team-data")
+    );
+    let cmds = check_commands(&f);
+    assert_eq!(&cmds[0][..3], ["aws", "organizations", "update-policy"]);
+    assert_eq!(flag(&cmds[0], "--policy-id"), acct.scp_id);
+    boto(
+        &acct.moto,
+        &json!([call(
+            "organizations",
+            "update_policy",
+            json!({"PolicyId": acct.scp_id,
+        "Content": flag(&cmds[0], "--content")})
+        )]),
+    );
+    let (f, _, _) = explain_live(&acct, &text, &json);
+    assert_eq!(f["rule"], "authz/allowed-now", "{f:#}");
+
+    // 5. A role trust that names the caller's role ARN without its path.
+    let text = denial(
+        &format!("arn:aws:sts::{ACCOUNT}:assumed-role/deploy/run-7"),
+        "sts:AssumeRole",
+        &arn("role/target"),
+        "",
+    );
+    let (f, _, stdout_text) = explain_live(&acct, &text, &[]);
+    assert!(
+        stdout_text.contains("decided by: no statement of trust policy of"),
+        "{stdout_text}"
+    );
+    assert!(
+        stdout_text.contains("$ aws iam update-assume-role-policy --role-name target"),
+        "{stdout_text}"
+    );
+    let _ = f;
+    let (f, _, _) = explain_live(&acct, &text, &json);
+    assert_eq!(f["rule"], "authz/role-trust", "{f:#}");
+    assert!(
+        f["evidence"]["live"]["notes"]
+            .to_string()
+            .contains("must carry the role's path"),
+        "{f:#}"
+    );
+    let cmds = check_commands(&f);
+    let trust: Value = serde_json::from_str(flag(&cmds[0], "--policy-document")).unwrap();
+    assert_eq!(
+        trust["Statement"][1]["Principal"]["AWS"],
+        arn("role/ci/deploy")
+    );
+    boto(
+        &acct.moto,
+        &json!([call(
+            "iam",
+            "update_assume_role_policy",
+            json!({"RoleName": "target",
+        "PolicyDocument": flag(&cmds[0], "--policy-document")})
+        )]),
+    );
+    let (f, _, _) = explain_live(&acct, &text, &json);
+    assert_eq!(f["rule"], "authz/allowed-now", "{f:#}");
+}
+
+#[test]
+fn bad_input_is_exit_2_without_calling_aws() {
+    let home = tempfile::tempdir().unwrap();
+    let bad = home.path().join("s.json");
+    std::fs::write(&bad, "{not json").unwrap();
+    let out = Command::cargo_bin("eksdoctor")
+        .unwrap()
+        .env("HOME", home.path())
+        .args([
+            "explain",
+            "--live",
+            "--session-policy",
+            bad.to_str().unwrap(),
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::cargo_bin("eksdoctor")
+        .unwrap()
+        .args(["explain", "--live", "--context", "novalue", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    // Nothing to check live: the offline answer, without credentials or AWS.
+    let out = Command::cargo_bin("eksdoctor")
+        .unwrap()
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args([
+            "explain",
+            "--live",
+            "error: You must be logged in to the server (Unauthorized)",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cluster/unauthorized"));
+}
+
+#[test]
+fn an_unreadable_scp_level_is_said_and_an_allow_is_not_trusted() {
+    // moto enforcing IAM for eksdoctor's reader, which may read IAM but not
+    // Organizations: the SCP level is not read, and the request the policies
+    // read would allow keeps its offline diagnosis with the note.
+    let moto = Moto::start();
+    let calls = json!([
+        call("iam", "create_user", json!({"UserName": "reader"})),
+        call("iam", "create_access_key", json!({"UserName": "reader"})),
+        call(
+            "iam",
+            "put_user_policy",
+            json!({"UserName": "reader", "PolicyName": "read",
+            "PolicyDocument": doc(json!([{"Effect": "Allow", "Action": ["iam:Get*", "iam:List*"], "Resource": "*"}]))})
+        ),
+        call("iam", "create_user", json!({"UserName": "alice"})),
+        call(
+            "iam",
+            "put_user_policy",
+            json!({"UserName": "alice", "PolicyName": "work",
+            "PolicyDocument": doc(json!([{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]))})
+        ),
+        call(
+            "organizations",
+            "create_organization",
+            json!({"FeatureSet": "ALL"})
+        ),
+    ]);
+    let got = boto(&moto, &calls);
+    let key = &got[1]["AccessKey"];
+    // From here on moto checks every request against the caller's policies.
+    let python = common::moto_server_path().with_file_name("python");
+    let status = Process::new(python)
+        .arg("-c")
+        .arg("import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + '/moto-api/reset-auth', data=b'0', method='POST', headers={'Content-Type': 'text/plain'})).read()")
+        .arg(moto.url())
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let proxy = Proxy::start(moto.addr, Faults::default());
+    let acct = Account {
+        key_id: key["AccessKeyId"].as_str().unwrap().to_owned(),
+        secret: key["SecretAccessKey"].as_str().unwrap().to_owned(),
+        moto,
+        proxy,
+        kms_key: String::new(),
+        scp_id: String::new(),
+    };
+    let text = denial(
+        &arn("user/alice"),
+        "eks:DescribeCluster",
+        &format!("arn:aws:eks:{REGION}:{ACCOUNT}:cluster/prod"),
+        "with an explicit deny in a service control policy",
+    );
+    let (f, code, _) = explain_live(&acct, &text, &["--format", "json"]);
+    let live = &f["evidence"]["live"];
+    assert_eq!(live["decision"], "allow", "{f:#}");
+    assert_eq!(live["complete"], false);
+    assert!(
+        live["notes"].to_string().contains("SCP level not read"),
+        "{f:#}"
+    );
+    assert!(
+        live["notes"]
+            .to_string()
+            .contains("organizations:ListParents")
+    );
+    // Not "allowed now": the SCP the message names was not read.
+    assert_eq!(f["rule"], "authz/service-control-policy");
+    assert_eq!(code, 1);
+}
