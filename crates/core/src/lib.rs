@@ -21,6 +21,7 @@ pub mod arn;
 pub mod awsauth;
 pub mod explain;
 pub mod finding;
+pub mod fleet;
 pub mod irsa;
 pub mod k8s;
 pub mod keys;
