@@ -32,12 +32,15 @@
 //! - [`sts`], [`eks`], [`iam`]: the probes.
 //! - [`token`]: the EKS bearer token (`eksdoctor token`).
 //! - [`round`]: the concurrent round, streamed as `ProbeUpdate`s.
+//! - [`fleet`], [`fleet_pace`]: `check --org`, every account of an organization, paced.
 //! - [`findings`]: what the answers mean (creds/*, probe-denied, irsa, sts, cluster).
 
 pub mod config;
 pub mod eks;
 pub mod error;
 pub mod findings;
+pub mod fleet;
+pub mod fleet_pace;
 pub mod guard;
 pub mod iam;
 pub mod kube_target;
@@ -50,7 +53,10 @@ pub mod token;
 pub use config::{Live, LiveConfig};
 pub use error::ProbeError;
 pub use regions::RegionSelection;
-pub use round::{ClusterProbes, ClusterSelection, LiveSnapshot, ProbeOptions, stream_probes};
+pub use round::{
+    ClusterProbes, ClusterSelection, LiveSnapshot, ProbeOptions, stream_probes,
+    stream_probes_limited,
+};
 
 /// Run `fut` under the live config's per-probe deadline.
 pub(crate) async fn timed<T, F>(live: &Live, permission: &str, fut: F) -> Result<T, ProbeError>

@@ -164,7 +164,7 @@ enum Event {
 
 struct Ctx {
     live: Live,
-    sem: Semaphore,
+    sem: Arc<Semaphore>,
     identity: CallerIdentity,
     oidc: OnceCell<Result<Vec<String>, ProbeError>>,
     /// The caller's role (GetRole), fetched once.
@@ -236,6 +236,19 @@ pub async fn stream_probes(
     options: &ProbeOptions,
     tx: mpsc::Sender<ProbeUpdate>,
 ) -> LiveSnapshot {
+    let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    stream_probes_limited(live, options, tx, limit).await
+}
+
+/// [`stream_probes`] under a limit shared with other rounds (the fleet run:
+/// one global bound over every account's calls; `options.concurrency` is
+/// then unused).
+pub async fn stream_probes_limited(
+    live: &Live,
+    options: &ProbeOptions,
+    tx: mpsc::Sender<ProbeUpdate>,
+    limit: Arc<Semaphore>,
+) -> LiveSnapshot {
     let mut snap = LiveSnapshot {
         identity: Probe::Pending,
         caller_role: None,
@@ -247,7 +260,10 @@ pub async fn stream_probes(
         credential_source: live.credential_source().clone(),
         access_key_id: live.access_key_id().to_owned(),
     };
-    let identity = sts::caller_identity(live).await;
+    let identity = {
+        let _permit = limit.acquire().await;
+        sts::caller_identity(live).await
+    };
     if let Err(e) = &identity {
         snap.problems.push(e.clone());
     }
@@ -261,7 +277,7 @@ pub async fn stream_probes(
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let ctx = Arc::new(Ctx {
         live: live.clone(),
-        sem: Semaphore::new(options.concurrency.max(1)),
+        sem: limit,
         identity: identity.clone(),
         oidc: OnceCell::new(),
         role: OnceCell::new(),
