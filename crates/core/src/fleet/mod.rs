@@ -10,6 +10,9 @@
 //! `fleet/`, a function here builds the [`Finding`], and
 //! `docs/rules/fleet/<name>.md` explains it.
 
+pub mod accounts;
+mod render;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;

@@ -185,3 +185,47 @@ fn the_json_report_carries_scope_summary_and_throttles() {
     assert_eq!(v["accounts"][0]["regions"][0]["region"], "eu-west-1");
     assert_eq!(v["accounts"][0]["regions"][1]["clusters"][0]["name"], "web");
 }
+
+#[test]
+fn text_puts_the_accounts_table_first_then_findings_by_scope() {
+    let mut a = account("111111111111", "prod");
+    a.findings = vec![cluster_finding(
+        rules::IRSA_OIDC_PROVIDER_MISSING,
+        "us-east-1",
+        "web",
+    )];
+    let mut b = account("222222222222", "sandbox");
+    b.assume_error = Some("AccessDenied".into());
+    let r = FleetReport::build(vec![a, b], Throttles::default(), &policy());
+    let text = r.to_text(crate::report::TextStyle::default());
+    let table = text.find("ACCOUNT").unwrap();
+    let first_finding = text.find("== account").unwrap();
+    assert!(table < first_finding, "{text}");
+    assert!(text.contains("-- us-east-1 / web"), "{text}");
+    assert!(text.contains("222222222222  sandbox"), "{text}");
+    assert!(text.contains("fleet/assume-failed"), "{text}");
+    assert!(
+        text.trim_end().ends_with("2 errors, 0 warnings, 0 info"),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_findings_carry_their_scope_and_the_common_summary() {
+    let mut a = account("111111111111", "prod");
+    a.findings = vec![cluster_finding(
+        rules::IRSA_OIDC_PROVIDER_MISSING,
+        "us-east-1",
+        "web",
+    )];
+    let v = FleetReport::build(vec![a], Throttles::default(), &policy()).to_json_value();
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "irsa/oidc-provider-missing");
+    assert_eq!(f["scope"]["account_id"], "111111111111");
+    assert_eq!(f["scope"]["cluster"], "web");
+    assert_eq!(v["summary"]["error"], 1);
+    assert_eq!(
+        v["summary"]["by_rule"]["irsa/oidc-provider-missing"]["error"],
+        1
+    );
+}

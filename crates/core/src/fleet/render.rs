@@ -1,0 +1,179 @@
+//! The fleet report as text (the table first) and as JSON.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use super::{FleetReport, ScopedFinding};
+use crate::finding::Severity;
+use crate::report::{TextStyle, render_finding};
+
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('~');
+        t
+    }
+}
+
+impl FleetReport {
+    /// The text report: the summary line, the accounts table, findings by
+    /// rule, then each account's findings under account → region → cluster.
+    #[must_use]
+    pub fn to_text(&self, style: TextStyle) -> String {
+        let mut out = String::new();
+        let s = &self.summary;
+        let _ = writeln!(
+            out,
+            "fleet      {} account{} ({} not reachable), {} cluster{} in {} account-region{}",
+            s.accounts,
+            plural(s.accounts),
+            s.accounts_unreachable,
+            s.clusters,
+            plural(s.clusters),
+            s.regions,
+            plural(s.regions),
+        );
+        let t = &self.throttles;
+        let services: Vec<String> = t
+            .by_service
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "throttled  {} time{}{}; {} probe{} still throttled after retries",
+            t.total,
+            plural(usize::try_from(t.total).unwrap_or(usize::MAX)),
+            if services.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", services.join(", "))
+            },
+            t.exhausted,
+            plural(usize::try_from(t.exhausted).unwrap_or(usize::MAX)),
+        );
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{:<12}  {:<20}  {:>8}  {:>5}  {:>4}  {:>4}  WORST",
+            "ACCOUNT", "NAME", "CLUSTERS", "ERROR", "WARN", "INFO"
+        );
+        for a in &self.accounts {
+            let (e, w, i) = a.counts();
+            let worst = a.worst().map_or("-", |f| f.rule);
+            let clusters = if a.status == "ok" {
+                a.cluster_count().to_string()
+            } else {
+                "?".to_owned()
+            };
+            let _ = writeln!(
+                out,
+                "{:<12}  {:<20}  {:>8}  {:>5}  {:>4}  {:>4}  {worst}",
+                a.account_id,
+                cut(a.account_name.as_deref().unwrap_or("-"), 20),
+                clusters,
+                e,
+                w,
+                i
+            );
+        }
+        if !s.by_rule.is_empty() {
+            out.push('\n');
+            let width = s.by_rule.keys().map(String::len).max().unwrap_or(4).max(4);
+            let _ = writeln!(
+                out,
+                "{:<width$}  {:>5}  {:>4}  {:>4}",
+                "RULE", "ERROR", "WARN", "INFO"
+            );
+            for (rule, sev) in &s.by_rule {
+                let n = |x: Severity| sev.get(&x).copied().unwrap_or(0);
+                let _ = writeln!(
+                    out,
+                    "{rule:<width$}  {:>5}  {:>4}  {:>4}",
+                    n(Severity::Error),
+                    n(Severity::Warning),
+                    n(Severity::Info)
+                );
+            }
+        }
+        for a in &self.accounts {
+            let scoped = a.scoped_findings();
+            if scoped.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "\n== account {}{} ==",
+                a.account_id,
+                a.account_name
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            );
+            let mut last: Option<(Option<&str>, Option<&str>)> = None;
+            for f in &scoped {
+                let here = (f.region, f.cluster);
+                if last != Some(here) {
+                    let _ = match here {
+                        (None, _) => writeln!(out, "-- account-wide"),
+                        (Some(r), None) => writeln!(out, "-- {r}"),
+                        (Some(r), Some(c)) => writeln!(out, "-- {r} / {c}"),
+                    };
+                    last = Some(here);
+                }
+                render_finding(&mut out, f.finding, style);
+            }
+            for plan in &a.rotation {
+                if !plan.steps.is_empty() {
+                    let _ = writeln!(out, "rotation   {}", plan.describe());
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\n{} error{}, {} warning{}, {} info",
+            s.error,
+            plural(s.error),
+            s.warning,
+            plural(s.warning),
+            s.info
+        );
+        out
+    }
+
+    /// The JSON report: `findings` (every finding with its `scope`) and
+    /// `summary` as every report has them, plus the `accounts` tree and
+    /// `throttles`.
+    #[must_use]
+    pub fn to_json_value(&self) -> Value {
+        let findings: Vec<Value> = self.scoped_findings().iter().map(scoped_json).collect();
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            m.insert("findings".to_owned(), Value::Array(findings));
+        }
+        v
+    }
+}
+
+fn scoped_json(s: &ScopedFinding<'_>) -> Value {
+    let mut f = serde_json::to_value(s.finding).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut f {
+        m.insert(
+            "scope".to_owned(),
+            json!({
+                "account_id": s.account_id,
+                "account_name": s.account_name,
+                "region": s.region,
+                "cluster": s.cluster,
+            }),
+        );
+    }
+    f
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
