@@ -17,14 +17,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_iam::types::ReportStateType;
+use aws_sdk_iam::types::{ReportStateType, StatusType};
 use aws_sdk_organizations::types::{AccountState, AccountStatus};
 use eksdoctor_core::finding::Finding;
 use eksdoctor_core::fleet::{self, AccountInput, ClusterFacts, RegionInput, Throttles};
-use eksdoctor_core::keys::saved::SavedKeys;
+use eksdoctor_core::keys::saved::{ListedKey, SavedKeys};
 use eksdoctor_core::keys::{AccessKey, credential_report, merge};
 use eksdoctor_core::rules;
-use eksdoctor_core::snapshot::Probe;
+use eksdoctor_core::snapshot::{KeyStatus, Probe};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
@@ -221,10 +221,57 @@ async fn credential_report(live: &Live, limit: &Semaphore) -> Result<Vec<AccessK
     let text = String::from_utf8_lossy(&bytes);
     let rows = credential_report::parse_csv(&text)
         .map_err(|e| ProbeError::Other(format!("the credential report is unreadable: {e}")))?;
+    // The report has no key ids: list the keys of each user holding some, so
+    // the rotation commands carry real ids (a user that cannot be listed
+    // keeps the report's placeholders).
+    let holders: Vec<&str> = rows
+        .iter()
+        .filter(|r| !r.is_root() && r.keys.iter().any(|k| k.has_key()))
+        .map(|r| r.user.as_str())
+        .collect();
+    let listed =
+        futures_util::future::join_all(holders.iter().map(|user| listed_keys(live, limit, user)))
+            .await;
     Ok(merge::combine(&SavedKeys {
+        listed: listed.into_iter().flatten().flatten().collect(),
         report: rows,
         ..SavedKeys::default()
     }))
+}
+
+/// ListAccessKeys of one user (ids, status, creation date).
+async fn listed_keys(
+    live: &Live,
+    limit: &Semaphore,
+    user: &str,
+) -> Result<Vec<ListedKey>, ProbeError> {
+    const PERM: &str = "iam:ListAccessKeys";
+    let _permit = limit.acquire().await;
+    let out = timed(live, PERM, async {
+        live.iam()
+            .list_access_keys()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| ProbeError::from_sdk(&e, PERM))
+    })
+    .await?;
+    Ok(out
+        .access_key_metadata()
+        .iter()
+        .filter_map(|m| {
+            let created = m.create_date()?;
+            Some(ListedKey {
+                user_name: m.user_name().unwrap_or(user).to_owned(),
+                access_key_id: m.access_key_id()?.to_owned(),
+                status: match m.status() {
+                    Some(StatusType::Active) => KeyStatus::Active,
+                    _ => KeyStatus::Inactive,
+                },
+                created: jiff::Timestamp::from_second(created.secs()).ok()?,
+            })
+        })
+        .collect())
 }
 
 fn state<T>(p: &Probe<T>) -> Option<String> {

@@ -126,11 +126,6 @@ impl FleetReport {
                 }
                 render_finding(&mut out, f.finding, style);
             }
-            for plan in &a.rotation {
-                if !plan.steps.is_empty() {
-                    let _ = writeln!(out, "rotation   {}", plan.describe());
-                }
-            }
         }
         let _ = writeln!(
             out,

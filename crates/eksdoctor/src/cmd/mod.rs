@@ -2,6 +2,7 @@
 
 pub mod check;
 mod check_kube;
+mod check_org;
 mod check_path;
 pub mod completions;
 pub mod dashboard;
