@@ -14,6 +14,7 @@
 //!
 //! What comes back is core's [`AccountInput`]s; core builds the report.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ use eksdoctor_core::fleet::{self, AccountInput, ClusterFacts, RegionInput, Throt
 use eksdoctor_core::keys::saved::{ListedKey, SavedKeys};
 use eksdoctor_core::keys::{AccessKey, credential_report, merge};
 use eksdoctor_core::rules;
-use eksdoctor_core::snapshot::{KeyStatus, Probe};
+use eksdoctor_core::snapshot::{KeyStatus, Probe, ProbeUpdate};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
@@ -90,6 +91,39 @@ impl Default for FleetOptions {
 pub struct FleetRun {
     pub accounts: Vec<AccountInput>,
     pub throttles: Throttles,
+    /// Each reached account's round, by account id (the dashboard replays them).
+    pub snapshots: BTreeMap<String, LiveSnapshot>,
+}
+
+/// A finished round as the updates that built it (identity, regions,
+/// clusters), for the dashboard to replay into its panels.
+#[must_use]
+pub fn replay(snap: &LiveSnapshot) -> Vec<ProbeUpdate> {
+    let mut out = vec![ProbeUpdate::Identity(snap.identity.clone())];
+    for (region, clusters) in &snap.regions {
+        out.push(ProbeUpdate::ClusterList {
+            region: region.clone(),
+            clusters: clusters.clone(),
+        });
+    }
+    for c in snap.clusters.values() {
+        out.push(ProbeUpdate::Cluster {
+            region: c.region.clone(),
+            name: c.name.clone(),
+            cluster: c.cluster.clone(),
+        });
+        out.push(ProbeUpdate::CallerAccessEntry {
+            region: c.region.clone(),
+            name: c.name.clone(),
+            entry: c.entry.clone(),
+        });
+        out.push(ProbeUpdate::OidcProvider {
+            region: c.region.clone(),
+            name: c.name.clone(),
+            present: c.oidc_provider.clone(),
+        });
+    }
+    out
 }
 
 /// Organizations, guarded (the SDK resolves its global endpoint).
@@ -325,7 +359,10 @@ struct Shared {
     throttles: Arc<ThrottleCounter>,
 }
 
-async fn check_account(shared: Arc<Shared>, target: AccountTarget) -> (AccountInput, u64) {
+async fn check_account(
+    shared: Arc<Shared>,
+    target: AccountTarget,
+) -> (AccountInput, u64, Option<LiveSnapshot>) {
     let role_arn = fleet::role_arn(&shared.partition, &target.id, &shared.options.role_name);
     let mut input = AccountInput {
         account_id: target.id.clone(),
@@ -345,7 +382,7 @@ async fn check_account(shared: Arc<Shared>, target: AccountTarget) -> (AccountIn
         Err(e) => {
             let exhausted = u64::from(matches!(e, ProbeError::Throttled { .. }));
             input.assume_error = Some(e.to_string());
-            return (input, exhausted);
+            return (input, exhausted, None);
         }
     };
     let mut config = shared
@@ -365,7 +402,7 @@ async fn check_account(shared: Arc<Shared>, target: AccountTarget) -> (AccountIn
         Ok(l) => l,
         Err(e) => {
             input.assume_error = Some(format!("the assumed session does not work: {e}"));
-            return (input, 0);
+            return (input, 0, None);
         }
     };
     let probe_options = ProbeOptions {
@@ -420,7 +457,7 @@ async fn check_account(shared: Arc<Shared>, target: AccountTarget) -> (AccountIn
     }
     input.regions = regions_of(&snap);
     input.findings = findings;
-    (input, exhausted)
+    (input, exhausted, Some(snap))
 }
 
 /// Check every account in `targets` through `management` (the caller's
@@ -450,9 +487,13 @@ pub async fn run(
         set.spawn(check_account(shared.clone(), t));
     }
     let mut accounts = Vec::new();
+    let mut snapshots = BTreeMap::new();
     let mut exhausted = 0;
     while let Some(r) = set.join_next().await {
-        if let Ok((a, e)) = r {
+        if let Ok((a, e, snap)) = r {
+            if let Some(snap) = snap {
+                snapshots.insert(a.account_id.clone(), snap);
+            }
             accounts.push(a);
             exhausted += e;
         }
@@ -465,5 +506,6 @@ pub async fn run(
             by_service,
             exhausted,
         },
+        snapshots,
     }
 }

@@ -425,6 +425,9 @@ pub struct OrgArgs {
     /// Only the accounts listed in this file (ids separated by commas or newlines, # comments).
     #[arg(long, requires = "org")]
     pub accounts_file: Option<PathBuf>,
+    /// Show the fleet run in the dashboard (the accounts on the Overview, Enter opens one).
+    #[arg(long, requires = "org")]
+    pub dashboard: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 //! under one `--concurrency` bound, and prints one report: the accounts
 //! table first.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
@@ -11,7 +12,10 @@ use eksdoctor_aws::fleet::{self, AccountTarget, FleetOptions};
 use eksdoctor_aws::{ProbeError, RegionSelection};
 use eksdoctor_core::fleet::FleetReport;
 use eksdoctor_core::fleet::accounts::parse_account_list;
-use eksdoctor_core::keys::KeyPolicy;
+use eksdoctor_core::keys::{AccessKey, KeyPolicy};
+use eksdoctor_core::snapshot::{Probe, ProbeUpdate};
+use eksdoctor_tui::fleet::{FleetAccount, FleetView};
+use eksdoctor_tui::{Feed, FeedSink, FeedSource};
 
 use crate::cli::{CheckArgs, Format, GlobalArgs, OrgArgs};
 use crate::cmd::live;
@@ -120,12 +124,21 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
                 options.role_name
             ));
         }
-        let run = fleet::run(&config, &management, targets, &options).await;
+        let mut run = fleet::run(&config, &management, targets, &options).await;
+        let keys: BTreeMap<String, Vec<AccessKey>> = run
+            .accounts
+            .iter()
+            .filter_map(|a| Some((a.account_id.clone(), a.keys.clone()?)))
+            .collect();
+        let snapshots = std::mem::take(&mut run.snapshots);
         let report = FleetReport::build(
             run.accounts,
             run.throttles,
             &KeyPolicy::new(jiff::Timestamp::now()),
         );
+        if org.dashboard {
+            return dashboard(&report, &snapshots, &keys, global, out).await;
+        }
         match out.format {
             Format::Text => out.print(&report.to_text(out.style())),
             Format::Json => {
@@ -142,6 +155,71 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         }
         Ok(i32::from(report.has_errors()))
     })
+}
+
+/// `--dashboard`: the fleet run in the dashboard. Each account's panels
+/// replay its round (identity, regions, clusters), its credential-report
+/// keys and its findings; nothing is probed again from the dashboard.
+async fn dashboard(
+    report: &FleetReport,
+    snapshots: &BTreeMap<String, eksdoctor_aws::LiveSnapshot>,
+    keys: &BTreeMap<String, Vec<AccessKey>>,
+    global: &GlobalArgs,
+    out: &Output,
+) -> Result<i32, CliError> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "--dashboard needs a terminal; without it check --org prints the report".to_owned(),
+        ));
+    }
+    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let options = eksdoctor_tui::Options {
+        color: !global.no_color
+            && !no_color_env
+            && std::env::var("TERM").ok().as_deref() != Some("dumb"),
+        ascii: global.ascii || eksdoctor_tui::theme::ascii_wanted(|k| std::env::var(k).ok()),
+        demo: false,
+        now: jiff::Timestamp::now(),
+        rotation_days: 90,
+    };
+    let accounts = report
+        .accounts
+        .iter()
+        .map(|a| {
+            let mut feed: Vec<Feed> = snapshots
+                .get(&a.account_id)
+                .map(fleet::replay)
+                .unwrap_or_default()
+                .into_iter()
+                .map(Feed::from)
+                .collect();
+            if let Some(k) = keys.get(&a.account_id) {
+                feed.push(ProbeUpdate::AccessKeys(Probe::Ready(k.clone())).into());
+            }
+            let findings = a
+                .scoped_findings()
+                .into_iter()
+                .map(|s| s.finding.clone())
+                .collect();
+            feed.push(ProbeUpdate::Findings(findings).into());
+            feed.push(ProbeUpdate::Done.into());
+            FleetAccount::from_report(a, feed)
+        })
+        .collect();
+    let mut app = eksdoctor_tui::App::new(options);
+    app.redactor = out.redactor();
+    app.set_fleet(FleetView::new(accounts, report.throttles.total));
+    let exit = eksdoctor_tui::tui::run(app, Box::new(Replayed), None)
+        .await
+        .map_err(|e| CliError::Usage(format!("terminal: {e}")))?;
+    Ok(exit.code())
+}
+
+/// The fleet dashboard's source: everything was fed before it started.
+struct Replayed;
+
+impl FeedSource for Replayed {
+    fn start(&mut self, _sink: FeedSink) {}
 }
 
 /// ListAccounts failed and no `--accounts` was given: nothing to check (exit 3).
