@@ -324,3 +324,45 @@ fn bad_account_lists_and_names_are_usage_errors() {
     let out = run(&["check", "--role-name", "X"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn outside_an_organization_it_says_to_name_the_accounts_and_exits_3() {
+    // seed.py's world has no organization (AWS answers
+    // AWSOrganizationsNotInUseException; moto lists no account).
+    let world = World::new(&json!({"users": [{"name": "alice", "keys": 1}]}));
+    let (id, secret) = world.user_key("alice", 0);
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::cargo_bin("eksdoctor").unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
+        .env("HOME", home.path())
+        .env("AWS_CONFIG_FILE", home.path().join("config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path().join("credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", &id)
+        .env("AWS_SECRET_ACCESS_KEY", &secret)
+        .args([
+            "--region",
+            common::REGION,
+            "--endpoint-url",
+            &world.endpoint(),
+        ])
+        .args(["check", "--org"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot list the organization's accounts"),
+        "{err}"
+    );
+    assert!(err.contains("--accounts"), "{err}");
+    assert!(!err.contains(&secret));
+}

@@ -104,6 +104,15 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
                     .collect()
             }
             None => match fleet::list_accounts(&management).await {
+                // AWS always lists the management account; nothing means no organization.
+                Ok(t) if t.is_empty() => {
+                    return Err(CliError::Live(
+                        "cannot list the organization's accounts: ListAccounts returned no active \
+                         account (is this account in an organization?). Name the accounts with \
+                         --accounts ID,ID / --accounts-file FILE"
+                            .to_owned(),
+                    ));
+                }
                 Ok(t) => t,
                 Err(e) => return Err(list_failed(&e)),
             },
