@@ -355,6 +355,10 @@ struct Shared {
     options: FleetOptions,
     partition: String,
     limit: Arc<Semaphore>,
+    /// Accounts being checked at once: enough to keep every call slot busy,
+    /// few enough that memory (each account's clients and answers) does not
+    /// grow with the organization.
+    accounts: Semaphore,
     http: aws_smithy_runtime_api::client::http::SharedHttpClient,
     throttles: Arc<ThrottleCounter>,
 }
@@ -363,6 +367,7 @@ async fn check_account(
     shared: Arc<Shared>,
     target: AccountTarget,
 ) -> (AccountInput, u64, Option<LiveSnapshot>) {
+    let _account = shared.accounts.acquire().await;
     let role_arn = fleet::role_arn(&shared.partition, &target.id, &shared.options.role_name);
     let mut input = AccountInput {
         account_id: target.id.clone(),
@@ -479,6 +484,7 @@ pub async fn run(
         options: options.clone(),
         partition,
         limit: Arc::new(Semaphore::new(options.concurrency.max(1))),
+        accounts: Semaphore::new(options.concurrency.saturating_mul(2).max(8)),
         http: crate::config::https_client(),
         throttles: Arc::new(ThrottleCounter::default()),
     });

@@ -2,9 +2,10 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::{FleetReport, ScopedFinding};
+use super::FleetReport;
 use crate::finding::Severity;
 use crate::report::{TextStyle, render_finding};
 
@@ -141,32 +142,58 @@ impl FleetReport {
 
     /// The JSON report: `findings` (every finding with its `scope`) and
     /// `summary` as every report has them, plus the `accounts` tree and
-    /// `throttles`.
+    /// `throttles`. Serialized straight from the report (no intermediate
+    /// `Value`: a thousand-cluster fleet stays a few megabytes).
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        let doc = FleetJson {
+            findings: self
+                .scoped_findings()
+                .into_iter()
+                .map(|s| ScopedJson {
+                    finding: s.finding,
+                    scope: Scope {
+                        account_id: s.account_id,
+                        account_name: s.account_name,
+                        region: s.region,
+                        cluster: s.cluster,
+                    },
+                })
+                .collect(),
+            report: self,
+        };
+        let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned());
+        s.push('\n');
+        s
+    }
+
+    /// [`Self::to_json`] as a value (tests, embedding).
     #[must_use]
     pub fn to_json_value(&self) -> Value {
-        let findings: Vec<Value> = self.scoped_findings().iter().map(scoped_json).collect();
-        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        if let Value::Object(m) = &mut v {
-            m.insert("findings".to_owned(), Value::Array(findings));
-        }
-        v
+        serde_json::from_str(&self.to_json()).unwrap_or(Value::Null)
     }
 }
 
-fn scoped_json(s: &ScopedFinding<'_>) -> Value {
-    let mut f = serde_json::to_value(s.finding).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut f {
-        m.insert(
-            "scope".to_owned(),
-            json!({
-                "account_id": s.account_id,
-                "account_name": s.account_name,
-                "region": s.region,
-                "cluster": s.cluster,
-            }),
-        );
-    }
-    f
+#[derive(Serialize)]
+struct FleetJson<'a> {
+    findings: Vec<ScopedJson<'a>>,
+    #[serde(flatten)]
+    report: &'a FleetReport,
+}
+
+#[derive(Serialize)]
+struct ScopedJson<'a> {
+    #[serde(flatten)]
+    finding: &'a crate::finding::Finding,
+    scope: Scope<'a>,
+}
+
+#[derive(Serialize)]
+struct Scope<'a> {
+    account_id: &'a str,
+    account_name: Option<&'a str>,
+    region: Option<&'a str>,
+    cluster: Option<&'a str>,
 }
 
 fn plural(n: usize) -> &'static str {

@@ -150,12 +150,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         }
         match out.format {
             Format::Text => out.print(&report.to_text(out.style())),
-            Format::Json => {
-                let mut s = serde_json::to_string_pretty(&report.to_json_value())
-                    .unwrap_or_else(|_| "{}".to_owned());
-                s.push('\n');
-                out.print(&s);
-            }
+            Format::Json => out.print(&report.to_json()),
             Format::Sarif => {
                 return Err(CliError::Usage(
                     "--format sarif is for the lint commands".to_owned(),
