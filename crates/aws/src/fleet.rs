@@ -71,6 +71,9 @@ pub struct FleetOptions {
     pub concurrency: usize,
     /// Read each account's credential report (keys/* rules).
     pub keys: bool,
+    /// Where throttling answers are counted; give the management account's
+    /// client the same counter ([`PacedClient::wrap`]) to count its calls too.
+    pub throttles: Arc<ThrottleCounter>,
 }
 
 impl Default for FleetOptions {
@@ -82,6 +85,7 @@ impl Default for FleetOptions {
             regions: RegionSelection::Home,
             concurrency: 16,
             keys: true,
+            throttles: Arc::default(),
         }
     }
 }
@@ -486,7 +490,7 @@ pub async fn run(
         limit: Arc::new(Semaphore::new(options.concurrency.max(1))),
         accounts: Semaphore::new(options.concurrency.saturating_mul(2).max(8)),
         http: crate::config::https_client(),
-        throttles: Arc::new(ThrottleCounter::default()),
+        throttles: options.throttles.clone(),
     });
     let mut set = JoinSet::new();
     for t in targets {

@@ -85,6 +85,13 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         {
             config.region = l.first().cloned();
         }
+        // The management account's calls (ListAccounts, AssumeRole) are paced
+        // and counted like the members'.
+        let throttles = std::sync::Arc::new(eksdoctor_aws::fleet_pace::ThrottleCounter::default());
+        let config = config.http_client(eksdoctor_aws::fleet_pace::PacedClient::wrap(
+            eksdoctor_aws::config::https_client(),
+            throttles.clone(),
+        ));
         let management = match live::connect(&config, out).await? {
             Ok(l) => l,
             Err(code) => return Ok(code),
@@ -124,6 +131,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
             regions,
             concurrency: usize::from(args.concurrency),
             keys: true,
+            throttles,
         };
         if std::io::stderr().is_terminal() {
             out.eprint(&format!(
