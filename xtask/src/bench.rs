@@ -6,6 +6,9 @@ use std::path::Path;
 #[path = "bench_explain.rs"]
 mod bench_explain;
 
+#[path = "bench_fleet.rs"]
+mod bench_fleet;
+
 #[path = "bench_live.rs"]
 mod bench_live;
 
@@ -22,6 +25,8 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         // (target: 100,000 on one core).
         Some("policy") => criterion(root, "policy", &rest[1..]),
         Some("live") => bench_live::run(root, &rest[1..]),
+        // `check --org`: 100 accounts x 3 regions x 5 clusters vs ceil(calls/concurrency) x rtt.
+        Some("fleet") => bench_fleet::run(root, &rest[1..]),
         // The `keys` and `lint sts` readers: credential report, manifests, source scan.
         Some("inputs") => criterion(root, "inputs", &rest[1..]),
         Some("explain") => bench_explain::run(root, &rest[1..]),

@@ -38,6 +38,11 @@ pub struct LiveConfig {
     pub max_attempts: u32,
     /// Static credentials instead of the default chain (embedding, tests).
     static_credentials: Option<(String, String, Option<String>)>,
+    /// Adaptive retry (client-side rate limiting on throttles) instead of standard.
+    pub adaptive_retry: bool,
+    /// The HTTP client to use instead of a new one (the fleet run shares one,
+    /// paced per account).
+    http_client: Option<aws_smithy_runtime_api::client::http::SharedHttpClient>,
 }
 
 impl Default for LiveConfig {
@@ -50,6 +55,8 @@ impl Default for LiveConfig {
             probe_timeout: Duration::from_secs(20),
             max_attempts: 4,
             static_credentials: None,
+            adaptive_retry: false,
+            http_client: None,
         }
     }
 }
@@ -106,6 +113,16 @@ impl LiveConfig {
         self
     }
 
+    /// Send every request through this HTTP client.
+    #[must_use]
+    pub fn http_client(
+        mut self,
+        client: aws_smithy_runtime_api::client::http::SharedHttpClient,
+    ) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
     /// Load the shared config and resolve the credentials once.
     ///
     /// # Errors
@@ -158,16 +175,17 @@ impl LiveConfig {
     /// The shared config without resolving credentials.
     pub async fn load(&self) -> SdkConfig {
         // One HTTPS client for every service (rustls with ring: the lean TLS stack).
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
+        let http = self.http_client.clone().unwrap_or_else(https_client);
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(self.connect_timeout)
             .operation_timeout(self.probe_timeout)
             .build();
-        let retry = RetryConfig::standard()
+        let retry = if self.adaptive_retry {
+            RetryConfig::adaptive()
+        } else {
+            RetryConfig::standard()
+        };
+        let retry = retry
             .with_max_attempts(self.max_attempts)
             .with_initial_backoff(Duration::from_millis(200))
             .with_max_backoff(Duration::from_secs(5));
@@ -197,6 +215,16 @@ impl LiveConfig {
     }
 }
 
+/// One HTTPS client (rustls with ring: the lean TLS stack).
+#[must_use]
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 /// A connected run: the shared config and the caller's credential facts
 /// (never the secret).
 #[derive(Debug, Clone)]
@@ -214,6 +242,12 @@ pub struct Live {
 }
 
 impl Live {
+    /// The loaded shared config (for clients this type does not hand out).
+    #[must_use]
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
     /// The run's home region (STS and IAM calls go here).
     #[must_use]
     pub fn region(&self) -> &str {

@@ -44,6 +44,20 @@ const fn op(
 /// Every operation eksdoctor may call. All are reads.
 pub const ALLOWED: &[AllowedOperation] = &[
     op("STS", "GetCallerIdentity", "sts:GetCallerIdentity"),
+    // The fleet run (`check --org`): list the organization's accounts, take
+    // a session in each one's read-only role, read its credential report.
+    op(
+        "Organizations",
+        "ListAccounts",
+        "organizations:ListAccounts",
+    ),
+    op("STS", "AssumeRole", "sts:AssumeRole"),
+    op(
+        "IAM",
+        "GenerateCredentialReport",
+        "iam:GenerateCredentialReport",
+    ),
+    op("IAM", "GetCredentialReport", "iam:GetCredentialReport"),
     op(
         "STS",
         "DecodeAuthorizationMessage",
@@ -219,12 +233,18 @@ mod tests {
 
     #[test]
     fn only_reads_are_allowed() {
+        // Not reads by name, but they change nothing the account runs on:
+        // AssumeRole hands out a session (the fleet run's way into each
+        // account); GenerateCredentialReport refreshes IAM's report of the
+        // account's credentials (at most every four hours).
+        const NOT_READS_BY_NAME: [&str; 2] = ["AssumeRole", "GenerateCredentialReport"];
         for o in ALLOWED {
             let name = o.operation;
             assert!(
                 ["Get", "List", "Describe", "Decode", "Simulate"]
                     .iter()
-                    .any(|p| name.starts_with(p)),
+                    .any(|p| name.starts_with(p))
+                    || NOT_READS_BY_NAME.contains(&name),
                 "{name} is not a read"
             );
             let (svc, act) = o.action.split_once(':').unwrap_or_default();

@@ -36,6 +36,7 @@
 //!   into a [`LiveSnapshot`] (core's one model of the answers, plus the
 //!   probe failures); [`round::ClusterFollowUp`] lets the Kubernetes probes
 //!   join each cluster.
+//! - [`fleet`], [`fleet_pace`]: `check --org`, every account of an organization, paced.
 //! - [`findings`]: what the answers mean (creds/*, probe-denied, irsa, sts, cluster).
 //! - [`kube_target`]: the Kubernetes endpoint from DescribeCluster, the EKS token.
 //!
@@ -46,6 +47,8 @@ pub mod config;
 pub mod eks;
 pub mod error;
 pub mod findings;
+pub mod fleet;
+pub mod fleet_pace;
 pub mod guard;
 pub mod iam;
 pub mod kube_target;
@@ -121,6 +124,22 @@ pub async fn stream_probes(
     tx: tokio::sync::mpsc::Sender<ProbeUpdate>,
 ) -> LiveSnapshot {
     let snap = round::run(live, options, &tx).await;
+    let derived = findings::derive(&snap);
+    let _ = tx.send(ProbeUpdate::Findings(derived)).await;
+    let _ = tx.send(ProbeUpdate::Done).await;
+    snap
+}
+
+/// [`stream_probes`] under a limit shared with other rounds (the fleet run:
+/// one global bound over every account's calls; `options.concurrency` is
+/// then unused).
+pub async fn stream_probes_limited(
+    live: &Live,
+    options: &ProbeOptions,
+    tx: tokio::sync::mpsc::Sender<ProbeUpdate>,
+    limit: std::sync::Arc<tokio::sync::Semaphore>,
+) -> LiveSnapshot {
+    let snap = round::run_limited(live, options, &tx, limit).await;
     let derived = findings::derive(&snap);
     let _ = tx.send(ProbeUpdate::Findings(derived)).await;
     let _ = tx.send(ProbeUpdate::Done).await;

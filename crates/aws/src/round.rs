@@ -152,7 +152,7 @@ enum Event {
 
 struct Ctx {
     live: Live,
-    sem: Semaphore,
+    sem: Arc<Semaphore>,
     identity: CallerIdentity,
     oidc: OnceCell<Result<Vec<String>, ProbeError>>,
     /// The caller's role (GetRole), fetched once.
@@ -225,13 +225,29 @@ pub async fn run(
     options: &ProbeOptions,
     tx: &mpsc::Sender<ProbeUpdate>,
 ) -> LiveSnapshot {
+    let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    run_limited(live, options, tx, limit).await
+}
+
+/// [`run`] under a limit shared with other rounds (the fleet run: one
+/// global bound over every account's calls; `options.concurrency` is then
+/// unused).
+pub async fn run_limited(
+    live: &Live,
+    options: &ProbeOptions,
+    tx: &mpsc::Sender<ProbeUpdate>,
+    limit: Arc<Semaphore>,
+) -> LiveSnapshot {
     let mut snap = LiveSnapshot {
         snapshot: Snapshot::default(),
         problems: Vec::new(),
         credential_source: live.credential_source().clone(),
         access_key_id: live.access_key_id().to_owned(),
     };
-    let identity = sts::caller_identity(live).await;
+    let identity = {
+        let _permit = limit.acquire().await;
+        sts::caller_identity(live).await
+    };
     if let Err(e) = &identity {
         snap.problems.push(e.clone());
     }
@@ -245,7 +261,7 @@ pub async fn run(
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let ctx = Arc::new(Ctx {
         live: live.clone(),
-        sem: Semaphore::new(options.concurrency.max(1)),
+        sem: limit,
         identity: identity.clone(),
         oidc: OnceCell::new(),
         role: OnceCell::new(),

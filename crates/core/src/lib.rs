@@ -22,6 +22,7 @@ pub mod awsauth;
 pub mod explain;
 pub mod export;
 pub mod finding;
+pub mod fleet;
 pub mod irsa;
 pub mod k8s;
 pub mod keys;

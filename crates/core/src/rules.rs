@@ -95,6 +95,8 @@ catalog! {
     CREDS_EXPIRED = "creds/expired", Error, "The credentials have expired";
     CREDS_INVALID = "creds/invalid", Error, "The credentials are not valid";
     CREDS_PROBE_DENIED = "creds/probe-denied", Warning, "eksdoctor was denied a read-only probe";
+
+    FLEET_ASSUME_FAILED = "fleet/assume-failed", Error, "The fleet run cannot assume its read-only role in an account";
 }
 
 /// Look a rule up by id.

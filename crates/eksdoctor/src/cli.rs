@@ -422,6 +422,39 @@ pub struct CheckArgs {
     /// The CA (PEM file) to trust at --kube-endpoint.
     #[arg(long, requires = "kube_endpoint", hide = true)]
     pub kube_ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub org: OrgArgs,
+}
+
+/// `check --org`: the fleet run (crates/eksdoctor/src/cmd/check_org.rs).
+#[derive(Debug, Args)]
+pub struct OrgArgs {
+    /// Every active account of the organization (run from the management account or a delegated administrator).
+    #[arg(long, conflicts_with_all = ["cluster", "kubernetes", "can"])]
+    pub org: bool,
+    /// The read-only role to assume in each account (docs/deploy/ creates it).
+    #[arg(long, requires = "org", default_value = eksdoctor_aws::fleet::DEFAULT_ROLE_NAME)]
+    pub role_name: String,
+    /// The external id the role's trust policy requires (sts:ExternalId).
+    #[arg(long, requires = "org")]
+    pub external_id: Option<String>,
+    /// The role session name member accounts' CloudTrail shows.
+    #[arg(long, requires = "org", default_value = eksdoctor_aws::fleet::DEFAULT_SESSION_NAME)]
+    pub session_name: String,
+    /// Only these accounts: ID,ID (organizations:ListAccounts is then only used for names).
+    #[arg(
+        long,
+        requires = "org",
+        value_delimiter = ',',
+        conflicts_with = "accounts_file"
+    )]
+    pub accounts: Vec<String>,
+    /// Only the accounts listed in this file (ids separated by commas or newlines, # comments).
+    #[arg(long, requires = "org")]
+    pub accounts_file: Option<PathBuf>,
+    /// Show the fleet run in the dashboard (the accounts on the Overview, Enter opens one).
+    #[arg(long, requires = "org")]
+    pub dashboard: bool,
 }
 
 #[derive(Debug, Args)]

@@ -279,6 +279,9 @@ pub struct App {
     secret_findings: Vec<Finding>,
 
     effects: Vec<Effect>,
+
+    /// A fleet run (`check --org`): the account list, and which is open (crate::fleet).
+    pub fleet: Option<crate::fleet::FleetView>,
 }
 
 impl App {
@@ -315,6 +318,7 @@ impl App {
             explain_view: ListView::default(),
             secret_findings: Vec::new(),
             effects: Vec::new(),
+            fleet: None,
         }
     }
 
@@ -587,6 +591,10 @@ impl App {
 
     /// Do what the operator asked.
     pub fn update(&mut self, action: Action) {
+        // A fleet run's account list takes its keys first (crate::fleet).
+        if crate::fleet::handle(self, &action) {
+            return;
+        }
         if self.help {
             if matches!(action, Action::Back | Action::Help | Action::Quit) {
                 self.help = false;

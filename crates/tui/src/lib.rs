@@ -9,13 +9,15 @@
 //! * `ui`: `impl Widget for &App`, one module per panel;
 //! * [`tui`]: the terminal and the event loop;
 //! * [`demo`]: the built-in scenario;
-//! * [`engines`]: the one seam to eksdoctor-core's engines.
+//! * [`engines`]: the one seam to eksdoctor-core's engines;
+//! * [`fleet`]: the account list of a fleet run (`check --org`).
 
 pub mod action;
 pub mod app;
 pub mod demo;
 pub mod engines;
 pub mod feed;
+pub mod fleet;
 pub mod sanitize;
 pub mod theme;
 pub mod tui;

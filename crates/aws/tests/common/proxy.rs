@@ -53,6 +53,9 @@ pub struct Faults {
     /// "METHOD /path" (query aside) → (status line, JSON body): canned EKS
     /// answers for operations moto lacks (Pod Identity associations, add-ons).
     pub canned: HashMap<String, (&'static str, String)>,
+    /// Role ARNs sts:AssumeRole answers AccessDenied for, as AWS does for a
+    /// role that does not exist (moto lets any role ARN be assumed).
+    pub assume_denied: HashSet<String>,
 }
 
 pub struct Proxy {
@@ -496,6 +499,20 @@ fn stub(
                  </ResponseMetadata></DecodeAuthorizationMessageResponse>"
                 ),
             ))
+        }
+        "AssumeRole" => {
+            let role = req.form().get("RoleArn").cloned().unwrap_or_default();
+            f.assume_denied.contains(&role).then(|| {
+                (
+                    "403 Forbidden",
+                    "text/xml",
+                    format!(
+                        "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: \
+                         arn:aws:iam::123456789012:user/auditor is not authorized to perform: sts:AssumeRole \
+                         on resource: {role}</Message></Error><RequestId>eksdoctor-proxy</RequestId></ErrorResponse>"
+                    ),
+                )
+            })
         }
         "SimulatePrincipalPolicy" => {
             if f.simulate_access_denied {

@@ -25,6 +25,10 @@ use crate::output::Output;
 const PROGRESS_AFTER: Duration = Duration::from_millis(800);
 
 pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, CliError> {
+    // `--org`: the fleet run, every account of the organization.
+    if args.org.org {
+        return crate::cmd::check_org::run(args, global, out);
+    }
     let regions =
         eksdoctor_aws::regions::parse_selection(&args.regions).map_err(CliError::Usage)?;
     let clusters = match &args.cluster {

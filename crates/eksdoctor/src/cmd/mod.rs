@@ -2,6 +2,7 @@
 
 pub mod check;
 mod check_kube;
+mod check_org;
 mod check_path;
 mod check_pods;
 pub mod completions;

@@ -9,6 +9,7 @@ mod clusters;
 mod endpoints;
 mod explain;
 mod findings;
+mod fleet;
 mod identity;
 mod keys;
 mod overview;
@@ -46,6 +47,16 @@ impl Widget for &App {
         ])
         .areas(area);
         self.render_tabs(theme, tabs, buf);
+        // A fleet run with no account open: the Overview is the account list.
+        if self.panel == Panel::Overview && self.fleet.as_ref().is_some_and(|f| f.listing()) {
+            fleet::render(self, theme, body, buf);
+            self.render_status(theme, status, buf);
+            if self.help {
+                help(theme, area, buf);
+            }
+            redact_buffer(self, area, buf);
+            return;
+        }
         if self.panel == Panel::Overview && overview::is_grid(area) {
             overview::render_grid(self, theme, body, buf);
             self.render_status(theme, status, buf);
