@@ -84,10 +84,11 @@ fn denial_key(d: &Denial) -> String {
         d.policy_arn.as_deref().unwrap_or(""),
         d.transitive_scp,
     ) + &format!(
-        "\u{1f}{}\u{1f}{}\u{1f}{}",
+        "\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
         d.launch_template.as_deref().unwrap_or(""),
         d.form.unwrap_or(""),
-        d.tool.unwrap_or("")
+        d.tool.unwrap_or(""),
+        d.uncertain.join(",")
     )
 }
 

@@ -160,6 +160,17 @@ pub struct Denial {
     /// Fields that look cut short or unsure (`principal`, `action`, `resource`):
     /// the finding says so and leaves the commands out.
     pub uncertain: Vec<&'static str>,
+    /// Why, one sentence per doubt (filled by [`super::check::check`]).
+    pub doubts: Vec<String>,
+    /// The field the message text stops on (`action`, `resource`): a value
+    /// there may have been cut by a terminal, a logger or a copy.
+    pub ends_on: Option<&'static str>,
+    /// A truncation mark (`...`, `…`, `[truncated]`) follows that field.
+    pub cut_mark: bool,
+    /// A longer name elsewhere in the text that the value the message ends
+    /// on is a strict prefix of (Terraform's `(prod-cluster)` before an ARN
+    /// cut to `cluster/prod-clu`).
+    pub longer_elsewhere: Option<String>,
 }
 
 impl Denial {
@@ -312,7 +323,9 @@ pub(crate) fn trim_token(t: &str) -> &str {
     let mut t = t;
     loop {
         let before = t.len();
-        t = t.trim_end_matches(['.', ',', ';', '"', '\'', '`', ']', '}', '\\', ':']);
+        t = t.trim_end_matches([
+            '.', ',', ';', '"', '\'', '`', ']', '}', '\\', ':', '\u{2026}',
+        ]);
         if t.ends_with(')') && t.matches('(').count() < t.matches(')').count() {
             t = &t[..t.len() - 1];
         }
@@ -569,6 +582,59 @@ pub(crate) fn parse_wrapper(prefix: &str, suffix: &str) -> (Option<String>, Opti
     (code, op)
 }
 
+/// Nothing of the message follows: only whitespace and the closing quotes or
+/// brackets of whatever held it (a JSON log field, a Terraform diagnostic).
+fn stops_here(rest: &str) -> bool {
+    rest.trim_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '}' | ']' | ')' | '\\' | '│')
+    })
+    .is_empty()
+}
+
+/// Marks loggers and people put where they cut a value.
+const CUT_MARKS: &[&str] = &[
+    "...",
+    "\u{2026}",
+    "[truncated",
+    "(truncated",
+    "<truncated",
+    "[...]",
+    "<...>",
+];
+
+/// A truncation mark right after a value.
+fn cut_mark(rest: &str) -> bool {
+    let r = rest.trim_start();
+    CUT_MARKS.iter().any(|m| starts_with_ci(r, m))
+}
+
+/// A longer name elsewhere in `text` that the last name of `arn` is a strict
+/// prefix of: the ARN was cut (`cluster/prod-clu` beside `(prod-cluster)`).
+fn longer_elsewhere(text: &str, arn: &str) -> Option<String> {
+    let name = arn.rsplit(['/', ':']).next()?;
+    if name.len() < 2 || name.contains('*') {
+        return None;
+    }
+    let is_name = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(off) = text.get(from..).and_then(|t| t.find(name)) {
+        let i = from + off;
+        let end = i + name.len();
+        from = end;
+        let starts_word = i == 0 || !is_name(b[i - 1]);
+        if !starts_word || !b.get(end).is_some_and(|&c| is_name(c)) {
+            continue;
+        }
+        let longer = take_while(&text[i..], is_name);
+        let longer = longer.trim_end_matches('.');
+        if longer.len() > name.len() {
+            return Some(longer.to_owned());
+        }
+    }
+    None
+}
+
 /// Every access-denied message in `text` (a line, or a few lines joined).
 #[must_use]
 pub fn parse_denials(text: &str) -> Vec<Denial> {
@@ -619,11 +685,45 @@ fn parse_one(
         }
     }
     let after = &text[hit + PERFORM.len()..seg_end];
+    let colon = after.starts_with(':');
     let after = after.strip_prefix(':').unwrap_or(after).trim_start();
-    let action = leading_action(after);
+    let mut action = leading_action(after);
+    if action.is_none() {
+        // `perform: eks:` or `perform: eks` where the text stops: a cut action,
+        // kept as written so the finding can say so.
+        let frag = take_while(after, |b| is_action_service_byte(b) || b == b':');
+        let frag = frag.trim_end_matches('.');
+        if (colon || frag.contains(':'))
+            && !frag.is_empty()
+            && (stops_here(&after[frag.len()..]) || cut_mark(&after[frag.len()..]))
+        {
+            action = Some(frag);
+        }
+    }
     d.action = action.map(str::to_owned);
     let rest = action.map_or(after, |a| &after[a.len()..]);
+    if action.is_some() {
+        if stops_here(rest) {
+            d.ends_on = Some("action");
+        } else if cut_mark(rest) {
+            d.ends_on = Some("action");
+            d.cut_mark = true;
+        }
+    }
     let (resource, rest) = parse_resource(rest);
+    if let Some(ResourceRef::Arn(a)) = &resource
+        && d.ends_on.is_none()
+    {
+        if stops_here(rest) {
+            d.ends_on = Some("resource");
+        } else if cut_mark(rest) {
+            d.ends_on = Some("resource");
+            d.cut_mark = true;
+        }
+        if d.ends_on.is_some() {
+            d.longer_elsewhere = longer_elsewhere(text, a);
+        }
+    }
     d.resource = resource;
     let reason = parse_reason(rest);
     if action.is_some() {

@@ -743,3 +743,5 @@ mod corpus_tests;
 mod safety_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod truncation_tests;
