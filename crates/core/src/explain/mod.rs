@@ -68,6 +68,7 @@ pub mod others;
 pub mod podid;
 pub mod secrets;
 pub mod stream;
+pub mod tools;
 pub mod wild;
 
 use std::collections::{BTreeSet, HashMap};
@@ -309,9 +310,9 @@ impl Explainer {
         }
         for f in &forms {
             recognised = true;
-            let sig = format!("F{f:?}");
+            let sig = format!("F{f:?}{tool:?}");
             if !self.repeat(&sig) {
-                observations.push((sig, vec![others::diagnose_form(f)]));
+                observations.push((sig, vec![others::diagnose_form_from(f, tool)]));
             }
         }
         if let Some(d) = podid::diagnose_line(text, &lower) {
@@ -743,5 +744,7 @@ mod corpus_tests;
 mod safety_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tool_tests;
 #[cfg(test)]
 mod truncation_tests;
