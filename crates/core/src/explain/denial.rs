@@ -340,9 +340,13 @@ fn leading_arn(s: &str) -> Option<&str> {
     if !s.starts_with("arn:") {
         return None;
     }
-    let end = s
+    let mut end = s
         .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '`' || c == '\\')
         .unwrap_or(s.len());
+    // A logger's cut mark glued to the ARN (`role/eks-no...(truncated)`) is no part of it.
+    if let Some(m) = CUT_MARKS.iter().filter_map(|m| s[..end].find(m)).min() {
+        end = m;
+    }
     let t = trim_token(&s[..end]);
     (t.len() > 4).then_some(t)
 }
