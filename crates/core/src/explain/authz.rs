@@ -65,32 +65,48 @@ pub fn parsed_json(d: &Denial) -> Value {
 /// carry. The explainer skips re-diagnosing a denial it has seen.
 #[must_use]
 pub fn signature(d: &Denial) -> String {
-    format!(
-        "{}\u{1f}{}\u{1f}{}",
-        denial_key(d),
-        d.encoded_message.is_some(),
-        d.authorization_id.is_some()
-    )
+    let mut k = denial_key(d);
+    k.push('\u{1f}');
+    k.push_str(if d.encoded_message.is_some() {
+        "1"
+    } else {
+        "0"
+    });
+    k.push_str(if d.authorization_id.is_some() {
+        "1"
+    } else {
+        "0"
+    });
+    k
 }
 
-/// The grouping key: same principal, action, resource and reason.
+/// The grouping key: same principal, action, resource and reason. Built
+/// with pushes, not `format!`: it is computed for every denial line.
 fn denial_key(d: &Denial) -> String {
-    format!(
-        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+    let parts = [
         d.principal_text.as_deref().unwrap_or(""),
         d.action.as_deref().unwrap_or(""),
         d.resource.as_ref().map_or("", ResourceRef::text),
         d.denial_kind().as_str(),
         d.policy_type.map_or("", PolicyType::as_str),
         d.policy_arn.as_deref().unwrap_or(""),
-        d.transitive_scp,
-    ) + &format!(
-        "\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        if d.transitive_scp { "t" } else { "" },
         d.launch_template.as_deref().unwrap_or(""),
         d.form.unwrap_or(""),
         d.tool.unwrap_or(""),
-        d.uncertain.join(",")
-    )
+    ];
+    let mut k = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 16);
+    for p in parts {
+        k.push_str(p);
+        k.push('\u{1f}');
+    }
+    for (i, u) in d.uncertain.iter().enumerate() {
+        if i > 0 {
+            k.push(',');
+        }
+        k.push_str(u);
+    }
+    k
 }
 
 /// Which authz rule a denial is.

@@ -114,8 +114,9 @@ const RESOURCE_TYPES: &[(&str, &[&str])] = &[
 /// Why an ARN looks cut short, if it does.
 #[must_use]
 pub fn arn_doubt(arn: &str) -> Option<String> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    if parts.len() < 6 || parts[0] != "arn" || parts[2].is_empty() || parts[5].is_empty() {
+    let mut it = arn.splitn(6, ':');
+    let parts: [&str; 6] = std::array::from_fn(|_| it.next().unwrap_or(""));
+    if parts[0] != "arn" || parts[2].is_empty() || parts[5].is_empty() {
         return Some(format!("{arn} is not a whole ARN"));
     }
     if parts[5].ends_with('/') {
@@ -382,12 +383,15 @@ fn resource_end_doubt(d: &Denial) -> Option<String> {
 pub fn check(d: &mut Denial) {
     if let Some(t) = d.principal_text.as_deref()
         && t.starts_with("arn:")
-        && (d.principal.is_none() || arn_doubt(t).is_some())
     {
-        let why = arn_doubt(t)
-            .unwrap_or_else(|| "the principal ARN is not a whole IAM or STS principal".to_owned());
-        d.uncertain.push("principal");
-        d.doubts.push(why);
+        let doubt = arn_doubt(t);
+        if d.principal.is_none() || doubt.is_some() {
+            let why = doubt.unwrap_or_else(|| {
+                "the principal ARN is not a whole IAM or STS principal".to_owned()
+            });
+            d.uncertain.push("principal");
+            d.doubts.push(why);
+        }
     }
     if let Some(why) = action_doubt(d) {
         d.uncertain.push("action");
@@ -416,12 +420,24 @@ pub fn doubts(d: &Denial) -> Vec<String> {
 /// An ARN with its last name replaced by `*`: the pattern over-limit denials group by.
 #[must_use]
 pub fn resource_pattern(r: &str) -> String {
+    let p = resource_pattern_prefix(r);
+    if p != "*" && p.len() < r.len() {
+        format!("{p}*")
+    } else {
+        p.to_owned()
+    }
+}
+
+/// [`resource_pattern`] without its `*`: the ARN up to its last name (or
+/// the whole ARN when it ends in `/` or `:`), `*` when it is no ARN.
+#[must_use]
+pub fn resource_pattern_prefix(r: &str) -> &str {
     if !r.starts_with("arn:") {
-        return "*".to_owned();
+        return "*";
     }
     match r.rfind(['/', ':']) {
-        Some(i) if i + 1 < r.len() => format!("{}*", &r[..=i]),
-        _ => r.to_owned(),
+        Some(i) if i + 1 < r.len() => &r[..=i],
+        _ => r,
     }
 }
 

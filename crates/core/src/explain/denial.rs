@@ -254,28 +254,66 @@ impl Denial {
     }
 }
 
+/// `hay.find(needle)` with the needle's searcher built once (SIMD, and no
+/// per-call setup: these run on every denial line).
+macro_rules! find_static {
+    ($hay:expr, $needle:literal) => {{
+        static F: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+        F.get_or_init(|| memchr::memmem::Finder::new($needle))
+            .find($hay.as_bytes())
+    }};
+}
+
+/// `hay.rfind(needle)`, as [`find_static`].
+macro_rules! rfind_static {
+    ($hay:expr, $needle:literal) => {{
+        static F: std::sync::OnceLock<memchr::memmem::FinderRev<'static>> =
+            std::sync::OnceLock::new();
+        F.get_or_init(|| memchr::memmem::FinderRev::new($needle))
+            .rfind($hay.as_bytes())
+    }};
+}
+
+/// How common a byte is in log text (higher: more common), to pick the
+/// byte [`find_ci`] scans for.
+fn commonness(b: u8) -> u8 {
+    match b.to_ascii_lowercase() {
+        b' ' => 255,
+        b'e' => 200,
+        b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' => 180,
+        b'-' | b':' | b'/' | b'.' => 170,
+        b'h' | b'l' | b'd' | b'c' | b'u' => 150,
+        b'm' | b'f' | b'p' | b'g' | b'w' | b'y' | b'b' => 120,
+        b'0'..=b'9' => 110,
+        b'v' | b'k' => 80,
+        b'x' | b'j' | b'q' | b'z' => 40,
+        _ => 60,
+    }
+}
+
 /// Case-insensitive find of an ASCII needle: SIMD search for its first
 /// byte in either case, then a compare (lines are parsed often; this stays
 /// linear and cheap).
 pub(crate) fn find_ci(hay: &str, needle: &str) -> Option<usize> {
     let h = hay.as_bytes();
     let n = needle.as_bytes();
-    let (&first, rest) = n.split_first()?;
-    let mut from = 0;
+    if n.is_empty() || n.len() > h.len() {
+        return None;
+    }
+    // Scan for the needle's least common byte, in either case, then compare
+    // the window around it.
+    let (k, &rare) = n.iter().enumerate().min_by_key(|(_, b)| commonness(**b))?;
+    let mut from = k;
     while let Some(off) = memchr::memchr2(
-        first.to_ascii_lowercase(),
-        first.to_ascii_uppercase(),
-        h.get(from..)?,
+        rare.to_ascii_lowercase(),
+        rare.to_ascii_uppercase(),
+        h.get(from..h.len() - (n.len() - 1 - k))?,
     ) {
-        let i = from + off;
-        let end = i + n.len();
-        if end > h.len() {
-            return None;
-        }
-        if h[i + 1..end].eq_ignore_ascii_case(rest) {
+        let i = from + off - k;
+        if h[i..i + n.len()].eq_ignore_ascii_case(n) {
             return Some(i);
         }
-        from = i + 1;
+        from += off + 1;
     }
     None
 }
@@ -344,7 +382,7 @@ fn leading_arn(s: &str) -> Option<&str> {
         .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '`' || c == '\\')
         .unwrap_or(s.len());
     // A logger's cut mark glued to the ARN (`role/eks-no...(truncated)`) is no part of it.
-    if let Some(m) = CUT_MARKS.iter().filter_map(|m| s[..end].find(m)).min() {
+    if let Some(m) = first_cut_mark(&s[..end]) {
         end = m;
     }
     let t = trim_token(&s[..end]);
@@ -504,7 +542,7 @@ fn parse_authorization_id(seg: &str) -> (Option<String>, Option<String>) {
         }
     }
     if id.is_none()
-        && let Some(i) = seg.find("authorization-details/")
+        && let Some(i) = find_static!(seg, "authorization-details/")
     {
         let t = take_while(&seg[i + "authorization-details/".len()..], |b| {
             b.is_ascii_alphanumeric()
@@ -541,7 +579,7 @@ pub fn parse_encoded_message(seg: &str) -> Option<String> {
 pub(crate) fn parse_wrapper(prefix: &str, suffix: &str) -> (Option<String>, Option<String>) {
     let mut code = None;
     let mut op = None;
-    if let Some(i) = prefix.rfind("An error occurred (") {
+    if let Some(i) = rfind_static!(prefix, "An error occurred (") {
         let rest = &prefix[i + "An error occurred (".len()..];
         if let Some(end) = rest.find(')') {
             let c = &rest[..end];
@@ -558,7 +596,7 @@ pub(crate) fn parse_wrapper(prefix: &str, suffix: &str) -> (Option<String>, Opti
                 }
             }
         }
-    } else if let Some(i) = prefix.rfind("operation error ") {
+    } else if let Some(i) = rfind_static!(prefix, "operation error ") {
         // operation error EKS: DescribeCluster, https response error StatusCode: 403, RequestID: x, AccessDeniedException: User: ...
         let rest = &prefix[i + "operation error ".len()..];
         if let Some(j) = rest.find(": ") {
@@ -574,7 +612,7 @@ pub(crate) fn parse_wrapper(prefix: &str, suffix: &str) -> (Option<String>, Opti
         }
     }
     if code.is_none()
-        && let Some(i) = suffix.find("Error Code: ")
+        && let Some(i) = find_static!(suffix, "Error Code: ")
     {
         let c = take_while(&suffix[i + "Error Code: ".len()..], |b| {
             b.is_ascii_alphanumeric() || b == b'.'
@@ -605,6 +643,17 @@ const CUT_MARKS: &[&str] = &[
     "[...]",
     "<...>",
 ];
+
+/// Where the first truncation mark in `s` starts (a byte scan: ARNs are on
+/// the hot path).
+fn first_cut_mark(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    b.iter().enumerate().find_map(|(i, c)| {
+        (matches!(c, b'.' | b'[' | b'(' | b'<' | 0xE2)
+            && CUT_MARKS.iter().any(|m| starts_with_ci(&s[i..], m)))
+        .then_some(i)
+    })
+}
 
 /// A truncation mark right after a value.
 fn cut_mark(rest: &str) -> bool {
@@ -643,15 +692,19 @@ fn longer_elsewhere(text: &str, arn: &str) -> Option<String> {
 #[must_use]
 pub fn parse_denials(text: &str) -> Vec<Denial> {
     let mut out = Vec::new();
-    let hits: Vec<usize> = text.match_indices(PERFORM).map(|(i, _)| i).collect();
+    let hits: Vec<usize> = {
+        static F: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+        F.get_or_init(|| memchr::memmem::Finder::new(PERFORM))
+            .find_iter(text.as_bytes())
+            .collect()
+    };
     let mut seg_start = 0;
     for (n, &hit) in hits.iter().enumerate() {
         // The segment of this message runs to the start of the next one.
         let next_hit = hits.get(n + 1).copied().unwrap_or(text.len());
-        let principal_at = text[seg_start..hit].rfind("User: ").map(|i| seg_start + i);
+        let principal_at = rfind_static!(&text[seg_start..hit], "User: ").map(|i| seg_start + i);
         let seg_end = match hits.get(n + 1) {
-            Some(&h) => text[hit..h]
-                .rfind("User: ")
+            Some(&h) => rfind_static!(&text[hit..h], "User: ")
                 .map_or(next_hit, |i| hit + i)
                 .max(hit),
             None => text.len(),
@@ -988,6 +1041,17 @@ mod tests {
         );
         assert_eq!(d.operation.as_deref(), Some("DescribeCluster"));
         assert_eq!(d.error_code.as_deref(), Some("AccessDeniedException"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn find_ci_finds_what_a_lowercase_search_finds(
+            hay in "[a-zA-Z :/.-]{0,60}",
+            needle in "[a-zA-Z :]{1,6}",
+        ) {
+            let want = hay.to_ascii_lowercase().find(&needle.to_ascii_lowercase());
+            proptest::prop_assert_eq!(find_ci(&hay, &needle), want);
+        }
     }
 
     #[test]

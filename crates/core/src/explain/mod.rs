@@ -145,7 +145,13 @@ const LINE_MEMO_BYTES: usize = 8 << 20;
 /// A log line without its leading timestamp (`2026-11-28T10:00:00.123Z `,
 /// `[12:00:01] `): characters that never start or hold a message.
 pub(crate) fn strip_log_prefix(s: &str) -> &str {
-    let b = s.as_bytes();
+    // Only ASCII bytes are stripped, so the cut is a char boundary.
+    let n = s.len() - strip_log_prefix_bytes(s.as_bytes()).len();
+    &s[n..]
+}
+
+/// [`strip_log_prefix`] on bytes (the reader's lines before decoding).
+pub(crate) fn strip_log_prefix_bytes(b: &[u8]) -> &[u8] {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -158,7 +164,7 @@ pub(crate) fn strip_log_prefix(s: &str) -> &str {
         }
         i += 1;
     }
-    &s[i..]
+    &b[i..]
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -240,7 +246,9 @@ impl Explainer {
     fn feed_line_fresh(&mut self, text: &str, line: u64, source: Option<&str>) -> bool {
         // Logs that escape line breaks (`...is not\nauthorized...`): one line.
         let unescaped;
-        let text = if text.contains("\\n") || text.contains("\\t") {
+        let text = if memchr::memchr(b'\\', text.as_bytes()).is_some()
+            && (text.contains("\\n") || text.contains("\\t"))
+        {
             unescaped = text
                 .replace("\\r\\n", " ")
                 .replace("\\n", " ")
@@ -340,11 +348,19 @@ impl Explainer {
         self.touched_dropped = true;
         let rule = authz::rule_for(d);
         let action = d.action.as_deref().unwrap_or("*");
-        let pattern = d
-            .resource
-            .as_ref()
-            .map_or_else(|| "*".to_owned(), |r| check::resource_pattern(r.text()));
-        let mut key = format!("{}\u{1f}{action}\u{1f}{pattern}", rule.id);
+        let resource = d.resource.as_ref().map_or("", ResourceRef::text);
+        let prefix = check::resource_pattern_prefix(resource);
+        // The pattern is the prefix plus `*` when a name was cut off.
+        let star = prefix != "*" && prefix.len() < resource.len();
+        let mut key = String::with_capacity(rule.id.len() + action.len() + prefix.len() + 8);
+        key.push_str(rule.id);
+        key.push('\u{1f}');
+        key.push_str(action);
+        key.push('\u{1f}');
+        key.push_str(prefix);
+        if star {
+            key.push('*');
+        }
         if !self.overflow.contains_key(&key) && self.overflow.len() >= MAX_OVERFLOW_GROUPS {
             key = format!("{}\u{1f}*\u{1f}*", rule.id);
         }
