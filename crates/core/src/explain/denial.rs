@@ -691,6 +691,20 @@ fn longer_elsewhere(text: &str, arn: &str) -> Option<String> {
 /// Every access-denied message in `text` (a line, or a few lines joined).
 #[must_use]
 pub fn parse_denials(text: &str) -> Vec<Denial> {
+    parse_denials_with(text, false)
+}
+
+/// [`parse_denials`] without what only a diagnosis needs (the parsed
+/// principal, the CLI wrapper, the encoded message, the authorization id):
+/// principal text, action, resource and reason, for counting denials past
+/// the kept limit. A message without an action comes back without one
+/// (the caller then parses in full).
+#[must_use]
+pub fn parse_denials_lite(text: &str) -> Vec<Denial> {
+    parse_denials_with(text, true)
+}
+
+fn parse_denials_with(text: &str, lite: bool) -> Vec<Denial> {
     let mut out = Vec::new();
     let hits: Vec<usize> = {
         static F: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
@@ -709,7 +723,7 @@ pub fn parse_denials(text: &str) -> Vec<Denial> {
                 .max(hit),
             None => text.len(),
         };
-        if let Some(d) = parse_one(text, seg_start, principal_at, hit, seg_end) {
+        if let Some(d) = parse_one(text, seg_start, principal_at, hit, seg_end, lite) {
             out.push(d);
         }
         seg_start = seg_end;
@@ -723,6 +737,7 @@ fn parse_one(
     principal_at: Option<usize>,
     hit: usize,
     seg_end: usize,
+    lite: bool,
 ) -> Option<Denial> {
     // hit points at "ot authorized to perform"; the 'n'/'N' is one byte before.
     let not_at = hit.checked_sub(1)?;
@@ -738,7 +753,9 @@ fn parse_one(
         let p = trim_token(p.trim_matches(['"', '\'', '(']));
         if !p.is_empty() && !p.contains(char::is_whitespace) && p.len() <= 2048 {
             d.principal_text = Some(p.to_owned());
-            d.principal = Principal::parse(p).ok();
+            if !lite {
+                d.principal = Principal::parse(p).ok();
+            }
         }
     }
     let after = &text[hit + PERFORM.len()..seg_end];
@@ -777,7 +794,7 @@ fn parse_one(
             d.ends_on = Some("resource");
             d.cut_mark = true;
         }
-        if d.ends_on.is_some() {
+        if d.ends_on.is_some() && !lite {
             d.longer_elsewhere = longer_elsewhere(text, a);
         }
     }
@@ -788,6 +805,9 @@ fn parse_one(
         d.policy_type = reason.policy_type;
         d.policy_arn = reason.policy_arn;
         d.transitive_scp = reason.transitive_scp;
+    }
+    if lite {
+        return Some(d);
     }
     let seg = &text[seg_start..seg_end];
     let (id, region) = parse_authorization_id(seg);

@@ -109,6 +109,10 @@ pub struct Explainer {
     /// Observation signature → the groups it produced, so a denial seen
     /// before costs a hash lookup instead of a new diagnosis.
     seen: HashMap<String, Vec<usize>>,
+    /// Hashes of the principal, action and resource of every denial in
+    /// `seen`, so a denial past the kept limit that cannot be a repeat skips
+    /// the full parse.
+    seen_denials: std::collections::HashSet<u64>,
     /// Whole lines (timestamp prefix stripped) already diagnosed → the groups
     /// they counted in: a repeated log line costs one hash lookup.
     lines_seen: HashMap<String, Vec<usize>>,
@@ -128,6 +132,17 @@ pub struct Explainer {
     long_lines: u64,
     /// Line counter for [`Explainer::feed_text`].
     text_lines: u64,
+}
+
+/// The hash [`Explainer::maybe_seen`] compares.
+fn denial_head_hash(principal: &str, action: &str, resource: &str) -> u64 {
+    use std::hash::Hasher as _;
+    let mut h = std::hash::DefaultHasher::new();
+    for part in [principal, action, resource] {
+        h.write(part.as_bytes());
+        h.write_u8(0x1f);
+    }
+    h.finish()
 }
 
 /// Diagnose pasted text (any number of messages, any number of lines).
@@ -273,19 +288,52 @@ impl Explainer {
         let web_identity = forms
             .iter()
             .any(|f| matches!(f, TextForm::WebIdentityDenied { .. }));
-        let mut denials = if text.contains(denial::PERFORM) {
+        let has_perform = {
+            static F: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
+                std::sync::OnceLock::new();
+            F.get_or_init(|| memchr::memmem::Finder::new(denial::PERFORM))
+                .find(text.as_bytes())
+                .is_some()
+        };
+        let mut recognised = false;
+        // Past the kept limit a new denial is only counted by rule, action and
+        // resource pattern: parse just that much, unless it may repeat a kept
+        // finding (then the full path counts it there).
+        let mut counted = false;
+        if has_perform && self.groups.len() >= MAX_GROUPS {
+            let lite = denial::parse_denials_lite(text);
+            if !lite.is_empty()
+                && lite
+                    .iter()
+                    .all(|d| d.action.is_some() && !self.maybe_seen(d))
+            {
+                for d in &lite {
+                    if web_identity && d.principal_text.is_none() {
+                        continue;
+                    }
+                    recognised = true;
+                    self.overflow_denial(d);
+                }
+                counted = true;
+            }
+        }
+        let mut denials = if has_perform && !counted {
             parse_denials(text)
         } else {
             Vec::new()
         };
-        if !denials.iter().any(|d| d.action.is_some()) {
+        if !counted && !denials.iter().any(|d| d.action.is_some()) {
             let wild = wild::parse(text, &lower);
             if !wild.is_empty() {
                 denials.retain(|d| d.principal_text.is_some());
                 denials.extend(wild);
             }
         }
-        let tool = wild::tool_of(text);
+        let tool = if counted && forms.is_empty() {
+            None
+        } else {
+            wild::tool_of(text)
+        };
         for d in &mut denials {
             if d.tool.is_none() {
                 d.tool = tool;
@@ -293,6 +341,7 @@ impl Explainer {
             check::check(d);
         }
         if denials.is_empty()
+            && !counted
             && let Some(blob) = denial::parse_encoded_message(text)
         {
             denials.push(Denial {
@@ -301,7 +350,6 @@ impl Explainer {
             });
         }
         let mut observations: Vec<(String, Vec<Diagnosis>)> = Vec::new();
-        let mut recognised = false;
         for d in &denials {
             if web_identity && d.principal_text.is_none() {
                 continue;
@@ -404,6 +452,16 @@ impl Explainer {
         self.overflow.insert(key, (f, 1));
     }
 
+    /// Whether a denial may repeat one diagnosed before: its principal,
+    /// action and resource lead the signature of a kept observation.
+    fn maybe_seen(&self, d: &Denial) -> bool {
+        self.seen_denials.contains(&denial_head_hash(
+            d.principal_text.as_deref().unwrap_or(""),
+            d.action.as_deref().unwrap_or(""),
+            d.resource.as_ref().map_or("", ResourceRef::text),
+        ))
+    }
+
     /// Count a repeat of an observation already diagnosed; false if new.
     fn repeat(&mut self, sig: &str) -> bool {
         let Some(groups) = self.seen.get(sig) else {
@@ -439,6 +497,16 @@ impl Explainer {
             }
         }
         if complete && self.seen.len() < 4 * MAX_GROUPS {
+            // `D` + principal, action, resource, each ended by \u{1f}: the head
+            // [`Explainer::maybe_seen`] looks up.
+            if let Some(rest) = sig.strip_prefix('D') {
+                let mut parts = rest.splitn(4, '\u{1f}');
+                if let (Some(p), Some(a), Some(r), Some(_)) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
+                {
+                    self.seen_denials.insert(denial_head_hash(p, a, r));
+                }
+            }
             self.seen.insert(sig, groups);
         }
     }
