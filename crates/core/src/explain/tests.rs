@@ -605,7 +605,7 @@ fn past_the_kept_limit_repeats_still_count_in_their_finding() {
     assert_eq!(first.evidence["parsed"]["count"], 1 + extra as u64);
     let grouped: Vec<_> = fs
         .iter()
-        .filter(|f| f.evidence.get("grouped_beyond_limit").is_some())
+        .filter(|f| f.evidence.contains_key("grouped_beyond_limit"))
         .map(|f| {
             (
                 f.rule,
