@@ -378,12 +378,26 @@ fn leading_arn(s: &str) -> Option<&str> {
     if !s.starts_with("arn:") {
         return None;
     }
-    let mut end = s
-        .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '`' || c == '\\')
-        .unwrap_or(s.len());
-    // A logger's cut mark glued to the ARN (`role/eks-no...(truncated)`) is no part of it.
-    if let Some(m) = first_cut_mark(&s[..end]) {
-        end = m;
+    // The token ends at whitespace or a quote, or where a logger's cut mark
+    // glued to it starts (`role/eks-no...(truncated)`). One byte pass: ARNs
+    // are on the hot path.
+    let b = s.as_bytes();
+    let mut end = s.len();
+    for (i, &c) in b.iter().enumerate() {
+        let stop = match c {
+            b'"' | b'\'' | b'`' | b'\\' => true,
+            c if c.is_ascii_whitespace() || c == 0x0b => true,
+            b'.' | b'[' | b'(' | b'<' => CUT_MARKS.iter().any(|m| starts_with_ci(&s[i..], m)),
+            c if c >= 0x80 && s.is_char_boundary(i) => {
+                s[i..].chars().next().is_some_and(char::is_whitespace)
+                    || CUT_MARKS.iter().any(|m| s[i..].starts_with(m))
+            }
+            _ => false,
+        };
+        if stop {
+            end = i;
+            break;
+        }
     }
     let t = trim_token(&s[..end]);
     (t.len() > 4).then_some(t)
@@ -643,17 +657,6 @@ const CUT_MARKS: &[&str] = &[
     "[...]",
     "<...>",
 ];
-
-/// Where the first truncation mark in `s` starts (a byte scan: ARNs are on
-/// the hot path).
-fn first_cut_mark(s: &str) -> Option<usize> {
-    let b = s.as_bytes();
-    b.iter().enumerate().find_map(|(i, c)| {
-        (matches!(c, b'.' | b'[' | b'(' | b'<' | 0xE2)
-            && CUT_MARKS.iter().any(|m| starts_with_ci(&s[i..], m)))
-        .then_some(i)
-    })
-}
 
 /// A truncation mark right after a value.
 fn cut_mark(rest: &str) -> bool {

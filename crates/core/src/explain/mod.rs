@@ -274,10 +274,10 @@ impl Explainer {
         };
         let lower = text.to_ascii_lowercase();
         self.context.update(text, &lower);
-        let secret_free = !lower.contains("secret") && secrets::key_ids(text).is_empty();
         let at = source.map(|s| (s, line));
         // Secrets first, so this line's evidence is already masked.
         let seen = self.secrets.scan(line, text, &lower);
+        let secret_free = !seen.key_ids && !lower.contains("secret");
         for s in seen.done {
             self.sighting(&s, source);
         }

@@ -282,14 +282,12 @@ fn join_kind(held: &Held, raw: &[u8]) -> Join {
     if held.lines >= MAX_STITCH_LINES || held.text.len() >= MAX_STITCH_BYTES {
         return Join::No;
     }
-    let next = held.strip_prefix(raw).trim_ascii();
+    let unprefixed = held.strip_prefix(raw);
+    let next = unprefixed.trim_ascii();
     if next.is_empty() {
         return Join::No;
     }
-    let leading_space = held
-        .strip_prefix(raw)
-        .first()
-        .is_some_and(u8::is_ascii_whitespace);
+    let leading_space = unprefixed.first().is_some_and(u8::is_ascii_whitespace);
     if held.open && !leading_space && glue_fits(&held.text, next) {
         return Join::Glue;
     }
