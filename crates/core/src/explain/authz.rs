@@ -15,6 +15,7 @@ use crate::rules::{self, Rule};
 use super::Diagnosis;
 use super::denial::{Denial, DenialKind, PolicyType, ResourceRef};
 use super::fix::{self, Scope, q};
+use super::tools::{self, Tool};
 
 /// `evidence.parsed.principal` as cli.md specifies it.
 #[must_use]
@@ -64,31 +65,48 @@ pub fn parsed_json(d: &Denial) -> Value {
 /// carry. The explainer skips re-diagnosing a denial it has seen.
 #[must_use]
 pub fn signature(d: &Denial) -> String {
-    format!(
-        "{}\u{1f}{}\u{1f}{}",
-        denial_key(d),
-        d.encoded_message.is_some(),
-        d.authorization_id.is_some()
-    )
+    let mut k = denial_key(d);
+    k.push('\u{1f}');
+    k.push_str(if d.encoded_message.is_some() {
+        "1"
+    } else {
+        "0"
+    });
+    k.push_str(if d.authorization_id.is_some() {
+        "1"
+    } else {
+        "0"
+    });
+    k
 }
 
-/// The grouping key: same principal, action, resource and reason.
+/// The grouping key: same principal, action, resource and reason. Built
+/// with pushes, not `format!`: it is computed for every denial line.
 fn denial_key(d: &Denial) -> String {
-    format!(
-        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+    let parts = [
         d.principal_text.as_deref().unwrap_or(""),
         d.action.as_deref().unwrap_or(""),
         d.resource.as_ref().map_or("", ResourceRef::text),
         d.denial_kind().as_str(),
         d.policy_type.map_or("", PolicyType::as_str),
         d.policy_arn.as_deref().unwrap_or(""),
-        d.transitive_scp,
-    ) + &format!(
-        "\u{1f}{}\u{1f}{}\u{1f}{}",
+        if d.transitive_scp { "t" } else { "" },
         d.launch_template.as_deref().unwrap_or(""),
         d.form.unwrap_or(""),
-        d.tool.unwrap_or("")
-    )
+        d.tool.unwrap_or(""),
+    ];
+    let mut k = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 16);
+    for p in parts {
+        k.push_str(p);
+        k.push('\u{1f}');
+    }
+    for (i, u) in d.uncertain.iter().enumerate() {
+        if i > 0 {
+            k.push(',');
+        }
+        k.push_str(u);
+    }
+    k
 }
 
 /// Which authz rule a denial is.
@@ -172,7 +190,14 @@ fn identity_fix(d: &Denial, summary: &str) -> (Fix, Vec<String>) {
     for c in a.commands {
         f = f.command(c);
     }
-    if let Some(r) = tool_change(d, action, &doc) {
+    if let Some(mut r) = tool_change(d, &fix::policy_name(action), &doc) {
+        if action.eq_ignore_ascii_case("iam:CreateServiceLinkedRole")
+            && let Some(t) = tool(d)
+        {
+            let (service, _) = slr_service(d);
+            r.push_str("\n\n");
+            r.push_str(&tools::service_linked_role(t, service));
+        }
         f = f.replacement(r);
     }
     (f, notes)
@@ -236,49 +261,28 @@ fn slr_service(d: &Denial) -> (&'static str, &'static str) {
         .map_or(("SERVICE.amazonaws.com", "*"), |(r, svc)| (*svc, *r))
 }
 
-/// The same policy as the tool the text came from writes it: a Terraform
-/// resource, or a CloudFormation policy entry.
-fn tool_change(d: &Denial, action: &str, doc: &Value) -> Option<String> {
-    let pretty = serde_json::to_string_pretty(doc).ok()?;
-    let name = fix::policy_name(action);
-    let (kind, who) = match &d.principal {
-        Some(p) if p.kind == PrincipalKind::User => ("user", p.name.clone()),
+/// The tool the denial's text came from, when it has a rendering.
+fn tool(d: &Denial) -> Option<Tool> {
+    Tool::from_name(d.tool)
+}
+
+/// Whose inline policy the tool's rendering goes on: (`user`|`role`, name).
+fn policy_holder(d: &Denial) -> Option<(&'static str, String)> {
+    match &d.principal {
+        Some(p) if p.kind == PrincipalKind::User => Some(("user", p.name.clone())),
         Some(p) if matches!(p.kind, PrincipalKind::Role | PrincipalKind::AssumedRole) => {
-            ("role", p.role_name().unwrap_or(&p.name).to_owned())
+            Some(("role", p.role_name().unwrap_or(&p.name).to_owned()))
         }
-        Some(_) => return None,
-        None => ("role", "ROLE_NAME".to_owned()),
-    };
-    match d.tool {
-        Some("terraform") => {
-            let label: String = name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_lowercase()
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            let indented = pretty.replace('\n', "\n  ");
-            Some(format!(
-                "# Terraform: the same permission as a resource change\nresource \"aws_iam_{kind}_policy\" \"{label}\" {{\n  name   = {}\n  {kind:<6} = {}\n  policy = jsonencode({indented})\n}}",
-                Value::String(name.clone()),
-                Value::String(who)
-            ))
-        }
-        Some("cloudformation") => {
-            let indented = pretty.replace('\n', "\n    ");
-            Some(format!(
-                "# CloudFormation: add under Properties.Policies of the {} (AWS::IAM::{}) whose credentials the stack uses\n- PolicyName: {}\n  PolicyDocument:\n    {indented}",
-                kind,
-                if kind == "user" { "User" } else { "Role" },
-                Value::String(name)
-            ))
-        }
-        _ => None,
+        Some(_) => None,
+        None => Some(("role", "ROLE_NAME".to_owned())),
     }
+}
+
+/// The same identity policy as the tool the text came from writes it.
+fn tool_change(d: &Denial, name: &str, doc: &Value) -> Option<String> {
+    let t = tool(d)?;
+    let (kind, who) = policy_holder(d)?;
+    Some(tools::identity(t, kind, &who, name, doc))
 }
 
 fn capitalize(s: &str) -> String {
@@ -672,12 +676,23 @@ fn resource_policy(d: &Denial, rule: Rule, headline: &str) -> Finding {
         detail.push(' ');
         detail.push_str(&n);
     }
+    let doc = fix::policy(vec![st]);
+    let change = tool(d).and_then(|t| match service.as_str() {
+        "sts" | "iam" => d
+            .resource_arn()
+            .and_then(fix::role_of)
+            .map(|(role, _)| tools::trust(t, &role, &doc)),
+        svc => tools::resource_policy(t, svc, d.resource_arn(), &doc),
+    });
     let mut f = Fix::new(format!(
         "Add this statement to {which} (merge it into the existing document)"
     ))
-    .policy(fix::policy(vec![st]));
+    .policy(doc);
     if let Some(c) = cmd {
         f = f.command(c);
+    }
+    if let Some(r) = change {
+        f = f.replacement(r);
     }
     Finding::new(
         rule,
@@ -748,12 +763,16 @@ fn org_policy(d: &Denial, rule: Rule, headline: &str, scp: bool) -> Finding {
         }
     }
     if d.denial_kind() != DenialKind::Explicit {
-        f = f.policy(fix::policy(vec![json!({
+        let doc = fix::policy(vec![json!({
             "Sid": fix::sid("Allow", action),
             "Effect": "Allow",
             "Action": action,
             "Resource": "*",
-        })]));
+        })]);
+        if let Some(t) = tool(d) {
+            f = f.replacement(tools::organizations(t, filter, &doc));
+        }
+        f = f.policy(doc);
     }
     Finding::new(rule, format!("{headline}: blocked by a {kind}"))
         .detail(detail)
@@ -800,7 +819,11 @@ fn boundary(d: &Denial, rule: Rule, headline: &str) -> Finding {
         "Allow the action in the permissions boundary too (a new default version of the boundary policy)",
     );
     if d.denial_kind() != DenialKind::Explicit {
-        f = f.policy(fix::policy(vec![statement(action, &s)]));
+        let doc = fix::policy(vec![statement(action, &s)]);
+        if let Some(t) = tool(d) {
+            f = f.replacement(tools::boundary(t, &arn, &doc));
+        }
+        f = f.policy(doc);
     }
     if let Some(c) = get_boundary {
         f = f.command(c);
@@ -897,7 +920,11 @@ fn vpc_endpoint(d: &Denial, rule: Rule, headline: &str) -> Finding {
         "Allow the call in the VPC endpoint policy (merge this statement into the endpoint's policy)"
     });
     if !d.transitive_scp && d.denial_kind() != DenialKind::Explicit {
-        f = f.policy(fix::policy(vec![st]));
+        let doc = fix::policy(vec![st]);
+        if let Some(t) = tool(d) {
+            f = f.replacement(tools::vpc_endpoint(t, &doc));
+        }
+        f = f.policy(doc);
     }
     let svc = if service.is_empty() {
         "SERVICE".to_owned()
@@ -973,10 +1000,16 @@ fn role_trust(d: &Denial, rule: Rule, headline: &str) -> Finding {
     if d.principal_kind() == Some(PrincipalKind::AssumedRole) {
         detail.push_str(" The caller is a role session: the trust policy names the role's ARN (add the role's path if it has one: assumed-role ARNs do not show it).");
     }
+    let trust_doc = fix::policy(vec![trust]);
     let mut f = Fix::new(format!(
         "Add this statement to the trust policy of {role} (update-assume-role-policy replaces the whole document: merge it into the current one)"
-    ))
-    .policy(fix::policy(vec![trust]));
+    ));
+    if let Some(t) = tool(d)
+        && d.denial_kind() != DenialKind::Explicit
+    {
+        f = f.replacement(tools::trust(t, &role, &trust_doc));
+    }
+    f = f.policy(trust_doc);
     if target.is_some() {
         f = f
             .command(format!("aws iam get-role --role-name {} --query Role.AssumeRolePolicyDocument > trust.json", q(&role)))
@@ -1122,9 +1155,13 @@ fn pass_role(d: &Denial, rule: Rule) -> Finding {
             service.unwrap_or("the EKS service that needs it")
         ),
     };
+    let change = tool_change(d, "eksdoctor-allow-iam-PassRole", &doc);
     let mut f = Fix::new(summary).policy(doc);
     for c in a.commands {
         f = f.command(c);
+    }
+    if let Some(r) = change {
+        f = f.replacement(r);
     }
     let what = role
         .as_deref()

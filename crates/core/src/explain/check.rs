@@ -114,9 +114,13 @@ const RESOURCE_TYPES: &[(&str, &[&str])] = &[
 /// Why an ARN looks cut short, if it does.
 #[must_use]
 pub fn arn_doubt(arn: &str) -> Option<String> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    if parts.len() < 6 || parts[0] != "arn" || parts[2].is_empty() || parts[5].is_empty() {
+    let mut it = arn.splitn(6, ':');
+    let parts: [&str; 6] = std::array::from_fn(|_| it.next().unwrap_or(""));
+    if parts[0] != "arn" || parts[2].is_empty() || parts[5].is_empty() {
         return Some(format!("{arn} is not a whole ARN"));
+    }
+    if parts[5].ends_with('/') {
+        return Some(format!("{arn} ends with /: the name after it is missing"));
     }
     let account = parts[4];
     let digits = account.bytes().all(|b| b.is_ascii_digit());
@@ -142,60 +146,298 @@ pub fn arn_doubt(arn: &str) -> Option<String> {
     None
 }
 
-/// Mark the fields of a denial that look cut short.
+/// Actions of the services EKS operators meet most, for telling a whole
+/// action from one cut where the message stops (`eks:DescribeClu`). Every
+/// real action that is a prefix of a listed one is listed too, so a whole
+/// action is never taken for a cut one; an action missing here is simply
+/// not judged.
+const KNOWN_ACTIONS: &[(&str, &[&str])] = &[
+    (
+        "eks",
+        &[
+            "AccessKubernetesApi",
+            "AssociateAccessPolicy",
+            "AssociateEncryptionConfig",
+            "AssociateIdentityProviderConfig",
+            "CancelUpdate",
+            "CreateAccessEntry",
+            "CreateAddon",
+            "CreateCluster",
+            "CreateEksAnywhereSubscription",
+            "CreateFargateProfile",
+            "CreateNodegroup",
+            "CreatePodIdentityAssociation",
+            "DeleteAccessEntry",
+            "DeleteAddon",
+            "DeleteCluster",
+            "DeleteEksAnywhereSubscription",
+            "DeleteFargateProfile",
+            "DeleteNodegroup",
+            "DeletePodIdentityAssociation",
+            "DeregisterCluster",
+            "DescribeAccessEntry",
+            "DescribeAddon",
+            "DescribeAddonConfiguration",
+            "DescribeAddonVersions",
+            "DescribeCluster",
+            "DescribeClusterVersions",
+            "DescribeEksAnywhereSubscription",
+            "DescribeFargateProfile",
+            "DescribeIdentityProviderConfig",
+            "DescribeInsight",
+            "DescribeInsightsRefresh",
+            "DescribeNodegroup",
+            "DescribePodIdentityAssociation",
+            "DescribeUpdate",
+            "DisassociateAccessPolicy",
+            "DisassociateIdentityProviderConfig",
+            "ListAccessEntries",
+            "ListAccessPolicies",
+            "ListAddons",
+            "ListAssociatedAccessPolicies",
+            "ListClusters",
+            "ListEksAnywhereSubscriptions",
+            "ListFargateProfiles",
+            "ListIdentityProviderConfigs",
+            "ListInsights",
+            "ListNodegroups",
+            "ListPodIdentityAssociations",
+            "ListTagsForResource",
+            "ListUpdates",
+            "RegisterCluster",
+            "StartInsightsRefresh",
+            "TagResource",
+            "UntagResource",
+            "UpdateAccessEntry",
+            "UpdateAddon",
+            "UpdateClusterConfig",
+            "UpdateClusterVersion",
+            "UpdateEksAnywhereSubscription",
+            "UpdateNodegroupConfig",
+            "UpdateNodegroupVersion",
+            "UpdatePodIdentityAssociation",
+        ],
+    ),
+    (
+        "sts",
+        &[
+            "AssumeRole",
+            "AssumeRoleWithSAML",
+            "AssumeRoleWithWebIdentity",
+            "AssumeRoot",
+            "DecodeAuthorizationMessage",
+            "GetAccessKeyInfo",
+            "GetCallerIdentity",
+            "GetFederationToken",
+            "GetServiceBearerToken",
+            "GetSessionToken",
+            "SetContext",
+            "SetSourceIdentity",
+            "TagSession",
+        ],
+    ),
+    (
+        "iam",
+        &[
+            "AddRoleToInstanceProfile",
+            "AttachGroupPolicy",
+            "AttachRolePolicy",
+            "AttachUserPolicy",
+            "CreateAccessKey",
+            "CreateInstanceProfile",
+            "CreateOpenIDConnectProvider",
+            "CreatePolicy",
+            "CreatePolicyVersion",
+            "CreateRole",
+            "CreateServiceLinkedRole",
+            "CreateUser",
+            "DeleteRole",
+            "DeleteRolePolicy",
+            "DeleteUser",
+            "DetachRolePolicy",
+            "GetInstanceProfile",
+            "GetOpenIDConnectProvider",
+            "GetPolicy",
+            "GetPolicyVersion",
+            "GetRole",
+            "GetRolePolicy",
+            "GetUser",
+            "GetUserPolicy",
+            "ListAccessKeys",
+            "ListAttachedRolePolicies",
+            "ListAttachedUserPolicies",
+            "ListInstanceProfiles",
+            "ListInstanceProfilesForRole",
+            "ListOpenIDConnectProviders",
+            "ListPolicies",
+            "ListPolicyVersions",
+            "ListRolePolicies",
+            "ListRoleTags",
+            "ListRoles",
+            "ListUserPolicies",
+            "ListUsers",
+            "PassRole",
+            "PutRolePermissionsBoundary",
+            "PutRolePolicy",
+            "PutUserPolicy",
+            "SimulatePrincipalPolicy",
+            "TagRole",
+            "UpdateAssumeRolePolicy",
+            "UpdateRole",
+        ],
+    ),
+    (
+        "ecr",
+        &[
+            "BatchCheckLayerAvailability",
+            "BatchGetImage",
+            "CompleteLayerUpload",
+            "CreateRepository",
+            "DescribeImages",
+            "DescribeRepositories",
+            "GetAuthorizationToken",
+            "GetDownloadUrlForLayer",
+            "GetRepositoryPolicy",
+            "InitiateLayerUpload",
+            "ListImages",
+            "PutImage",
+            "SetRepositoryPolicy",
+            "UploadLayerPart",
+        ],
+    ),
+];
+
+/// Why an action the message stops on looks cut, if it does.
+fn action_doubt(d: &Denial) -> Option<String> {
+    let action = d.action.as_deref()?;
+    let (svc, name) = action.split_once(':').unwrap_or((action, ""));
+    if svc.is_empty() || name.is_empty() {
+        return Some(format!(
+            "the action \"{action}\" is not whole (service:Action); the message stops there"
+        ));
+    }
+    if d.ends_on != Some("action") {
+        return None;
+    }
+    if d.cut_mark {
+        return Some(format!(
+            "the text is marked as cut right after the action {action}"
+        ));
+    }
+    let known = KNOWN_ACTIONS
+        .iter()
+        .find(|(s, _)| s.eq_ignore_ascii_case(svc))
+        .map(|(_, names)| *names);
+    if known.is_some_and(|names| names.iter().any(|n| n.eq_ignore_ascii_case(name))) {
+        return None;
+    }
+    let longer = |full: &str| {
+        full.len() > name.len()
+            && full.as_bytes()[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+    };
+    // S3 operations are not named like the actions they need
+    // (GetObjectAttributes needs s3:GetObject): only the catalog judges there.
+    if let Some(op) = d
+        .operation
+        .as_deref()
+        .filter(|op| longer(op) && !svc.eq_ignore_ascii_case("s3"))
+    {
+        return Some(format!(
+            "the action {action} stops where the message stops and is the start of the operation {op} the error names"
+        ));
+    }
+    let completions: Vec<&str> = known
+        .unwrap_or_default()
+        .iter()
+        .copied()
+        .filter(|n| longer(n))
+        .take(3)
+        .collect();
+    (!completions.is_empty()).then(|| {
+        format!(
+            "the action {action} stops where the message stops and is no whole {svc} action (the start of {svc}:{}?)",
+            completions.join(&format!(", {svc}:"))
+        )
+    })
+}
+
+/// Why a resource ARN the message stops on looks cut, if it does.
+fn resource_end_doubt(d: &Denial) -> Option<String> {
+    let arn = d.resource_arn()?;
+    if d.ends_on != Some("resource") {
+        return None;
+    }
+    if d.cut_mark {
+        return Some(format!(
+            "the text is marked as cut right after the ARN {arn}"
+        ));
+    }
+    d.longer_elsewhere.as_ref().map(|l| {
+        format!(
+            "the ARN {arn} stops where the message stops, and the text names {l} elsewhere: the ARN looks cut"
+        )
+    })
+}
+
+/// Mark the fields of a denial that look cut short, with the reason.
 pub fn check(d: &mut Denial) {
     if let Some(t) = d.principal_text.as_deref()
         && t.starts_with("arn:")
-        && (d.principal.is_none() || arn_doubt(t).is_some())
     {
-        d.uncertain.push("principal");
-    }
-    if let Some(a) = d.action.as_deref() {
-        let (svc, name) = a.split_once(':').unwrap_or(("", ""));
-        if svc.is_empty() || name.is_empty() {
-            d.uncertain.push("action");
+        let doubt = arn_doubt(t);
+        if d.principal.is_none() || doubt.is_some() {
+            let why = doubt.unwrap_or_else(|| {
+                "the principal ARN is not a whole IAM or STS principal".to_owned()
+            });
+            d.uncertain.push("principal");
+            d.doubts.push(why);
         }
     }
+    if let Some(why) = action_doubt(d) {
+        d.uncertain.push("action");
+        d.doubts.push(why);
+    }
     if let Some(ResourceRef::Arn(a)) = &d.resource
-        && arn_doubt(a).is_some()
+        && let Some(why) = arn_doubt(a).or_else(|| resource_end_doubt(d))
     {
         d.uncertain.push("resource");
+        d.doubts.push(why);
     }
 }
 
 /// The doubts about a denial, as sentences.
 #[must_use]
 pub fn doubts(d: &Denial) -> Vec<String> {
-    let mut out = Vec::new();
-    for f in &d.uncertain {
-        let s = match *f {
-            "principal" => d
-                .principal_text
-                .as_deref()
-                .and_then(arn_doubt)
-                .unwrap_or_else(|| {
-                    "the principal ARN is not a whole IAM or STS principal".to_owned()
-                }),
-            "resource" => d
-                .resource_arn()
-                .and_then(arn_doubt)
-                .unwrap_or_else(|| "the resource ARN looks cut short".to_owned()),
-            _ => format!("the {f} looks cut short"),
-        };
-        out.push(s);
+    if !d.doubts.is_empty() {
+        return d.doubts.clone();
     }
-    out
+    d.uncertain
+        .iter()
+        .map(|f| format!("the {f} looks cut short"))
+        .collect()
 }
 
 /// An ARN with its last name replaced by `*`: the pattern over-limit denials group by.
 #[must_use]
 pub fn resource_pattern(r: &str) -> String {
+    let p = resource_pattern_prefix(r);
+    if p != "*" && p.len() < r.len() {
+        format!("{p}*")
+    } else {
+        p.to_owned()
+    }
+}
+
+/// [`resource_pattern`] without its `*`: the ARN up to its last name (or
+/// the whole ARN when it ends in `/` or `:`), `*` when it is no ARN.
+#[must_use]
+pub fn resource_pattern_prefix(r: &str) -> &str {
     if !r.starts_with("arn:") {
-        return "*".to_owned();
+        return "*";
     }
     match r.rfind(['/', ':']) {
-        Some(i) if i + 1 < r.len() => format!("{}*", &r[..=i]),
-        _ => r.to_owned(),
+        Some(i) if i + 1 < r.len() => &r[..=i],
+        _ => r,
     }
 }
 

@@ -160,6 +160,17 @@ pub struct Denial {
     /// Fields that look cut short or unsure (`principal`, `action`, `resource`):
     /// the finding says so and leaves the commands out.
     pub uncertain: Vec<&'static str>,
+    /// Why, one sentence per doubt (filled by [`super::check::check`]).
+    pub doubts: Vec<String>,
+    /// The field the message text stops on (`action`, `resource`): a value
+    /// there may have been cut by a terminal, a logger or a copy.
+    pub ends_on: Option<&'static str>,
+    /// A truncation mark (`...`, `…`, `[truncated]`) follows that field.
+    pub cut_mark: bool,
+    /// A longer name elsewhere in the text that the value the message ends
+    /// on is a strict prefix of (Terraform's `(prod-cluster)` before an ARN
+    /// cut to `cluster/prod-clu`).
+    pub longer_elsewhere: Option<String>,
 }
 
 impl Denial {
@@ -243,28 +254,66 @@ impl Denial {
     }
 }
 
+/// `hay.find(needle)` with the needle's searcher built once (SIMD, and no
+/// per-call setup: these run on every denial line).
+macro_rules! find_static {
+    ($hay:expr, $needle:literal) => {{
+        static F: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+        F.get_or_init(|| memchr::memmem::Finder::new($needle))
+            .find($hay.as_bytes())
+    }};
+}
+
+/// `hay.rfind(needle)`, as [`find_static`].
+macro_rules! rfind_static {
+    ($hay:expr, $needle:literal) => {{
+        static F: std::sync::OnceLock<memchr::memmem::FinderRev<'static>> =
+            std::sync::OnceLock::new();
+        F.get_or_init(|| memchr::memmem::FinderRev::new($needle))
+            .rfind($hay.as_bytes())
+    }};
+}
+
+/// How common a byte is in log text (higher: more common), to pick the
+/// byte [`find_ci`] scans for.
+fn commonness(b: u8) -> u8 {
+    match b.to_ascii_lowercase() {
+        b' ' => 255,
+        b'e' => 200,
+        b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' => 180,
+        b'-' | b':' | b'/' | b'.' => 170,
+        b'h' | b'l' | b'd' | b'c' | b'u' => 150,
+        b'm' | b'f' | b'p' | b'g' | b'w' | b'y' | b'b' => 120,
+        b'0'..=b'9' => 110,
+        b'v' | b'k' => 80,
+        b'x' | b'j' | b'q' | b'z' => 40,
+        _ => 60,
+    }
+}
+
 /// Case-insensitive find of an ASCII needle: SIMD search for its first
 /// byte in either case, then a compare (lines are parsed often; this stays
 /// linear and cheap).
 pub(crate) fn find_ci(hay: &str, needle: &str) -> Option<usize> {
     let h = hay.as_bytes();
     let n = needle.as_bytes();
-    let (&first, rest) = n.split_first()?;
-    let mut from = 0;
+    if n.is_empty() || n.len() > h.len() {
+        return None;
+    }
+    // Scan for the needle's least common byte, in either case, then compare
+    // the window around it.
+    let (k, &rare) = n.iter().enumerate().min_by_key(|(_, b)| commonness(**b))?;
+    let mut from = k;
     while let Some(off) = memchr::memchr2(
-        first.to_ascii_lowercase(),
-        first.to_ascii_uppercase(),
-        h.get(from..)?,
+        rare.to_ascii_lowercase(),
+        rare.to_ascii_uppercase(),
+        h.get(from..h.len() - (n.len() - 1 - k))?,
     ) {
-        let i = from + off;
-        let end = i + n.len();
-        if end > h.len() {
-            return None;
-        }
-        if h[i + 1..end].eq_ignore_ascii_case(rest) {
+        let i = from + off - k;
+        if h[i..i + n.len()].eq_ignore_ascii_case(n) {
             return Some(i);
         }
-        from = i + 1;
+        from += off + 1;
     }
     None
 }
@@ -312,7 +361,9 @@ pub(crate) fn trim_token(t: &str) -> &str {
     let mut t = t;
     loop {
         let before = t.len();
-        t = t.trim_end_matches(['.', ',', ';', '"', '\'', '`', ']', '}', '\\', ':']);
+        t = t.trim_end_matches([
+            '.', ',', ';', '"', '\'', '`', ']', '}', '\\', ':', '\u{2026}',
+        ]);
         if t.ends_with(')') && t.matches('(').count() < t.matches(')').count() {
             t = &t[..t.len() - 1];
         }
@@ -327,9 +378,27 @@ fn leading_arn(s: &str) -> Option<&str> {
     if !s.starts_with("arn:") {
         return None;
     }
-    let end = s
-        .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '`' || c == '\\')
-        .unwrap_or(s.len());
+    // The token ends at whitespace or a quote, or where a logger's cut mark
+    // glued to it starts (`role/eks-no...(truncated)`). One byte pass: ARNs
+    // are on the hot path.
+    let b = s.as_bytes();
+    let mut end = s.len();
+    for (i, &c) in b.iter().enumerate() {
+        let stop = match c {
+            b'"' | b'\'' | b'`' | b'\\' => true,
+            c if c.is_ascii_whitespace() || c == 0x0b => true,
+            b'.' | b'[' | b'(' | b'<' => CUT_MARKS.iter().any(|m| starts_with_ci(&s[i..], m)),
+            c if c >= 0x80 && s.is_char_boundary(i) => {
+                s[i..].chars().next().is_some_and(char::is_whitespace)
+                    || CUT_MARKS.iter().any(|m| s[i..].starts_with(m))
+            }
+            _ => false,
+        };
+        if stop {
+            end = i;
+            break;
+        }
+    }
     let t = trim_token(&s[..end]);
     (t.len() > 4).then_some(t)
 }
@@ -487,7 +556,7 @@ fn parse_authorization_id(seg: &str) -> (Option<String>, Option<String>) {
         }
     }
     if id.is_none()
-        && let Some(i) = seg.find("authorization-details/")
+        && let Some(i) = find_static!(seg, "authorization-details/")
     {
         let t = take_while(&seg[i + "authorization-details/".len()..], |b| {
             b.is_ascii_alphanumeric()
@@ -524,7 +593,7 @@ pub fn parse_encoded_message(seg: &str) -> Option<String> {
 pub(crate) fn parse_wrapper(prefix: &str, suffix: &str) -> (Option<String>, Option<String>) {
     let mut code = None;
     let mut op = None;
-    if let Some(i) = prefix.rfind("An error occurred (") {
+    if let Some(i) = rfind_static!(prefix, "An error occurred (") {
         let rest = &prefix[i + "An error occurred (".len()..];
         if let Some(end) = rest.find(')') {
             let c = &rest[..end];
@@ -541,7 +610,7 @@ pub(crate) fn parse_wrapper(prefix: &str, suffix: &str) -> (Option<String>, Opti
                 }
             }
         }
-    } else if let Some(i) = prefix.rfind("operation error ") {
+    } else if let Some(i) = rfind_static!(prefix, "operation error ") {
         // operation error EKS: DescribeCluster, https response error StatusCode: 403, RequestID: x, AccessDeniedException: User: ...
         let rest = &prefix[i + "operation error ".len()..];
         if let Some(j) = rest.find(": ") {
@@ -557,7 +626,7 @@ pub(crate) fn parse_wrapper(prefix: &str, suffix: &str) -> (Option<String>, Opti
         }
     }
     if code.is_none()
-        && let Some(i) = suffix.find("Error Code: ")
+        && let Some(i) = find_static!(suffix, "Error Code: ")
     {
         let c = take_while(&suffix[i + "Error Code: ".len()..], |b| {
             b.is_ascii_alphanumeric() || b == b'.'
@@ -569,24 +638,95 @@ pub(crate) fn parse_wrapper(prefix: &str, suffix: &str) -> (Option<String>, Opti
     (code, op)
 }
 
+/// Nothing of the message follows: only whitespace and the closing quotes or
+/// brackets of whatever held it (a JSON log field, a Terraform diagnostic).
+fn stops_here(rest: &str) -> bool {
+    rest.trim_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '}' | ']' | ')' | '\\' | '│')
+    })
+    .is_empty()
+}
+
+/// Marks loggers and people put where they cut a value.
+const CUT_MARKS: &[&str] = &[
+    "...",
+    "\u{2026}",
+    "[truncated",
+    "(truncated",
+    "<truncated",
+    "[...]",
+    "<...>",
+];
+
+/// A truncation mark right after a value.
+fn cut_mark(rest: &str) -> bool {
+    let r = rest.trim_start();
+    CUT_MARKS.iter().any(|m| starts_with_ci(r, m))
+}
+
+/// A longer name elsewhere in `text` that the last name of `arn` is a strict
+/// prefix of: the ARN was cut (`cluster/prod-clu` beside `(prod-cluster)`).
+fn longer_elsewhere(text: &str, arn: &str) -> Option<String> {
+    let name = arn.rsplit(['/', ':']).next()?;
+    if name.len() < 2 || name.contains('*') {
+        return None;
+    }
+    let is_name = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(off) = text.get(from..).and_then(|t| t.find(name)) {
+        let i = from + off;
+        let end = i + name.len();
+        from = end;
+        let starts_word = i == 0 || !is_name(b[i - 1]);
+        if !starts_word || !b.get(end).is_some_and(|&c| is_name(c)) {
+            continue;
+        }
+        let longer = take_while(&text[i..], is_name);
+        let longer = longer.trim_end_matches('.');
+        if longer.len() > name.len() {
+            return Some(longer.to_owned());
+        }
+    }
+    None
+}
+
 /// Every access-denied message in `text` (a line, or a few lines joined).
 #[must_use]
 pub fn parse_denials(text: &str) -> Vec<Denial> {
+    parse_denials_with(text, false)
+}
+
+/// [`parse_denials`] without what only a diagnosis needs (the parsed
+/// principal, the CLI wrapper, the encoded message, the authorization id):
+/// principal text, action, resource and reason, for counting denials past
+/// the kept limit. A message without an action comes back without one
+/// (the caller then parses in full).
+#[must_use]
+pub fn parse_denials_lite(text: &str) -> Vec<Denial> {
+    parse_denials_with(text, true)
+}
+
+fn parse_denials_with(text: &str, lite: bool) -> Vec<Denial> {
     let mut out = Vec::new();
-    let hits: Vec<usize> = text.match_indices(PERFORM).map(|(i, _)| i).collect();
+    let hits: Vec<usize> = {
+        static F: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+        F.get_or_init(|| memchr::memmem::Finder::new(PERFORM))
+            .find_iter(text.as_bytes())
+            .collect()
+    };
     let mut seg_start = 0;
     for (n, &hit) in hits.iter().enumerate() {
         // The segment of this message runs to the start of the next one.
         let next_hit = hits.get(n + 1).copied().unwrap_or(text.len());
-        let principal_at = text[seg_start..hit].rfind("User: ").map(|i| seg_start + i);
+        let principal_at = rfind_static!(&text[seg_start..hit], "User: ").map(|i| seg_start + i);
         let seg_end = match hits.get(n + 1) {
-            Some(&h) => text[hit..h]
-                .rfind("User: ")
+            Some(&h) => rfind_static!(&text[hit..h], "User: ")
                 .map_or(next_hit, |i| hit + i)
                 .max(hit),
             None => text.len(),
         };
-        if let Some(d) = parse_one(text, seg_start, principal_at, hit, seg_end) {
+        if let Some(d) = parse_one(text, seg_start, principal_at, hit, seg_end, lite) {
             out.push(d);
         }
         seg_start = seg_end;
@@ -600,6 +740,7 @@ fn parse_one(
     principal_at: Option<usize>,
     hit: usize,
     seg_end: usize,
+    lite: bool,
 ) -> Option<Denial> {
     // hit points at "ot authorized to perform"; the 'n'/'N' is one byte before.
     let not_at = hit.checked_sub(1)?;
@@ -615,15 +756,51 @@ fn parse_one(
         let p = trim_token(p.trim_matches(['"', '\'', '(']));
         if !p.is_empty() && !p.contains(char::is_whitespace) && p.len() <= 2048 {
             d.principal_text = Some(p.to_owned());
-            d.principal = Principal::parse(p).ok();
+            if !lite {
+                d.principal = Principal::parse(p).ok();
+            }
         }
     }
     let after = &text[hit + PERFORM.len()..seg_end];
+    let colon = after.starts_with(':');
     let after = after.strip_prefix(':').unwrap_or(after).trim_start();
-    let action = leading_action(after);
+    let mut action = leading_action(after);
+    if action.is_none() {
+        // `perform: eks:` or `perform: eks` where the text stops: a cut action,
+        // kept as written so the finding can say so.
+        let frag = take_while(after, |b| is_action_service_byte(b) || b == b':');
+        let frag = frag.trim_end_matches('.');
+        if (colon || frag.contains(':'))
+            && !frag.is_empty()
+            && (stops_here(&after[frag.len()..]) || cut_mark(&after[frag.len()..]))
+        {
+            action = Some(frag);
+        }
+    }
     d.action = action.map(str::to_owned);
     let rest = action.map_or(after, |a| &after[a.len()..]);
+    if action.is_some() {
+        if stops_here(rest) {
+            d.ends_on = Some("action");
+        } else if cut_mark(rest) {
+            d.ends_on = Some("action");
+            d.cut_mark = true;
+        }
+    }
     let (resource, rest) = parse_resource(rest);
+    if let Some(ResourceRef::Arn(a)) = &resource
+        && d.ends_on.is_none()
+    {
+        if stops_here(rest) {
+            d.ends_on = Some("resource");
+        } else if cut_mark(rest) {
+            d.ends_on = Some("resource");
+            d.cut_mark = true;
+        }
+        if d.ends_on.is_some() && !lite {
+            d.longer_elsewhere = longer_elsewhere(text, a);
+        }
+    }
     d.resource = resource;
     let reason = parse_reason(rest);
     if action.is_some() {
@@ -631,6 +808,9 @@ fn parse_one(
         d.policy_type = reason.policy_type;
         d.policy_arn = reason.policy_arn;
         d.transitive_scp = reason.transitive_scp;
+    }
+    if lite {
+        return Some(d);
     }
     let seg = &text[seg_start..seg_end];
     let (id, region) = parse_authorization_id(seg);
@@ -884,6 +1064,17 @@ mod tests {
         );
         assert_eq!(d.operation.as_deref(), Some("DescribeCluster"));
         assert_eq!(d.error_code.as_deref(), Some("AccessDeniedException"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn find_ci_finds_what_a_lowercase_search_finds(
+            hay in "[a-zA-Z :/.-]{0,60}",
+            needle in "[a-zA-Z :]{1,6}",
+        ) {
+            let want = hay.to_ascii_lowercase().find(&needle.to_ascii_lowercase());
+            proptest::prop_assert_eq!(find_ci(&hay, &needle), want);
+        }
     }
 
     #[test]

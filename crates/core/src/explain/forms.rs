@@ -76,6 +76,10 @@ pub struct Context {
 impl Context {
     /// Learn from one line (`lower` is its ASCII-lowercase copy).
     pub fn update(&mut self, line: &str, lower: &str) {
+        // The common line names none of these: one pass rules it out.
+        if !context_gate().is_some_and(|g| g.is_match(lower)) {
+            return;
+        }
         if lower.contains("configure-aws-credentials")
             || lower.contains("token.actions.githubusercontent.com")
         {
@@ -97,6 +101,26 @@ impl Context {
             }
         }
     }
+}
+
+/// What [`Context::update`] looks for (lowercase).
+const CONTEXT_MARKS: &[&str] = &[
+    "configure-aws-credentials",
+    "token.actions.githubusercontent.com",
+    "gitlab",
+    "role-to-assume:",
+    "--role-arn ",
+];
+
+fn context_gate() -> Option<&'static aho_corasick::AhoCorasick> {
+    static AC: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> = std::sync::OnceLock::new();
+    AC.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(CONTEXT_MARKS)
+            .ok()
+    })
+    .as_ref()
 }
 
 /// The parts of a Kubernetes RBAC denial.
@@ -221,7 +245,11 @@ const GATE: &[&str] = &[
     "logged in to the server",
     "unauthorized",
     "provide credentials",
-    "sso",
+    // Not bare "sso": Identity Center role names (AWSReservedSSO_...) carry it.
+    "sso session",
+    "sso token",
+    "sso access",
+    "ssotoken",
     "forbidden",
     "principalarn",
     "should be scoped",
@@ -235,8 +263,13 @@ const GATE: &[&str] = &[
 
 fn gate() -> Option<&'static aho_corasick::AhoCorasick> {
     static AC: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> = std::sync::OnceLock::new();
-    AC.get_or_init(|| aho_corasick::AhoCorasick::new(GATE).ok())
-        .as_ref()
+    AC.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(GATE)
+            .ok()
+    })
+    .as_ref()
 }
 
 /// Every recognised form in one (logical) line. `lower` is its ASCII-lowercase copy.
@@ -323,12 +356,13 @@ pub fn parse_text_forms_in(line: &str, lower: &str, ctx: &Context) -> Vec<TextFo
         || lower.contains("token expired: current date/time")
         || lower.contains("assumerolewithwebidentity operation")
         || lower.contains("web identity token");
-    let action = super::wild::action_of_call(line, None);
+    // The failed call, looked up only for the forms that name it.
+    let action = || super::wild::action_of_call(line, None);
     if sso_expired {
         out.push(TextForm::Expired {
             kind: ExpiredKind::Sso,
             code: "ExpiredToken",
-            action,
+            action: action(),
         });
     } else if line.contains("ExpiredToken")
         || lower.contains("security token included in the request is expired")
@@ -342,7 +376,7 @@ pub fn parse_text_forms_in(line: &str, lower: &str, ctx: &Context) -> Vec<TextFo
         out.push(TextForm::Expired {
             kind,
             code: "ExpiredToken",
-            action: action.or_else(|| {
+            action: action().or_else(|| {
                 (kind == ExpiredKind::WebIdentity)
                     .then(|| "sts:AssumeRoleWithWebIdentity".to_owned())
             }),

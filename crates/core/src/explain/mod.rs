@@ -68,6 +68,7 @@ pub mod others;
 pub mod podid;
 pub mod secrets;
 pub mod stream;
+pub mod tools;
 pub mod wild;
 
 use std::collections::{BTreeSet, HashMap};
@@ -108,6 +109,10 @@ pub struct Explainer {
     /// Observation signature → the groups it produced, so a denial seen
     /// before costs a hash lookup instead of a new diagnosis.
     seen: HashMap<String, Vec<usize>>,
+    /// Hashes of the principal, action and resource of every denial in
+    /// `seen`, so a denial past the kept limit that cannot be a repeat skips
+    /// the full parse.
+    seen_denials: std::collections::HashSet<u64>,
     /// Whole lines (timestamp prefix stripped) already diagnosed → the groups
     /// they counted in: a repeated log line costs one hash lookup.
     lines_seen: HashMap<String, Vec<usize>>,
@@ -129,6 +134,17 @@ pub struct Explainer {
     text_lines: u64,
 }
 
+/// The hash [`Explainer::maybe_seen`] compares.
+fn denial_head_hash(principal: &str, action: &str, resource: &str) -> u64 {
+    use std::hash::Hasher as _;
+    let mut h = std::hash::DefaultHasher::new();
+    for part in [principal, action, resource] {
+        h.write(part.as_bytes());
+        h.write_u8(0x1f);
+    }
+    h.finish()
+}
+
 /// Diagnose pasted text (any number of messages, any number of lines).
 #[must_use]
 pub fn explain_text(text: &str) -> Vec<Finding> {
@@ -144,7 +160,13 @@ const LINE_MEMO_BYTES: usize = 8 << 20;
 /// A log line without its leading timestamp (`2026-11-28T10:00:00.123Z `,
 /// `[12:00:01] `): characters that never start or hold a message.
 pub(crate) fn strip_log_prefix(s: &str) -> &str {
-    let b = s.as_bytes();
+    // Only ASCII bytes are stripped, so the cut is a char boundary.
+    let n = s.len() - strip_log_prefix_bytes(s.as_bytes()).len();
+    &s[n..]
+}
+
+/// [`strip_log_prefix`] on bytes (the reader's lines before decoding).
+pub(crate) fn strip_log_prefix_bytes(b: &[u8]) -> &[u8] {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -157,7 +179,7 @@ pub(crate) fn strip_log_prefix(s: &str) -> &str {
         }
         i += 1;
     }
-    &s[i..]
+    &b[i..]
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -239,7 +261,9 @@ impl Explainer {
     fn feed_line_fresh(&mut self, text: &str, line: u64, source: Option<&str>) -> bool {
         // Logs that escape line breaks (`...is not\nauthorized...`): one line.
         let unescaped;
-        let text = if text.contains("\\n") || text.contains("\\t") {
+        let text = if memchr::memchr(b'\\', text.as_bytes()).is_some()
+            && (text.contains("\\n") || text.contains("\\t"))
+        {
             unescaped = text
                 .replace("\\r\\n", " ")
                 .replace("\\n", " ")
@@ -250,10 +274,10 @@ impl Explainer {
         };
         let lower = text.to_ascii_lowercase();
         self.context.update(text, &lower);
-        let secret_free = !lower.contains("secret") && secrets::key_ids(text).is_empty();
         let at = source.map(|s| (s, line));
         // Secrets first, so this line's evidence is already masked.
         let seen = self.secrets.scan(line, text, &lower);
+        let secret_free = !seen.key_ids && !lower.contains("secret");
         for s in seen.done {
             self.sighting(&s, source);
         }
@@ -264,19 +288,52 @@ impl Explainer {
         let web_identity = forms
             .iter()
             .any(|f| matches!(f, TextForm::WebIdentityDenied { .. }));
-        let mut denials = if text.contains(denial::PERFORM) {
+        let has_perform = {
+            static F: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
+                std::sync::OnceLock::new();
+            F.get_or_init(|| memchr::memmem::Finder::new(denial::PERFORM))
+                .find(text.as_bytes())
+                .is_some()
+        };
+        let mut recognised = false;
+        // Past the kept limit a new denial is only counted by rule, action and
+        // resource pattern: parse just that much, unless it may repeat a kept
+        // finding (then the full path counts it there).
+        let mut counted = false;
+        if has_perform && self.groups.len() >= MAX_GROUPS {
+            let lite = denial::parse_denials_lite(text);
+            if !lite.is_empty()
+                && lite
+                    .iter()
+                    .all(|d| d.action.is_some() && !self.maybe_seen(d))
+            {
+                for d in &lite {
+                    if web_identity && d.principal_text.is_none() {
+                        continue;
+                    }
+                    recognised = true;
+                    self.overflow_denial(d);
+                }
+                counted = true;
+            }
+        }
+        let mut denials = if has_perform && !counted {
             parse_denials(text)
         } else {
             Vec::new()
         };
-        if !denials.iter().any(|d| d.action.is_some()) {
+        if !counted && !denials.iter().any(|d| d.action.is_some()) {
             let wild = wild::parse(text, &lower);
             if !wild.is_empty() {
                 denials.retain(|d| d.principal_text.is_some());
                 denials.extend(wild);
             }
         }
-        let tool = wild::tool_of(text);
+        let tool = if counted && forms.is_empty() {
+            None
+        } else {
+            wild::tool_of(text)
+        };
         for d in &mut denials {
             if d.tool.is_none() {
                 d.tool = tool;
@@ -284,6 +341,7 @@ impl Explainer {
             check::check(d);
         }
         if denials.is_empty()
+            && !counted
             && let Some(blob) = denial::parse_encoded_message(text)
         {
             denials.push(Denial {
@@ -296,7 +354,6 @@ impl Explainer {
             denials.retain(|d| !podid::owns_denial(d));
         }
         let mut observations: Vec<(String, Vec<Diagnosis>)> = Vec::new();
-        let mut recognised = false;
         for d in &denials {
             if web_identity && d.principal_text.is_none() {
                 continue;
@@ -313,9 +370,9 @@ impl Explainer {
         }
         for f in &forms {
             recognised = true;
-            let sig = format!("F{f:?}");
+            let sig = format!("F{f:?}{tool:?}");
             if !self.repeat(&sig) {
-                observations.push((sig, vec![others::diagnose_form(f)]));
+                observations.push((sig, vec![others::diagnose_form_from(f, tool)]));
             }
         }
         if let Some(d) = pod_identity {
@@ -343,11 +400,19 @@ impl Explainer {
         self.touched_dropped = true;
         let rule = authz::rule_for(d);
         let action = d.action.as_deref().unwrap_or("*");
-        let pattern = d
-            .resource
-            .as_ref()
-            .map_or_else(|| "*".to_owned(), |r| check::resource_pattern(r.text()));
-        let mut key = format!("{}\u{1f}{action}\u{1f}{pattern}", rule.id);
+        let resource = d.resource.as_ref().map_or("", ResourceRef::text);
+        let prefix = check::resource_pattern_prefix(resource);
+        // The pattern is the prefix plus `*` when a name was cut off.
+        let star = prefix != "*" && prefix.len() < resource.len();
+        let mut key = String::with_capacity(rule.id.len() + action.len() + prefix.len() + 8);
+        key.push_str(rule.id);
+        key.push('\u{1f}');
+        key.push_str(action);
+        key.push('\u{1f}');
+        key.push_str(prefix);
+        if star {
+            key.push('*');
+        }
         if !self.overflow.contains_key(&key) && self.overflow.len() >= MAX_OVERFLOW_GROUPS {
             key = format!("{}\u{1f}*\u{1f}*", rule.id);
         }
@@ -391,6 +456,16 @@ impl Explainer {
         self.overflow.insert(key, (f, 1));
     }
 
+    /// Whether a denial may repeat one diagnosed before: its principal,
+    /// action and resource lead the signature of a kept observation.
+    fn maybe_seen(&self, d: &Denial) -> bool {
+        self.seen_denials.contains(&denial_head_hash(
+            d.principal_text.as_deref().unwrap_or(""),
+            d.action.as_deref().unwrap_or(""),
+            d.resource.as_ref().map_or("", ResourceRef::text),
+        ))
+    }
+
     /// Count a repeat of an observation already diagnosed; false if new.
     fn repeat(&mut self, sig: &str) -> bool {
         let Some(groups) = self.seen.get(sig) else {
@@ -426,6 +501,16 @@ impl Explainer {
             }
         }
         if complete && self.seen.len() < 4 * MAX_GROUPS {
+            // `D` + principal, action, resource, each ended by \u{1f}: the head
+            // [`Explainer::maybe_seen`] looks up.
+            if let Some(rest) = sig.strip_prefix('D') {
+                let mut parts = rest.splitn(4, '\u{1f}');
+                if let (Some(p), Some(a), Some(r), Some(_)) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
+                {
+                    self.seen_denials.insert(denial_head_hash(p, a, r));
+                }
+            }
             self.seen.insert(sig, groups);
         }
     }
@@ -747,3 +832,7 @@ mod corpus_tests;
 mod safety_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tool_tests;
+#[cfg(test)]
+mod truncation_tests;

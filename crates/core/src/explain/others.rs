@@ -11,6 +11,7 @@ use super::Diagnosis;
 use super::fix::q;
 use super::forms::{ExpiredKind, Forbidden, OidcProvider, TextForm};
 use super::secrets::SecretSighting;
+use super::tools::{self, Tool};
 
 /// `evidence.parsed` for findings that are not IAM denials.
 fn parsed(principal: Value, action: Option<&str>, resource: Option<&str>) -> Value {
@@ -51,6 +52,62 @@ fn diag(key: String, finding: Finding) -> Diagnosis {
 /// Findings for one recognised text form.
 #[must_use]
 pub fn diagnose_form(form: &TextForm) -> Diagnosis {
+    diagnose_form_from(form, None)
+}
+
+/// [`diagnose_form`] for text that came from `tool` (`terraform`,
+/// `cloudformation`): the fix also carries that tool's resource change.
+#[must_use]
+pub fn diagnose_form_from(form: &TextForm, tool: Option<&str>) -> Diagnosis {
+    let mut d = diagnose_form_plain(form);
+    if let Some(t) = Tool::from_name(tool)
+        && let Some(change) = tool_change(form, t)
+        && let Some(fix) = d.finding.fix.as_mut()
+    {
+        fix.replacement = Some(match fix.replacement.take() {
+            Some(rest) => format!("{change}\n\n# Or, without the tool:\n{rest}"),
+            None => change,
+        });
+    }
+    d
+}
+
+/// The tool's resource change for a form, where one exists: EKS access
+/// entries for the cluster's refusals.
+fn tool_change(form: &TextForm, t: Tool) -> Option<String> {
+    match form {
+        TextForm::Forbidden(f) => {
+            let (principal_arn, policy, groups) = forbidden_grant(f);
+            Some(tools::access_entry(
+                t,
+                &principal_arn,
+                &format!("arn:aws:eks::aws:cluster-access-policy/{policy}"),
+                f.namespace.as_deref(),
+                &groups,
+            ))
+        }
+        TextForm::Unauthorized => Some(format!(
+            "{}\n# The identity the tool runs as (aws sts get-caller-identity) is not mapped into the cluster. Narrow the access policy to what the code manages; with the terraform-aws-modules/eks module, enable_cluster_creator_admin_permissions = true maps the creator.",
+            tools::access_entry(
+                t,
+                "PRINCIPAL_ARN",
+                "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                None,
+                &[],
+            )
+        )),
+        TextForm::ConsoleNoK8sAccess { .. } => Some(tools::access_entry(
+            t,
+            "arn:aws:iam::ACCOUNT_ID:role/PATH/ROLE_NAME",
+            VIEW_POLICY,
+            None,
+            &[],
+        )),
+        _ => None,
+    }
+}
+
+fn diagnose_form_plain(form: &TextForm) -> Diagnosis {
     match form {
         TextForm::ConsoleNoK8sAccess { iam_principal } => console(*iam_principal),
         TextForm::Unauthorized => unauthorized(),
@@ -145,16 +202,19 @@ fn access_policy_for(verb: &str) -> &'static str {
     }
 }
 
-fn forbidden(f: &Forbidden) -> Diagnosis {
-    let scope = f.namespace.as_ref().map_or_else(
-        || "at the cluster scope".to_owned(),
-        |ns| format!("in namespace {ns}"),
-    );
-    let group = if f.api_group.is_empty() {
-        "core".to_owned()
-    } else {
-        f.api_group.clone()
-    };
+/// What a Kubernetes RBAC denial is granted to: the principal's IAM ARN for
+/// the access entry, the access policy for the verb, and the stable group
+/// that replaces a per-session username (an assumed role's).
+fn forbidden_grant(f: &Forbidden) -> (String, &'static str, Vec<String>) {
+    let (principal_arn, group) = forbidden_principal(f);
+    (
+        principal_arn,
+        access_policy_for(&f.verb),
+        group.into_iter().collect(),
+    )
+}
+
+fn forbidden_principal(f: &Forbidden) -> (String, Option<String>) {
     let principal = Principal::parse(&f.user).ok().filter(|p| p.arn.is_some());
     let principal_arn = principal
         .as_ref()
@@ -165,11 +225,6 @@ fn forbidden(f: &Forbidden) -> Diagnosis {
             _ => None,
         })
         .unwrap_or_else(|| "PRINCIPAL_ARN".to_owned());
-    let access_scope = f.namespace.as_ref().map_or_else(
-        || "type=cluster".to_owned(),
-        |ns| format!("type=namespace,namespaces={ns}"),
-    );
-    let policy = access_policy_for(&f.verb);
     // Bind something stable: a service account as itself, a plain username as
     // itself, but never the per-session username of an assumed role (it changes
     // with every session): a group its mapping carries instead.
@@ -191,6 +246,25 @@ fn forbidden(f: &Forbidden) -> Diagnosis {
             .collect();
         format!("eksdoctor:{role}")
     });
+    (principal_arn, group_name)
+}
+
+fn forbidden(f: &Forbidden) -> Diagnosis {
+    let scope = f.namespace.as_ref().map_or_else(
+        || "at the cluster scope".to_owned(),
+        |ns| format!("in namespace {ns}"),
+    );
+    let group = if f.api_group.is_empty() {
+        "core".to_owned()
+    } else {
+        f.api_group.clone()
+    };
+    let (principal_arn, group_name) = forbidden_principal(f);
+    let access_scope = f.namespace.as_ref().map_or_else(
+        || "type=cluster".to_owned(),
+        |ns| format!("type=namespace,namespaces={ns}"),
+    );
+    let policy = access_policy_for(&f.verb);
     let subject = if let Some(g) = &group_name {
         format!(
             "  - apiGroup: rbac.authorization.k8s.io\n    kind: Group\n    name: {}",

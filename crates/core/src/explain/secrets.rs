@@ -73,6 +73,8 @@ pub struct LineSecrets {
     pub done: Vec<SecretSighting>,
     /// The example key id used as a credential, on this line.
     pub example_key_id: bool,
+    /// The line holds an access key id (so a repeat of it is not counted blind).
+    pub key_ids: bool,
 }
 
 /// Streaming state: recent key ids and secrets waiting for their key id.
@@ -184,8 +186,11 @@ impl SecretScanner {
 
     /// Scan one line (1-based `line_no`); `lower` is its ASCII-lowercase copy.
     pub fn scan(&mut self, line_no: u64, line: &str, lower: &str) -> LineSecrets {
-        let mut out = LineSecrets::default();
         let ids = key_ids(line);
+        let mut out = LineSecrets {
+            key_ids: !ids.is_empty(),
+            ..LineSecrets::default()
+        };
         let labelled = secret_finder().find(lower.as_bytes()).is_some()
             && SECRET_LABELS.iter().any(|l| lower.contains(l));
         let secrets = if ids.is_empty() && !labelled {

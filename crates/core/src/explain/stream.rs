@@ -34,8 +34,7 @@ const MAX_STITCH_BYTES: usize = 64 << 10;
 const TRIGGERS: &[&str] = &[
     "authorized",
     "forbidden",
-    "Kubernetes objects",
-    "kubernetes objects",
+    "ubernetes objects",
     "should be scoped",
     "xpired",
     "InvalidClientTokenId",
@@ -54,10 +53,7 @@ const TRIGGERS: &[&str] = &[
     "must be logged in",
     "An error occurred (",
     "missing permissions",
-    "SSO Token",
-    "SSO token",
-    "SSO session",
-    "SSO access",
+    "SSO ",
     "provide credentials",
     "role-to-assume",
     "configure-aws-credentials",
@@ -133,16 +129,28 @@ struct Held {
 
 impl Held {
     fn start(first: &[u8], line: u64) -> Self {
-        let text = String::from_utf8_lossy(first);
-        let rest = super::strip_log_prefix(&text);
-        let stamped = rest.len() < text.len();
+        let rest = super::strip_log_prefix_bytes(first);
+        let stamped = rest.len() < first.len();
         let level = stamped.then(|| {
-            let w: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-            let is_level = matches!(
-                w.trim_end_matches(':').to_ascii_uppercase().as_str(),
-                "ERROR" | "WARN" | "WARNING" | "INFO" | "DEBUG" | "FATAL" | "E" | "W" | "I"
-            );
-            if is_level { w.into_bytes() } else { Vec::new() }
+            let w = &rest[..rest
+                .iter()
+                .position(u8::is_ascii_whitespace)
+                .unwrap_or(rest.len())];
+            let word = w.strip_suffix(b":").unwrap_or(w);
+            let is_level = [
+                &b"ERROR"[..],
+                b"WARN",
+                b"WARNING",
+                b"INFO",
+                b"DEBUG",
+                b"FATAL",
+                b"E",
+                b"W",
+                b"I",
+            ]
+            .iter()
+            .any(|l| word.eq_ignore_ascii_case(l));
+            if is_level { w.to_vec() } else { Vec::new() }
         });
         Self {
             text: first.trim_ascii().to_vec(),
@@ -158,14 +166,10 @@ impl Held {
         let Some(level) = &self.level else {
             return next;
         };
-        let Ok(text) = std::str::from_utf8(next) else {
-            return next;
-        };
-        let rest = super::strip_log_prefix(text);
-        if rest.len() == text.len() {
+        let rest = super::strip_log_prefix_bytes(next);
+        if rest.len() == next.len() {
             return next;
         }
-        let rest = rest.as_bytes();
         let rest = if !level.is_empty() && rest.starts_with(level) {
             &rest[level.len()..]
         } else {
@@ -278,14 +282,12 @@ fn join_kind(held: &Held, raw: &[u8]) -> Join {
     if held.lines >= MAX_STITCH_LINES || held.text.len() >= MAX_STITCH_BYTES {
         return Join::No;
     }
-    let next = held.strip_prefix(raw).trim_ascii();
+    let unprefixed = held.strip_prefix(raw);
+    let next = unprefixed.trim_ascii();
     if next.is_empty() {
         return Join::No;
     }
-    let leading_space = held
-        .strip_prefix(raw)
-        .first()
-        .is_some_and(u8::is_ascii_whitespace);
+    let leading_space = unprefixed.first().is_some_and(u8::is_ascii_whitespace);
     if held.open && !leading_space && glue_fits(&held.text, next) {
         return Join::Glue;
     }
@@ -640,8 +642,14 @@ impl<'a> Reader<'a> {
 
     fn flush(&mut self) {
         if let Some(h) = self.held.take() {
-            let text = String::from_utf8_lossy(&h.text);
-            self.ex.feed_line(&text, h.line, self.source);
+            // The common case is valid UTF-8: checked without copying.
+            match std::str::from_utf8(&h.text) {
+                Ok(text) => self.ex.feed_line(text, h.line, self.source),
+                Err(_) => {
+                    let text = String::from_utf8_lossy(&h.text);
+                    self.ex.feed_line(&text, h.line, self.source);
+                }
+            }
         }
     }
 

@@ -569,3 +569,74 @@ fn repeated_log_lines_are_counted_through_the_line_memo() {
     );
     assert_eq!(strip_log_prefix("Token has expired"), "Token has expired");
 }
+
+#[test]
+fn past_the_kept_limit_repeats_still_count_in_their_finding() {
+    // MAX_GROUPS distinct denials fill the kept findings; then a repeat of
+    // the first (a kept one) and new ones, past the limit, in several shapes.
+    let line = |i: usize| {
+        format!(
+            "User: arn:aws:iam::210987654321:user/u{i} is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:us-east-1:210987654321:cluster/c{i}\n"
+        )
+    };
+    let mut text = String::new();
+    for i in 0..MAX_GROUPS {
+        text.push_str(&line(i));
+    }
+    let extra = 50;
+    for i in MAX_GROUPS..MAX_GROUPS + extra {
+        text.push_str(&line(i));
+        // The same message inside a longer log line: not a repeat of a line,
+        // but a repeat of a kept denial.
+        text.push_str(&format!(
+            "2026-12-02T10:00:00Z ERROR retry {i}: {}",
+            line(0)
+        ));
+    }
+    text.push_str("User: arn:aws:iam::210987654321:user/z is not authorized to perform: iam:PassRole on resource: arn:aws:iam::210987654321:role/r1 because no identity-based policy allows the iam:PassRole action\n");
+    let mut ex = Explainer::new();
+    ex.feed_text(&text);
+    assert_eq!(ex.grouped_beyond_limit(), extra as u64 + 1);
+    let fs = ex.finish();
+    let first = fs
+        .iter()
+        .find(|f| f.evidence["parsed"]["principal"]["name"] == "u0")
+        .unwrap();
+    assert_eq!(first.evidence["parsed"]["count"], 1 + extra as u64);
+    let grouped: Vec<_> = fs
+        .iter()
+        .filter(|f| f.evidence.contains_key("grouped_beyond_limit"))
+        .map(|f| {
+            (
+                f.rule,
+                f.evidence["parsed"]["resource"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                f.evidence["parsed"]["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        grouped.contains(&(
+            "authz/no-identity-policy",
+            "arn:aws:eks:us-east-1:210987654321:cluster/*".to_owned(),
+            extra as u64
+        )),
+        "{grouped:?}"
+    );
+    assert!(
+        grouped.contains(&(
+            "authz/pass-role",
+            "arn:aws:iam::210987654321:role/*".to_owned(),
+            1
+        )),
+        "{grouped:?}"
+    );
+    let total: u64 = fs
+        .iter()
+        .filter(|f| f.rule.starts_with("authz/"))
+        .map(|f| f.evidence["parsed"]["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, (MAX_GROUPS + 2 * extra + 1) as u64);
+}

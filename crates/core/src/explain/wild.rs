@@ -165,33 +165,50 @@ const CREATES: &[(&str, &str)] = &[
     ("creating EC2 Subnet", "ec2:CreateSubnet"),
 ];
 
-/// The tool a line of text came from, when it shows.
+/// Markers of Terraform's diagnostics, then CloudFormation's events.
+const TERRAFORM_MARKS: &[&str] = &[
+    "│",
+    "Error: creating ",
+    "Error: reading ",
+    "Error: updating ",
+    "Error: deleting ",
+    "Error: waiting for ",
+    "Error: error ",
+    "Error: Error ",
+];
+const CLOUDFORMATION_MARKS: &[&str] = &[
+    "CREATE_FAILED",
+    "UPDATE_FAILED",
+    "Resource handler returned message",
+    "API: ",
+    "AWS::",
+];
+
+fn tool_marks() -> Option<&'static aho_corasick::AhoCorasick> {
+    static AC: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> = std::sync::OnceLock::new();
+    AC.get_or_init(|| {
+        // Leftmost-first: the SIMD (Teddy) prefilter does the scanning.
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(TERRAFORM_MARKS.iter().chain(CLOUDFORMATION_MARKS))
+            .ok()
+    })
+    .as_ref()
+}
+
+/// The tool a line of text came from, when it shows (Terraform wins when
+/// both show). One pass over the line.
 #[must_use]
 pub fn tool_of(text: &str) -> Option<&'static str> {
-    if text.contains('│')
-        || [
-            "Error: creating ",
-            "Error: reading ",
-            "Error: updating ",
-            "Error: deleting ",
-            "Error: waiting for ",
-            "Error: error ",
-            "Error: Error ",
-        ]
-        .iter()
-        .any(|p| text.contains(p))
-    {
-        Some("terraform")
-    } else if text.contains("CREATE_FAILED")
-        || text.contains("UPDATE_FAILED")
-        || text.contains("Resource handler returned message")
-        || text.contains("API: ")
-        || text.contains("AWS::")
-    {
-        Some("cloudformation")
-    } else {
-        None
+    let ac = tool_marks()?;
+    let mut cloudformation = false;
+    for m in ac.find_iter(text) {
+        if m.pattern().as_usize() < TERRAFORM_MARKS.len() {
+            return Some("terraform");
+        }
+        cloudformation = true;
     }
+    cloudformation.then_some("cloudformation")
 }
 
 fn ec2_action(text: &str, before: &str) -> Option<String> {
