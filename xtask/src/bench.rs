@@ -1,7 +1,7 @@
 //! `cargo xtask bench NAME`: benchmarks that compare against a baseline in the
 //! same run. Criterion benches (`cargo bench`) live beside their crates.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[path = "bench_explain.rs"]
 mod bench_explain;
@@ -48,4 +48,22 @@ fn criterion(root: &Path, bench: &str, rest: &[String]) -> Result<(), String> {
             .args(["bench", "-p", "eksdoctor-core", "--bench", bench, "--"])
             .args(rest),
     )
+}
+
+/// Build the eksdoctor binary (release unless `debug`) and return its path.
+fn build_eksdoctor(root: &Path, debug: bool) -> Result<PathBuf, String> {
+    let mut build =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    build
+        .current_dir(root)
+        .args(["build", "--quiet", "--package", "eksdoctor"]);
+    if !debug {
+        build.arg("--release");
+    }
+    crate::run(&mut build)?;
+    Ok(root.join(if debug {
+        "target/debug/eksdoctor"
+    } else {
+        "target/release/eksdoctor"
+    }))
 }

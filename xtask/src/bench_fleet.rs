@@ -62,46 +62,7 @@ fn parse(rest: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-/// A moto_server on a free port, killed on drop.
-struct Moto {
-    child: std::process::Child,
-    url: String,
-    addr: std::net::SocketAddr,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_moto(server: &Path) -> Result<Moto, String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port: {e}"))?
-        .port();
-    let child = Command::new(server)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", server.display()))?;
-    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let moto = Moto {
-        child,
-        url: format!("http://{addr}"),
-        addr,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        if Instant::now() > deadline {
-            return Err("moto_server did not start".to_owned());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(moto)
-}
+use super::bench_live::{Moto, start_moto};
 
 fn seed(root: &Path, python: &Path, moto: &Moto, o: &Options) -> Result<serde_json::Value, String> {
     let accounts: Vec<serde_json::Value> = (0..o.accounts)
@@ -169,19 +130,7 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         .parent()
         .ok_or("moto_server has no directory")?
         .join("python");
-    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
-    build
-        .current_dir(root)
-        .args(["build", "--quiet", "--package", "eksdoctor"]);
-    if !o.debug {
-        build.arg("--release");
-    }
-    crate::run(&mut build)?;
-    let eksdoctor = root.join(if o.debug {
-        "target/debug/eksdoctor"
-    } else {
-        "target/release/eksdoctor"
-    });
+    let eksdoctor = super::build_eksdoctor(root, o.debug)?;
 
     let moto = start_moto(&server)?;
     let clusters = o.accounts * o.regions * o.clusters;

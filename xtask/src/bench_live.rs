@@ -249,19 +249,7 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
             "awscli",
         ]))?;
     }
-    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
-    build
-        .current_dir(root)
-        .args(["build", "--quiet", "--package", "eksdoctor"]);
-    if !opts.debug {
-        build.arg("--release");
-    }
-    crate::run(&mut build)?;
-    let eksdoctor = root.join(if opts.debug {
-        "target/debug/eksdoctor"
-    } else {
-        "target/release/eksdoctor"
-    });
+    let eksdoctor = super::build_eksdoctor(root, opts.debug)?;
 
     let moto = start_moto(&server)?;
     eprintln!("xtask: seeding {} clusters", opts.clusters);

@@ -14,8 +14,7 @@
 #[path = "../../aws/tests/common/mod.rs"]
 mod common;
 
-use std::io::Write as _;
-use std::process::{Command as Process, Stdio};
+use std::process::Command as Process;
 
 use assert_cmd::Command;
 use common::{ACCOUNT, Faults, Moto, Proxy, REGION};
@@ -45,29 +44,8 @@ json.dump(out, sys.stdout, default=str)
 "#;
 
 fn boto(moto: &Moto, calls: &Value) -> Vec<Value> {
-    let python = common::moto_server_path().with_file_name("python");
-    let mut child = Process::new(python)
-        .arg("-c")
-        .arg(BOTO)
-        .arg(moto.url())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(calls.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "boto3 failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let answer = moto.python(&["-c".as_ref(), BOTO.as_ref()], calls);
+    serde_json::from_value(answer).unwrap()
 }
 
 fn call(service: &str, op: &str, args: Value) -> Value {

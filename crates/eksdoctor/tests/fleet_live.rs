@@ -13,9 +13,6 @@
 #[path = "../../aws/tests/common/mod.rs"]
 mod common;
 
-use std::io::Write as _;
-use std::process::{Command as StdCommand, Stdio};
-
 use assert_cmd::Command;
 use common::{Faults, Moto, Proxy, World};
 use serde_json::{Value, json};
@@ -23,29 +20,8 @@ use serde_json::{Value, json};
 const REGIONS: &str = "us-west-2,us-east-1,eu-west-1";
 
 fn seed_org(moto: &Moto, spec: &Value) -> Value {
-    let python = common::moto_server_path().with_file_name("python");
     let script = common::workspace().join("tests/fixtures/live/seed_org.py");
-    let mut child = StdCommand::new(python)
-        .arg(script)
-        .arg(moto.url())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(spec.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "seed_org.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    moto.python(&[script.as_os_str()], spec)
 }
 
 /// The 12-account organization (management + 11 active members, 1 closed).

@@ -87,10 +87,21 @@ impl Moto {
 
     /// Seed with boto3 (the venv's python); returns seed.py's JSON answer.
     pub fn seed(&self, spec: &serde_json::Value) -> serde_json::Value {
-        let python = moto_server_path().with_file_name("python");
         let script = workspace().join("tests/fixtures/live/seed.py");
+        self.python(&[script.as_os_str()], spec)
+    }
+
+    /// Run the venv's python with `args` then this server's URL, `input`
+    /// as JSON on stdin; returns its JSON answer (boto3 seeding and checks).
+    #[allow(dead_code)] // not every test binary that shares this harness runs python
+    pub fn python(
+        &self,
+        args: &[&std::ffi::OsStr],
+        input: &serde_json::Value,
+    ) -> serde_json::Value {
+        let python = moto_server_path().with_file_name("python");
         let mut child = Command::new(python)
-            .arg(script)
+            .args(args)
             .arg(self.url())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -101,12 +112,12 @@ impl Moto {
             .stdin
             .take()
             .unwrap()
-            .write_all(spec.to_string().as_bytes())
+            .write_all(input.to_string().as_bytes())
             .unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(
             out.status.success(),
-            "seed.py failed: {}",
+            "python {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap()
