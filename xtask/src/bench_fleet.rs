@@ -171,7 +171,7 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
             .env("AWS_ACCESS_KEY_ID", key_id)
             .env("AWS_SECRET_ACCESS_KEY", secret)
             .args(["--region", REGIONS[0], "--endpoint-url", &endpoint])
-            .args(["check", "--org", "--regions", &regions])
+            .args(["check", "--org", "--no-kubernetes", "--regions", &regions])
             .args(["--concurrency", &concurrency, "--timeout", "120"])
             .args(["--format", "json"])
             .stdout(Stdio::piped())

@@ -52,6 +52,10 @@ const CALLER_RULES: &[&str] = &[
     "cluster/access-entry-path",
     "cluster/console-no-k8s-access",
     "keys/long-term-credentials",
+    // The Kubernetes probes ask as the audit role: its own RBAC is no
+    // account's problem.
+    "cluster/forbidden",
+    "cluster/console-rbac",
 ];
 
 /// One account to check.
@@ -75,6 +79,10 @@ pub struct FleetOptions {
     /// Where throttling answers are counted; give the management account's
     /// client the same counter ([`PacedClient::wrap`]) to count its calls too.
     pub throttles: Arc<ThrottleCounter>,
+    /// Each cluster's own answers (aws-auth read through the engine, who
+    /// the cluster takes the audit role for), signed as the account's role;
+    /// `None` skips them.
+    pub follow_up: Option<Arc<dyn crate::round::ClusterFollowUp>>,
 }
 
 impl Default for FleetOptions {
@@ -87,6 +95,7 @@ impl Default for FleetOptions {
             concurrency: 16,
             keys: true,
             throttles: Arc::default(),
+            follow_up: None,
         }
     }
 }
@@ -423,9 +432,7 @@ async fn check_account(
         keys_user: None,
         // The console check simulates the caller: the audit role, not a person.
         console: false,
-        // Kubernetes probes per account are not run yet: the audit role is
-        // rarely mapped in the clusters (see docs/fleet.md).
-        follow_up: None,
+        follow_up: shared.options.follow_up.clone(),
     };
     // Nobody listens to this round's updates: the report is built at the end.
     let (tx, rx) = mpsc::channel(1);
@@ -444,7 +451,8 @@ async fn check_account(
         .iter()
         .filter(|p| matches!(p, ProbeError::Throttled { .. }))
         .count() as u64;
-    let mut findings: Vec<Finding> = crate::findings::derive(&snap)
+    let mut findings: Vec<Finding> = snap
+        .all_findings()
         .into_iter()
         .filter(|f| !CALLER_RULES.contains(&f.rule))
         .collect();

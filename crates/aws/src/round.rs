@@ -94,11 +94,23 @@ impl FollowUp<'_> {
         });
     }
 
-    /// Send findings about this cluster.
-    pub fn findings(&self, findings: Vec<Finding>) {
-        if !findings.is_empty() {
-            self.ctx.send(ProbeUpdate::Findings(findings));
+    /// Send findings about this cluster; each names the cluster and its
+    /// region in its evidence (unless it already does), so reports scope it.
+    pub fn findings(&self, mut findings: Vec<Finding>) {
+        if findings.is_empty() {
+            return;
         }
+        for f in &mut findings {
+            for (key, value) in [
+                ("cluster", &self.cluster.name),
+                ("region", &self.cluster.region),
+            ] {
+                f.evidence
+                    .entry(key.to_owned())
+                    .or_insert_with(|| value.clone().into());
+            }
+        }
+        self.ctx.send(ProbeUpdate::Findings(findings));
     }
 }
 

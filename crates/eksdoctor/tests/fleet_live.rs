@@ -10,6 +10,8 @@
 //! proxy also throttles DescribeCluster and patches authentication modes in.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "k8s/apiserver.rs"]
+mod apiserver;
 #[path = "../../aws/tests/common/mod.rs"]
 mod common;
 
@@ -138,6 +140,8 @@ fn the_whole_organization_in_one_report_with_a_missing_role_and_throttling() {
         .args([
             "check",
             "--org",
+            // moto's clusters have made-up endpoints: the AWS side only.
+            "--no-kubernetes",
             "--regions",
             REGIONS,
             "--concurrency",
@@ -258,6 +262,8 @@ fn text_shows_the_accounts_table_first_and_accounts_limits_the_run() {
         .args([
             "check",
             "--org",
+            // moto's clusters have made-up endpoints: the AWS side only.
+            "--no-kubernetes",
             "--regions",
             REGIONS,
             "--accounts",
@@ -341,4 +347,84 @@ fn outside_an_organization_it_says_to_name_the_accounts_and_exits_3() {
     );
     assert!(err.contains("--accounts"), "{err}");
     assert!(!err.contains(&secret));
+}
+
+/// The fleet run asks each cluster itself as the account's read-only role:
+/// aws-auth, read through the engine, reports the mapping the authenticator
+/// silently ignores (a role ARN with a path), scoped to that account and
+/// cluster. The cluster is the token-verifying stand-in (moto's cluster
+/// endpoints are made-up names); the audit role's own RBAC is not reported.
+#[test]
+fn aws_auth_read_from_each_cluster_as_the_accounts_role() {
+    let moto = Moto::start();
+    let seeded = seed_org(
+        &moto,
+        &json!({"accounts": [{"name": "prod",
+            "clusters": [{"name": "prod-api", "region": "us-east-1"}]}]}),
+    );
+    let proxy = Proxy::start(moto.addr, Faults::default());
+    let world = World {
+        moto,
+        proxy,
+        seeded,
+    };
+    let prod = account_id(&world, "prod");
+    let mut c = apiserver::Config::new("prod-api", world.moto.addr);
+    c.mappings = vec![apiserver::Mapping {
+        arn: format!("arn:aws:iam::{prod}:role/EksDoctorReadOnly"),
+        username: "eksdoctor".into(),
+        groups: vec!["eksdoctor-readers".into()],
+    }];
+    c.allow.push(apiserver::Allow::new(
+        "eksdoctor-readers",
+        &["get", "list"],
+        &["configmaps"],
+    ));
+    c.aws_auth = Some(json!({"mapRoles": format!(
+        "- rolearn: arn:aws:iam::{prod}:role/team/dev/eks-admin\n  username: admin\n  groups: [admins]\n"
+    )}));
+    let api = apiserver::ApiServer::start(c);
+    let home = tempfile::tempdir().unwrap();
+    let ca = home.path().join("ca.pem");
+    std::fs::write(&ca, &api.ca_pem).unwrap();
+    let out = eksdoctor(home.path(), &world)
+        .args([
+            "check",
+            "--org",
+            "--regions",
+            "us-east-1",
+            "--accounts",
+            &prod,
+        ])
+        .args([
+            "--format",
+            "json",
+            "--kube-endpoint",
+            &api.url(),
+            "--kube-ca",
+        ])
+        .arg(&ca)
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    let findings = &account(&v, &prod)["regions"][0]["clusters"][0]["findings"];
+    let flat: Vec<&Value> = v["findings"].as_array().unwrap().iter().collect();
+    let path = flat
+        .iter()
+        .find(|f| f["rule"] == "aws-auth/role-path")
+        .unwrap_or_else(|| panic!("no aws-auth/role-path in {findings} / {v}"));
+    assert_eq!(path["scope"]["account_id"], prod.as_str(), "{path}");
+    assert_eq!(path["scope"]["cluster"], "prod-api", "{path}");
+    // The audit role's own RBAC (console reads) is no account's problem.
+    for f in &flat {
+        assert_ne!(f["rule"], "cluster/forbidden", "{f}");
+        assert_ne!(f["rule"], "cluster/console-rbac", "{f}");
+    }
+    // The stand-in verified the role's token through moto's STS and saw reads only.
+    let log = api.requests();
+    assert!(
+        log.iter()
+            .any(|r| r.contains("configmaps/aws-auth") && r.ends_with("200")),
+        "{log:?}"
+    );
 }

@@ -52,3 +52,26 @@ pub fn dashboard_prober() -> Arc<dyn ClusterFollowUp> {
         ..Prober::default()
     })
 }
+
+/// The probes for `check --org`: each cluster as the account's read-only
+/// role (aws-auth through the engine, reachability), with no kubeconfig (the
+/// runner's contexts say nothing of the members' clusters) and no `--can`.
+/// `None` with `--no-kubernetes`.
+///
+/// # Errors
+/// An unreadable `--kube-ca` file (exit 2).
+pub fn fleet_prober(args: &CheckArgs) -> Result<Option<Arc<dyn ClusterFollowUp>>, CliError> {
+    if args.no_kubernetes {
+        return Ok(None);
+    }
+    let ca_pem = args
+        .kube_ca
+        .as_deref()
+        .map(crate::input::read_text)
+        .transpose()?;
+    Ok(Some(Arc::new(Prober {
+        endpoint: args.kube_endpoint.clone(),
+        ca_pem,
+        ..Prober::default()
+    })))
+}

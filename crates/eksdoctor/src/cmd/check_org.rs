@@ -132,6 +132,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
             concurrency: usize::from(args.concurrency),
             keys: true,
             throttles,
+            follow_up: super::check_kube::fleet_prober(args)?,
         };
         if std::io::stderr().is_terminal() {
             out.eprint(&format!(
