@@ -192,21 +192,8 @@ pub fn unique_ids(findings: &[ScopedFinding<'_>]) -> Vec<String> {
         .collect()
 }
 
-/// The AWS partition a region belongs to.
-#[must_use]
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else {
-        "aws"
-    }
-}
+/// The AWS partition a region belongs to (one table: [`crate::arn::partition_of_region`]).
+pub use crate::arn::partition_of_region as partition;
 
 /// The rule's area: `keys` for `keys/old`.
 #[must_use]
