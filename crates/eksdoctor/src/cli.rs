@@ -422,6 +422,9 @@ pub struct CheckArgs {
     /// The CA (PEM file) to trust at --kube-endpoint.
     #[arg(long, requires = "kube_endpoint", hide = true)]
     pub kube_ca: Option<PathBuf>,
+    /// The previous run's report (--format json, ocsf or asff, as this run): findings seen then keep their first-seen time, findings gone since are printed as resolved.
+    #[arg(long, value_name = "FILE")]
+    pub previous: Option<PathBuf>,
     #[command(flatten)]
     pub org: OrgArgs,
 }

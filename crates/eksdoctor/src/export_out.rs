@@ -3,13 +3,22 @@
 //! batches). The converters are `eksdoctor_core::export`; this file scopes a
 //! run's findings to accounts, regions and clusters and prints the result
 //! through the redacting [`Output`]. Formats: docs/formats.md.
+//!
+//! `--previous FILE` ([`load_previous`]) carries findings across runs: the
+//! same three formats, JSON included, keep a finding's first-seen time and
+//! print the findings gone since as resolved.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
 
 use eksdoctor_aws::LiveSnapshot;
-use eksdoctor_core::export::{ExportContext, ScopedFinding, asff, ocsf};
+use eksdoctor_core::export::previous::{Previous, PreviousFormat, resolved_json};
+use eksdoctor_core::export::{ExportContext, ScopedFinding, asff, ocsf, unique_ids};
 use eksdoctor_core::finding::Finding;
-use eksdoctor_core::report::Report;
+use eksdoctor_core::fleet::FleetReport;
+use eksdoctor_core::report::{Report, Summary};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::cli::Format;
 use crate::error::CliError;
@@ -40,18 +49,199 @@ pub fn context<'a>(out: &Output, home_region: &'a str) -> ExportContext<'a> {
     .with_redactor(out.redactor())
 }
 
+/// `--previous FILE`: the previous run's report, read and checked before
+/// anything is probed. It must be in this run's format (json, ocsf or
+/// asff), told from its shape.
+///
+/// # Errors
+/// `--previous` with another format (usage), or a file that cannot be read
+/// or is not such a report (input): exit 2 either way.
+pub fn load_previous(path: Option<&Path>, format: Format) -> Result<Option<Previous>, CliError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let want = match format {
+        Format::Json => PreviousFormat::Json,
+        Format::Ocsf => PreviousFormat::Ocsf,
+        Format::Asff => PreviousFormat::Asff,
+        Format::Text | Format::Sarif => {
+            return Err(CliError::Usage(
+                "--previous is for --format json, ocsf or asff (the formats that carry finding ids)"
+                    .to_owned(),
+            ));
+        }
+    };
+    let name = crate::input::display_name(path);
+    let text = crate::input::read_text(path)?;
+    let previous = Previous::parse(&text).map_err(|e| CliError::input(&name, e.to_string()))?;
+    if previous.format != want {
+        return Err(CliError::input(
+            &name,
+            format!(
+                "a --format {} report, but this run prints {}: pass the previous {} report",
+                previous.format.as_str(),
+                want.as_str(),
+                want.as_str()
+            ),
+        ));
+    }
+    Ok(Some(previous))
+}
+
 /// The findings in `format` (OCSF or ASFF). `None` for the other formats.
 #[must_use]
 pub fn render(
     format: Format,
     findings: &[ScopedFinding<'_>],
     ctx: &ExportContext<'_>,
+    previous: Option<&Previous>,
 ) -> Option<String> {
     match format {
-        Format::Ocsf => Some(ocsf::to_json(findings, ctx)),
-        Format::Asff => Some(asff::to_json(findings, ctx)),
+        Format::Ocsf => Some(ocsf::to_json_tracked(findings, ctx, previous)),
+        Format::Asff => Some(asff::to_json_tracked(findings, ctx, previous)),
         Format::Text | Format::Json | Format::Sarif => None,
     }
+}
+
+/// A finding of the JSON report with its stable id and when it was first
+/// seen (now, or the previous report's `first_seen`).
+#[derive(Serialize)]
+struct Tracked<'a> {
+    id: &'a str,
+    first_seen: String,
+    #[serde(flatten)]
+    finding: &'a Finding,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<Scope<'a>>,
+}
+
+/// Where a fleet finding was seen (as `FleetReport::to_json` has it).
+#[derive(Serialize)]
+struct Scope<'a> {
+    account_id: &'a str,
+    account_name: Option<&'a str>,
+    region: Option<&'a str>,
+    cluster: Option<&'a str>,
+}
+
+/// Each finding's id and first-seen time, and the previous findings gone
+/// since (`resolved`, each with `resolved_at`).
+fn track<'a>(
+    scoped: &[ScopedFinding<'a>],
+    ids: &'a [String],
+    previous: Option<&Previous>,
+    now: jiff::Timestamp,
+    with_scope: bool,
+) -> (Vec<Tracked<'a>>, Option<Vec<Value>>) {
+    let findings = scoped
+        .iter()
+        .zip(ids)
+        .map(|(sf, id)| Tracked {
+            id,
+            first_seen: previous
+                .and_then(|p| p.seen(id))
+                .map_or(now, |p| p.first_seen)
+                .to_string(),
+            finding: sf.finding,
+            scope: with_scope.then_some(Scope {
+                account_id: sf.account_id,
+                account_name: sf.account_name,
+                region: sf.region,
+                cluster: sf.cluster,
+            }),
+        })
+        .collect();
+    let resolved = previous.map(|p| {
+        let current: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        p.resolved(&current)
+            .map(|gone| resolved_json(gone, now))
+            .collect()
+    });
+    (findings, resolved)
+}
+
+fn pretty<T: Serialize>(doc: &T) -> String {
+    let mut s = serde_json::to_string_pretty(doc).unwrap_or_else(|_| "{}".to_owned());
+    s.push('\n');
+    s
+}
+
+/// `check --format json`: the report with each finding's `id` and
+/// `first_seen`, and with `--previous` the findings gone since
+/// (`resolved`). Without an identity there is no account to derive ids
+/// from: the report is printed as it is.
+///
+/// # Errors
+/// As [`Output::report`].
+pub fn print_check_json(
+    out: &Output,
+    report: &Report,
+    snap: &LiveSnapshot,
+    previous: Option<&Previous>,
+) -> Result<i32, CliError> {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        findings: Vec<Tracked<'a>>,
+        summary: Summary,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resolved: Option<Vec<Value>>,
+        #[serde(flatten)]
+        extra: &'a serde_json::Map<String, Value>,
+    }
+    let Some((account, cluster_regions, home)) = account_scope(snap) else {
+        return out.report(report);
+    };
+    let scoped = scope_account(&report.findings, &account, None, &cluster_regions, &home);
+    let ids = unique_ids(&scoped);
+    let (findings, resolved) = track(&scoped, &ids, previous, jiff::Timestamp::now(), false);
+    out.print(&pretty(&Doc {
+        findings,
+        summary: report.summary,
+        resolved,
+        extra: &report.extra,
+    }));
+    Ok(report.exit_code())
+}
+
+/// `check --org --format json`: `FleetReport::to_json` with each
+/// top-level finding's `id` and `first_seen`, and with `--previous` the
+/// findings gone since (`resolved`).
+#[must_use]
+pub fn fleet_json(report: &FleetReport, previous: Option<&Previous>) -> String {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        findings: Vec<Tracked<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resolved: Option<Vec<Value>>,
+        #[serde(flatten)]
+        report: &'a FleetReport,
+    }
+    let scoped = report.scoped_findings();
+    let ids = unique_ids(&scoped);
+    let (findings, resolved) = track(&scoped, &ids, previous, jiff::Timestamp::now(), true);
+    pretty(&Doc {
+        findings,
+        resolved,
+        report,
+    })
+}
+
+/// The caller's account, where each cluster was found, and the home region.
+fn account_scope(snap: &LiveSnapshot) -> Option<(String, BTreeMap<String, Vec<String>>, String)> {
+    let identity = snap.identity.ready()?;
+    let mut cluster_regions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (region, name) in snap.clusters.keys() {
+        cluster_regions
+            .entry(name.clone())
+            .or_default()
+            .push(region.clone());
+    }
+    let home = identity
+        .region
+        .clone()
+        .or_else(|| snap.regions.keys().next().cloned())
+        .unwrap_or_else(|| FALLBACK_REGION.to_owned());
+    Some((identity.account.clone(), cluster_regions, home))
 }
 
 /// One account's findings scoped for export: the cluster a finding names
@@ -102,31 +292,18 @@ pub fn scope_account<'a>(
 ///
 /// # Errors
 /// As [`Output::report`].
-pub fn print_check(out: &Output, report: &Report, snap: &LiveSnapshot) -> Result<i32, CliError> {
-    let Some(identity) = snap.identity.ready() else {
+pub fn print_check(
+    out: &Output,
+    report: &Report,
+    snap: &LiveSnapshot,
+    previous: Option<&Previous>,
+) -> Result<i32, CliError> {
+    let Some((account, cluster_regions, home)) = account_scope(snap) else {
         return out.report(report);
     };
-    let mut cluster_regions: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (region, name) in snap.clusters.keys() {
-        cluster_regions
-            .entry(name.clone())
-            .or_default()
-            .push(region.clone());
-    }
-    let home = identity
-        .region
-        .clone()
-        .or_else(|| snap.regions.keys().next().cloned())
-        .unwrap_or_else(|| FALLBACK_REGION.to_owned());
     let ctx = context(out, &home);
-    let scoped = scope_account(
-        &report.findings,
-        &identity.account,
-        None,
-        &cluster_regions,
-        &home,
-    );
-    if let Some(text) = render(out.format, &scoped, &ctx) {
+    let scoped = scope_account(&report.findings, &account, None, &cluster_regions, &home);
+    if let Some(text) = render(out.format, &scoped, &ctx, previous) {
         out.print(&text);
     }
     Ok(report.exit_code())

@@ -18,10 +18,12 @@
 //! A finding's region is its cluster's; account-wide findings (keys, the
 //! caller's identity) go to the context's home region.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
+use serde_json::Value;
 
+use super::previous::{Previous, PreviousFinding, PreviousFormat};
 use super::{
     ExportContext, PrincipalResource, ScopedFinding, area, cluster_arn, fix_text, is_critical,
     partition, principal_arn, truncate_utf16, unique_ids,
@@ -37,6 +39,10 @@ pub const DESCRIPTION_MAX: usize = 1024;
 pub const RECOMMENDATION_MAX: usize = 512;
 pub const PRODUCT_FIELD_MAX: usize = 2048;
 pub const RESOURCE_REGION_MAX: usize = 16;
+/// `RecordState` of a finding that is gone.
+pub const RECORD_ARCHIVED: &str = "ARCHIVED";
+/// `Workflow.Status` of a finding that is gone.
+pub const WORKFLOW_RESOLVED: &str = "RESOLVED";
 /// Resources a finding may name.
 pub const MAX_RESOURCES: usize = 32;
 
@@ -302,15 +308,94 @@ pub fn to_batches(findings: &[ScopedFinding<'_>], ctx: &ExportContext<'_>) -> Ve
 /// file://...` takes, run with the account's credentials.
 #[must_use]
 pub fn to_json(findings: &[ScopedFinding<'_>], ctx: &ExportContext<'_>) -> String {
+    to_json_tracked(findings, ctx, None)
+}
+
+/// A finding in an import batch: this run's, or one of the previous run's
+/// closed as it was.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+enum Record {
+    Current(Box<AsffFinding>),
+    Closed(Value),
+}
+
+/// A previous run's finding that this run no longer sees, closed:
+/// `RecordState: ARCHIVED`, `Workflow.Status: RESOLVED`, `UpdatedAt` now;
+/// everything else (`Id`, `CreatedAt`, `FirstObservedAt`,
+/// `LastObservedAt`: when it was last seen) as the previous run wrote it.
+#[must_use]
+pub fn resolved(p: &PreviousFinding, ctx: &ExportContext<'_>) -> Value {
+    let mut v = p.record.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("RecordState".to_owned(), Value::from(RECORD_ARCHIVED));
+        o.insert(
+            "Workflow".to_owned(),
+            serde_json::json!({"Status": WORKFLOW_RESOLVED}),
+        );
+        o.insert("UpdatedAt".to_owned(), Value::from(ctx.now.to_string()));
+    }
+    v
+}
+
+/// [`to_json`] with the previous run's report: a finding seen then keeps
+/// its `CreatedAt` and `FirstObservedAt`; one gone since is closed
+/// ([`resolved`]) in the batch of its account and region.
+#[must_use]
+pub fn to_json_tracked(
+    findings: &[ScopedFinding<'_>],
+    ctx: &ExportContext<'_>,
+    previous: Option<&Previous>,
+) -> String {
+    #[derive(Serialize)]
+    struct Batch {
+        account_id: String,
+        region: String,
+        findings: Vec<Record>,
+    }
     #[derive(Serialize)]
     struct Output {
-        batches: Vec<AsffBatch>,
+        batches: Vec<Batch>,
     }
-    let out = Output {
-        batches: to_batches(findings, ctx),
-    };
-    let mut s =
-        serde_json::to_string_pretty(&out).unwrap_or_else(|_| "{\"batches\": []}".to_owned());
+    let ids = unique_ids(findings);
+    let mut groups: BTreeMap<(String, String), Vec<Record>> = BTreeMap::new();
+    for (sf, id) in findings.iter().zip(&ids) {
+        let region = sf.region.unwrap_or(ctx.home_region).to_owned();
+        let mut f = convert(sf, id, ctx);
+        if let Some(p) = previous.and_then(|p| p.seen(&f.id)) {
+            f.created_at = p.created.to_string();
+            f.first_observed_at = p.first_seen.to_string();
+        }
+        groups
+            .entry((sf.account_id.to_owned(), region))
+            .or_default()
+            .push(Record::Current(Box::new(f)));
+    }
+    if let Some(p) = previous.filter(|p| p.format == PreviousFormat::Asff) {
+        let current: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        for gone in p.resolved(&current) {
+            let key = gone.batch.clone().unwrap_or_else(|| {
+                let account = gone.record["AwsAccountId"].as_str().unwrap_or_default();
+                (account.to_owned(), ctx.home_region.to_owned())
+            });
+            groups
+                .entry(key)
+                .or_default()
+                .push(Record::Closed(resolved(gone, ctx)));
+        }
+    }
+    let mut batches = Vec::new();
+    for ((account_id, region), group) in groups {
+        for chunk in group.chunks(MAX_BATCH) {
+            batches.push(Batch {
+                account_id: account_id.clone(),
+                region: region.clone(),
+                findings: chunk.to_vec(),
+            });
+        }
+    }
+    let mut s = serde_json::to_string_pretty(&Output { batches })
+        .unwrap_or_else(|_| "{\"batches\": []}".to_owned());
     s.push('\n');
     s
 }

@@ -16,6 +16,7 @@
 
 pub mod asff;
 pub mod ocsf;
+pub mod previous;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

@@ -13,18 +13,23 @@
 //! `metadata.version`, `finding_info.uid` and `.title`, `cloud.provider`,
 //! `remediation.desc`, `analytic.type_id`.
 //!
-//! eksdoctor keeps no state between runs, so every event is activity 1
-//! (Create) with status 1 (New); `finding_info.uid` is the finding's stable
-//! id, so a consumer can fold repeated runs into one finding. What OCSF has
+//! A run on its own makes every event activity 1 (Create) with status 1
+//! (New); `finding_info.uid` is the finding's stable id, so a consumer can
+//! fold repeated runs into one finding. Given the previous run's events
+//! ([`super::previous`]), a finding seen then is activity 2 (Update) and
+//! keeps its `created_time` and `first_seen_time`, and one gone since is
+//! sent again as activity 3 (Close) with status 4 (Resolved): the
+//! `activity_id` and `status_id` enums of `finding.json` in OCSF 1.1. What OCSF has
 //! no member for (the evidence, the fix's policy and commands, the file
 //! location) is under `unmapped.eksdoctor`.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::previous::{Previous, PreviousFinding, PreviousFormat};
 use super::{
     ExportContext, PrincipalResource, ScopedFinding, area, cluster_arn, fix_text, is_critical,
     partition, principal_arn, unique_ids,
@@ -38,6 +43,14 @@ pub const CATEGORY_UID: u32 = 2;
 /// Activity 1: Create.
 pub const ACTIVITY_CREATE: u32 = 1;
 pub const TYPE_UID: u32 = CLASS_UID * 100 + ACTIVITY_CREATE;
+/// Activity 2: Update (a finding the previous run saw too).
+pub const ACTIVITY_UPDATE: u32 = 2;
+/// Activity 3: Close (a finding the previous run saw and this one does not).
+pub const ACTIVITY_CLOSE: u32 = 3;
+/// `status_id` 1: New.
+pub const STATUS_NEW: u8 = 1;
+/// `status_id` 4: Resolved.
+pub const STATUS_RESOLVED: u8 = 4;
 
 /// OCSF `severity_id` and its caption.
 #[must_use]
@@ -262,7 +275,7 @@ pub fn convert<'a>(sf: &ScopedFinding<'a>, id: &str, ctx: &'a ExportContext<'_>)
         type_name: "Detection Finding: Create",
         severity_id,
         severity: severity_name,
-        status_id: 1,
+        status_id: STATUS_NEW,
         status: "New",
         time: now,
         message: title.clone(),
@@ -345,12 +358,82 @@ pub fn to_events(findings: &[ScopedFinding<'_>], ctx: &ExportContext<'_>) -> Vec
         .collect()
 }
 
+/// A previous run's finding that this run no longer sees, as a Close
+/// event: activity 3, status 4 (Resolved), `time` now; the finding's uid
+/// and times (`first_seen_time`, and `last_seen_time`: when it was last
+/// seen) as the previous run wrote them.
+#[must_use]
+pub fn resolved(p: &PreviousFinding, ctx: &ExportContext<'_>) -> Value {
+    let mut v = p.record.clone();
+    if let Some(o) = v.as_object_mut() {
+        for (k, x) in [
+            ("activity_id", Value::from(ACTIVITY_CLOSE)),
+            ("activity_name", Value::from("Close")),
+            ("type_uid", Value::from(CLASS_UID * 100 + ACTIVITY_CLOSE)),
+            ("type_name", Value::from("Detection Finding: Close")),
+            ("status_id", Value::from(STATUS_RESOLVED)),
+            ("status", Value::from("Resolved")),
+            ("time", Value::from(millis(ctx))),
+        ] {
+            o.insert(k.to_owned(), x);
+        }
+    }
+    v
+}
+
+/// [`to_events`] with the previous run's events: a finding seen then is an
+/// Update keeping its `created_time` and `first_seen_time`; one gone since
+/// is closed ([`resolved`]), after this run's events.
+#[must_use]
+pub fn to_events_tracked(
+    findings: &[ScopedFinding<'_>],
+    ctx: &ExportContext<'_>,
+    previous: Option<&Previous>,
+) -> Vec<Value> {
+    let mut events = events(findings, ctx);
+    let Some(previous) = previous else {
+        return events
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
+            .collect();
+    };
+    for e in &mut events {
+        if let Some(p) = previous.seen(&e.finding_info.uid) {
+            e.activity_id = ACTIVITY_UPDATE;
+            e.activity_name = "Update";
+            e.type_uid = CLASS_UID * 100 + ACTIVITY_UPDATE;
+            e.type_name = "Detection Finding: Update";
+            e.finding_info.created_time = p.created.as_millisecond();
+            e.finding_info.first_seen_time = p.first_seen.as_millisecond();
+        }
+    }
+    let mut out: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
+        .collect();
+    if previous.format == PreviousFormat::Ocsf {
+        let current: HashSet<&str> = events.iter().map(|e| e.finding_info.uid.as_str()).collect();
+        out.extend(previous.resolved(&current).map(|p| resolved(p, ctx)));
+    }
+    out
+}
+
 /// The events as one pretty JSON array, with a trailing newline
 /// (`jq -c '.[]'` makes it NDJSON).
 #[must_use]
 pub fn to_json(findings: &[ScopedFinding<'_>], ctx: &ExportContext<'_>) -> String {
-    let mut s =
-        serde_json::to_string_pretty(&to_events(findings, ctx)).unwrap_or_else(|_| "[]".to_owned());
+    to_json_tracked(findings, ctx, None)
+}
+
+/// [`to_json`] with the previous run's events ([`to_events_tracked`]).
+#[must_use]
+pub fn to_json_tracked(
+    findings: &[ScopedFinding<'_>],
+    ctx: &ExportContext<'_>,
+    previous: Option<&Previous>,
+) -> String {
+    let mut s = serde_json::to_string_pretty(&to_events_tracked(findings, ctx, previous))
+        .unwrap_or_else(|_| "[]".to_owned());
     s.push('\n');
     s
 }

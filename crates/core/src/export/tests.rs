@@ -604,3 +604,269 @@ proptest! {
         }
     }
 }
+
+// ---- --previous: first seen kept, fixed findings closed ----------------------
+
+use super::previous::{Previous, PreviousFormat};
+
+fn ctx_at(when: &str) -> ExportContext<'static> {
+    let mut c = ctx();
+    c.now = when.parse().unwrap();
+    c
+}
+
+const T1: &str = "2026-03-01T12:00:00Z";
+const T2: &str = "2026-03-02T12:00:00Z";
+const T3: &str = "2026-03-03T12:00:00Z";
+
+/// A cluster finding in us-west-2 and an account-wide key finding.
+fn two_findings() -> (Finding, Finding) {
+    (
+        Finding::new(rules::CLUSTER_NOT_MAPPED, "dev is not mapped in prod")
+            .evidence("cluster", "prod")
+            .evidence("principal", "arn:aws:iam::111122223333:role/dev"),
+        old_key("alice", "AKIA************MPLE", 400),
+    )
+}
+
+fn asff_findings(json: &str) -> Vec<(String, String, Value)> {
+    let v: Value = serde_json::from_str(json).unwrap();
+    v["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| {
+            let region = b["region"].as_str().unwrap().to_owned();
+            b["findings"].as_array().unwrap().iter().map(move |f| {
+                (
+                    f["Id"].as_str().unwrap().to_owned(),
+                    region.clone(),
+                    f.clone(),
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn previous_reports_are_told_apart_by_shape_and_bad_ones_say_why() {
+    let (a, _) = two_findings();
+    let list = [scoped(&a, Some("us-west-2"), Some("prod"))];
+    let asff_out = asff::to_json(&list, &ctx());
+    let ocsf_out = ocsf::to_json(&list, &ctx());
+    let json_ok = r#"{"findings": [{"id": "eksdoctor/1/global/-/keys/old/ab", "first_seen": "2026-03-01T12:00:00Z", "rule": "keys/old"}], "summary": {}}"#;
+    // (input, the format it is, or words of the error)
+    let cases: &[(&str, Result<PreviousFormat, &str>)] = &[
+        (&asff_out, Ok(PreviousFormat::Asff)),
+        (&ocsf_out, Ok(PreviousFormat::Ocsf)),
+        (json_ok, Ok(PreviousFormat::Json)),
+        (
+            r#"{"findings": [], "summary": {}}"#,
+            Ok(PreviousFormat::Json),
+        ),
+        ("[]", Ok(PreviousFormat::Ocsf)),
+        (r#"{"batches": []}"#, Ok(PreviousFormat::Asff)),
+        ("", Err("not JSON")),
+        ("not json", Err("not JSON")),
+        ("42", Err("not an eksdoctor report")),
+        (r#"{"foo": 1}"#, Err("not an eksdoctor report")),
+        (
+            r#"{"error": {"kind": "live", "message": "x", "exit_code": 3}}"#,
+            Err("error object of a failed run"),
+        ),
+        (
+            r#"{"findings": [{"rule": "keys/old", "message": "m"}], "summary": {}}"#,
+            Err("has no id"),
+        ),
+        (
+            r#"{"findings": [{"id": "x", "first_seen": "yesterday"}]}"#,
+            Err("not an RFC 3339 time"),
+        ),
+        (
+            r#"{"findings": [{"id": "x", "first_seen": "2026-03-01T12:00:00Z"}, {"id": "x", "first_seen": "2026-03-01T12:00:00Z"}]}"#,
+            Err("there twice"),
+        ),
+        (r#"[{"class_uid": 2003}]"#, Err("not a Detection Finding")),
+        (
+            r#"[{"class_uid": 2004, "finding_info": {}}]"#,
+            Err("no finding_info.uid"),
+        ),
+        (
+            r#"[{"class_uid": 2004, "finding_info": {"uid": "x", "created_time": "soon"}}]"#,
+            Err("epoch milliseconds"),
+        ),
+        (
+            r#"{"batches": [{"findings": []}]}"#,
+            Err("lacks its account_id or region"),
+        ),
+        (
+            r#"{"batches": [{"account_id": "1", "region": "r", "findings": [{"Id": "x"}]}]}"#,
+            Err("no CreatedAt"),
+        ),
+        (r#"{"batches": 3}"#, Err("batches is not an array")),
+    ];
+    for (input, want) in cases {
+        match (Previous::parse(input), want) {
+            (Ok(p), Ok(f)) => assert_eq!(p.format, *f, "{input}"),
+            (Err(e), Err(words)) => assert!(e.0.contains(words), "{input}: {e}"),
+            (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+        }
+    }
+}
+
+#[test]
+fn asff_keeps_first_seen_and_archives_what_is_gone() {
+    let (a, b) = two_findings();
+    let both = [
+        scoped(&a, Some("us-west-2"), Some("prod")),
+        scoped(&b, None, None),
+    ];
+    let run1 = asff::to_json(&both, &ctx_at(T1));
+    let prev1 = Previous::parse(&run1).unwrap();
+    assert_eq!(prev1.findings.len(), 2);
+
+    // Run 2: the key was rotated; the mapping is still missing.
+    let run2 = asff::to_json_tracked(&both[..1], &ctx_at(T2), Some(&prev1));
+    let got = asff_findings(&run2);
+    assert_eq!(got.len(), 2, "{run2}");
+    // Batches in (account, region) order: eu-west-1 (home) first.
+    let (id_a, region_a, still) = &got[1];
+    assert_eq!(id_a, &stable_id(&both[0]));
+    assert_eq!(region_a, "us-west-2");
+    assert_eq!(still["RecordState"], "ACTIVE");
+    assert_eq!(still["CreatedAt"], T1);
+    assert_eq!(still["FirstObservedAt"], T1);
+    assert_eq!(still["UpdatedAt"], T2);
+    assert_eq!(still["LastObservedAt"], T2);
+    assert!(still.get("Workflow").is_none());
+    let (id_b, region_b, gone) = &got[0];
+    assert_eq!(
+        id_b,
+        &stable_id(&both[1]),
+        "the same Id closes the same finding"
+    );
+    assert_eq!(
+        region_b, "eu-west-1",
+        "closed in the batch it was imported in"
+    );
+    assert_eq!(gone["RecordState"], "ARCHIVED");
+    assert_eq!(gone["Workflow"], json!({"Status": "RESOLVED"}));
+    assert_eq!(gone["CreatedAt"], T1);
+    assert_eq!(gone["FirstObservedAt"], T1);
+    assert_eq!(gone["LastObservedAt"], T1, "last seen in run 1");
+    assert_eq!(gone["UpdatedAt"], T2);
+    assert_eq!(
+        gone["Title"],
+        "alice's key AKIA************MPLE is 400 days old"
+    );
+
+    // Run 3 from run 2's file: the closed key is forgotten; the mapping is
+    // fixed now and closed with its first-seen time of run 1.
+    let prev2 = Previous::parse(&run2).unwrap();
+    assert_eq!(
+        prev2.findings.len(),
+        1,
+        "an archived finding is not carried"
+    );
+    let run3 = asff::to_json_tracked(&[], &ctx_at(T3), Some(&prev2));
+    let got = asff_findings(&run3);
+    assert_eq!(got.len(), 1, "{run3}");
+    assert_eq!(got[0].0, *id_a);
+    assert_eq!(got[0].2["RecordState"], "ARCHIVED");
+    assert_eq!(got[0].2["FirstObservedAt"], T1);
+    assert_eq!(got[0].2["LastObservedAt"], T2);
+    assert_eq!(got[0].2["UpdatedAt"], T3);
+    // Nothing open, nothing more to close.
+    let run4 = asff::to_json_tracked(&[], &ctx_at(T3), Some(&Previous::parse(&run3).unwrap()));
+    assert_eq!(run4, "{\n  \"batches\": []\n}\n");
+}
+
+#[test]
+fn without_previous_the_output_is_unchanged() {
+    let (a, b) = two_findings();
+    let both = [
+        scoped(&a, Some("us-west-2"), Some("prod")),
+        scoped(&b, None, None),
+    ];
+    let empty = Previous::parse(r#"{"batches": []}"#).unwrap();
+    assert_eq!(
+        asff::to_json(&both, &ctx()),
+        asff::to_json_tracked(&both, &ctx(), Some(&empty))
+    );
+    let empty = Previous::parse("[]").unwrap();
+    assert_eq!(
+        ocsf::to_json(&both, &ctx()),
+        ocsf::to_json_tracked(&both, &ctx(), Some(&empty))
+    );
+}
+
+#[test]
+fn ocsf_updates_what_stays_and_closes_what_is_gone() {
+    let (a, b) = two_findings();
+    let both = [
+        scoped(&a, Some("us-west-2"), Some("prod")),
+        scoped(&b, None, None),
+    ];
+    let t1: jiff::Timestamp = T1.parse().unwrap();
+    let t2: jiff::Timestamp = T2.parse().unwrap();
+    let run1 = ocsf::to_json(&both, &ctx_at(T1));
+    let prev = Previous::parse(&run1).unwrap();
+    let run2 = ocsf::to_events_tracked(&both[..1], &ctx_at(T2), Some(&prev));
+    assert_eq!(run2.len(), 2);
+    let (still, gone) = (&run2[0], &run2[1]);
+    assert_eq!(still["activity_id"], 2);
+    assert_eq!(still["type_uid"], 200_402);
+    assert_eq!(still["status_id"], 1);
+    assert_eq!(
+        still["finding_info"]["first_seen_time"],
+        t1.as_millisecond()
+    );
+    assert_eq!(still["finding_info"]["created_time"], t1.as_millisecond());
+    assert_eq!(still["finding_info"]["last_seen_time"], t2.as_millisecond());
+    assert_eq!(still["time"], t2.as_millisecond());
+    assert_eq!(gone["finding_info"]["uid"], stable_id(&both[1]).as_str());
+    assert_eq!(gone["activity_id"], 3);
+    assert_eq!(gone["activity_name"], "Close");
+    assert_eq!(gone["type_uid"], 200_403);
+    assert_eq!(gone["status_id"], 4);
+    assert_eq!(gone["status"], "Resolved");
+    assert_eq!(gone["time"], t2.as_millisecond());
+    assert_eq!(gone["finding_info"]["first_seen_time"], t1.as_millisecond());
+    assert_eq!(gone["finding_info"]["last_seen_time"], t1.as_millisecond());
+    for e in &run2 {
+        assert_eq!(ocsf_problems(e), Vec::<String>::new(), "{e}");
+    }
+    // The closed event is not carried into the next run.
+    let text = serde_json::to_string(&run2).unwrap();
+    let prev2 = Previous::parse(&text).unwrap();
+    assert_eq!(prev2.findings.len(), 1);
+    assert!(ocsf::to_events_tracked(&both[..1], &ctx_at(T3), Some(&prev2)).len() == 1);
+}
+
+#[test]
+fn ids_do_not_depend_on_order_or_time() {
+    let (a, b) = two_findings();
+    let c = old_key("bob", "AKIA************BOB1", 10);
+    let fwd = [
+        scoped(&a, Some("us-west-2"), Some("prod")),
+        scoped(&b, None, None),
+        scoped(&c, None, None),
+    ];
+    let rev = [fwd[2], fwd[1], fwd[0]];
+    let mut x = unique_ids(&fwd);
+    let mut y = unique_ids(&rev);
+    x.sort();
+    y.sort();
+    assert_eq!(x, y);
+    // Another run's time: the same ids.
+    let ids = |json: &str| {
+        asff_findings(json)
+            .into_iter()
+            .map(|f| f.0)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(&asff::to_json(&fwd, &ctx_at(T1))),
+        ids(&asff::to_json(&fwd, &ctx_at(T3)))
+    );
+}

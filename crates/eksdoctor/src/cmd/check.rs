@@ -31,6 +31,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
     }
     let regions =
         eksdoctor_aws::regions::parse_selection(&args.regions).map_err(CliError::Usage)?;
+    let previous = crate::export_out::load_previous(args.previous.as_deref(), out.format)?;
     let clusters = match &args.cluster {
         Some(name) if name.trim().is_empty() => {
             return Err(CliError::Usage("--cluster needs a cluster name".to_owned()));
@@ -95,14 +96,20 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
                 out.print("\n");
                 out.report(&report)?
             }
-            Format::Ocsf | Format::Asff => crate::export_out::print_check(out, &report, &snap)?,
+            Format::Ocsf | Format::Asff => {
+                crate::export_out::print_check(out, &report, &snap, previous.as_ref())?
+            }
             _ => {
                 let mut report = with_sections(report, &snap, kubernetes_on)
                     .with("access_paths", super::check_path::json(&paths));
                 if let Some(p) = pods {
                     report = report.with("pod_credentials", p.json);
                 }
-                out.report(&report)?
+                if out.format == Format::Json {
+                    crate::export_out::print_check_json(out, &report, &snap, previous.as_ref())?
+                } else {
+                    out.report(&report)?
+                }
             }
         };
         // Without an identity nothing else can be trusted: exit 3, and say why.

@@ -75,6 +75,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
     let org = &args.org;
     check_names(org)?;
     let listed = listed_accounts(org)?;
+    let previous = crate::export_out::load_previous(args.previous.as_deref(), out.format)?;
     let regions =
         eksdoctor_aws::regions::parse_selection(&args.regions).map_err(CliError::Usage)?;
     let rt = live::runtime()?;
@@ -159,16 +160,19 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         }
         match out.format {
             Format::Text => out.print(&report.to_text(out.style())),
-            Format::Json => out.print(&report.to_json()),
+            Format::Json => out.print(&crate::export_out::fleet_json(&report, previous.as_ref())),
             Format::Ocsf | Format::Asff => {
                 let home = config
                     .region
                     .clone()
                     .unwrap_or_else(|| crate::export_out::FALLBACK_REGION.to_owned());
                 let ctx = crate::export_out::context(out, &home);
-                if let Some(text) =
-                    crate::export_out::render(out.format, &report.scoped_findings(), &ctx)
-                {
+                if let Some(text) = crate::export_out::render(
+                    out.format,
+                    &report.scoped_findings(),
+                    &ctx,
+                    previous.as_ref(),
+                ) {
                     out.print(&text);
                 }
             }
