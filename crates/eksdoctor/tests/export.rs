@@ -47,9 +47,16 @@ fn run_check(format: &str) -> (std::process::Output, World, String) {
         ]
     }));
     world.faults().auth_mode.insert("new".into(), "API".into());
+    let out = check_in(&world, &["--format", format]);
+    let (_, secret) = world.user_key("alice", 0);
+    (out, world, secret)
+}
+
+/// `check --all-clusters` in both regions of `world`, as alice, with `args`.
+fn check_in(world: &World, args: &[&str]) -> std::process::Output {
     let home = tempfile::tempdir().unwrap();
     let (id, secret) = world.user_key("alice", 0);
-    let out = eksdoctor(home.path())
+    eksdoctor(home.path())
         .env("AWS_ACCESS_KEY_ID", &id)
         .env("AWS_SECRET_ACCESS_KEY", &secret)
         .args([
@@ -63,12 +70,10 @@ fn run_check(format: &str) -> (std::process::Output, World, String) {
             "--all-clusters",
             "--regions",
             "us-west-2,us-east-1",
-            "--format",
-            format,
         ])
+        .args(args)
         .output()
-        .unwrap();
-    (out, world, secret)
+        .unwrap()
 }
 
 #[test]
@@ -264,6 +269,217 @@ fn the_export_formats_are_refused_where_there_is_no_such_output() {
             let err = String::from_utf8_lossy(&out.stderr);
             assert!(err.contains("are for check"), "{err}");
             assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+        }
+    }
+}
+
+// ---- --previous ---------------------------------------------------------------
+
+const LONG_AGO: &str = "2026-01-01T00:00:00Z";
+
+/// A finding the previous run had and this one cannot have: it is closed.
+fn gone_id() -> String {
+    format!(
+        "eksdoctor/{}/us-west-2/gone/cluster/not-mapped/0123456789abcdef",
+        common::ACCOUNT
+    )
+}
+
+/// Run 1's ASFF, aged (created long ago) and with one finding more, is
+/// run 2's --previous: what is still there keeps its creation time, the
+/// extra one comes back ARCHIVED / RESOLVED under its own Id, and Security
+/// Hub's API model and moto's Security Hub take the batches.
+#[test]
+fn check_asff_previous_keeps_created_and_archives_the_fixed() {
+    let (run1, world, _) = run_check("asff");
+    assert_eq!(run1.status.code(), Some(1));
+    let mut prev = json_of(&run1);
+    let mut ids1 = Vec::new();
+    for b in prev["batches"].as_array_mut().unwrap() {
+        let region = b["region"].as_str().unwrap().to_owned();
+        let findings = b["findings"].as_array_mut().unwrap();
+        for f in findings.iter_mut() {
+            f["CreatedAt"] = LONG_AGO.into();
+            f["FirstObservedAt"] = LONG_AGO.into();
+            ids1.push(f["Id"].as_str().unwrap().to_owned());
+        }
+        if region == "us-west-2" {
+            let mut gone = findings[0].clone();
+            gone["Id"] = gone_id().into();
+            findings.push(gone);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("previous.asff.json");
+    std::fs::write(&file, prev.to_string()).unwrap();
+    let run2 = check_in(
+        &world,
+        &["--format", "asff", "--previous", file.to_str().unwrap()],
+    );
+    assert_eq!(
+        run2.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run2.stderr)
+    );
+    let v = json_of(&run2);
+    let mut ids2 = Vec::new();
+    let mut closed = Vec::new();
+    for b in v["batches"].as_array().unwrap() {
+        for f in b["findings"].as_array().unwrap() {
+            let id = f["Id"].as_str().unwrap().to_owned();
+            assert_eq!(f["CreatedAt"], LONG_AGO, "{id}");
+            assert_eq!(f["FirstObservedAt"], LONG_AGO, "{id}");
+            assert_ne!(f["UpdatedAt"], LONG_AGO, "{id}");
+            if f["RecordState"] == "ARCHIVED" {
+                assert_eq!(f["Workflow"]["Status"], "RESOLVED");
+                assert_eq!(b["region"], "us-west-2");
+                closed.push(id);
+            } else {
+                assert_eq!(f["RecordState"], "ACTIVE");
+                ids2.push(id);
+            }
+        }
+    }
+    assert_eq!(closed, [gone_id()]);
+    ids1.sort();
+    ids2.sort();
+    assert_eq!(ids1, ids2, "the same world, the same ids");
+
+    let out = dir.path().join("run2.asff.json");
+    std::fs::write(&out, &run2.stdout).unwrap();
+    let python = common::moto_server_path().with_file_name("python");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/asff_against_securityhub.py");
+    let check = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(&out)
+        .arg(world.moto.url())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+/// The JSON report carries ids and first_seen; with --previous the first
+/// seen time is kept and the fixed finding is listed under `resolved`.
+#[test]
+fn check_json_previous_lists_the_resolved() {
+    let (run1, world, _) = run_check("json");
+    let mut prev = json_of(&run1);
+    let findings = prev["findings"].as_array_mut().unwrap();
+    assert!(!findings.is_empty());
+    let mut ids1 = Vec::new();
+    for f in findings.iter_mut() {
+        assert!(f["id"].as_str().unwrap().starts_with("eksdoctor/"), "{f}");
+        assert!(f["first_seen"].is_string(), "{f}");
+        f["first_seen"] = LONG_AGO.into();
+        ids1.push(f["id"].as_str().unwrap().to_owned());
+    }
+    let mut gone = findings[0].clone();
+    gone["id"] = gone_id().into();
+    findings.push(gone);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("previous.json");
+    std::fs::write(&file, prev.to_string()).unwrap();
+    let run2 = check_in(
+        &world,
+        &["--format", "json", "--previous", file.to_str().unwrap()],
+    );
+    assert_eq!(
+        run2.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run2.stderr)
+    );
+    let v = json_of(&run2);
+    let mut ids2: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["first_seen"], LONG_AGO, "{f}");
+            f["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    ids1.sort();
+    ids2.sort();
+    assert_eq!(ids1, ids2);
+    let resolved = v["resolved"].as_array().unwrap();
+    assert_eq!(resolved.len(), 1, "{v}");
+    assert_eq!(resolved[0]["id"], gone_id());
+    assert_eq!(resolved[0]["first_seen"], LONG_AGO);
+    assert!(resolved[0]["resolved_at"].is_string());
+}
+
+/// A previous report that cannot be used stops the run before anything is
+/// probed: a plain error, exit 2 (no AWS needed to get there).
+#[test]
+fn a_bad_previous_report_is_a_plain_error() {
+    let home = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = home.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let garbage = write("garbage.json", "{not json");
+    let ocsf = write("ocsf.json", "[]");
+    let error = write(
+        "error.json",
+        r#"{"error": {"kind": "live", "message": "m", "exit_code": 3}}"#,
+    );
+    let no_ids = write("old.json", r#"{"findings": [{"rule": "keys/old"}]}"#);
+    let missing = home.path().join("nope.json").to_str().unwrap().to_owned();
+    // (format, file, words the error has)
+    let cases: &[(&str, &str, &str)] = &[
+        ("json", &garbage, "not JSON"),
+        (
+            "asff",
+            &ocsf,
+            "a --format ocsf report, but this run prints asff",
+        ),
+        ("json", &error, "error object of a failed run"),
+        ("json", &no_ids, "has no id"),
+        ("ocsf", &missing, "nope.json"),
+        (
+            "text",
+            &ocsf,
+            "--previous is for --format json, ocsf or asff",
+        ),
+        (
+            "sarif",
+            &ocsf,
+            "--previous is for --format json, ocsf or asff",
+        ),
+    ];
+    for (format, file, words) in cases {
+        for org in [false, true] {
+            let mut cmd = eksdoctor(home.path());
+            cmd.args([
+                "check",
+                "--region",
+                "us-west-2",
+                "--format",
+                format,
+                "--previous",
+                file,
+            ]);
+            if org {
+                cmd.args(["--org", "--accounts", "111111111111"]);
+            }
+            let out = cmd.output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{format} {file} org={org}: {err}"
+            );
+            assert!(err.contains(words), "{format} {file} org={org}: {err}");
+            assert!(!err.contains("panicked"), "{err}");
         }
     }
 }
