@@ -124,15 +124,24 @@ struct Scope<'a> {
     cluster: Option<&'a str>,
 }
 
-/// Each finding's id and first-seen time, and the previous findings gone
-/// since (`resolved`, each with `resolved_at`).
+/// The previous findings gone since (`resolved`, each with
+/// `resolved_at`), and those of accounts this run could not check (`held`,
+/// as they were).
+#[derive(Serialize)]
+struct Gone {
+    resolved: Vec<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    held: Vec<Value>,
+}
+
+/// Each finding's id and first-seen time, and what is gone since.
 fn track<'a>(
     scoped: &[ScopedFinding<'a>],
     ids: &'a [String],
     previous: Option<&Previous>,
     now: jiff::Timestamp,
     with_scope: bool,
-) -> (Vec<Tracked<'a>>, Option<Vec<Value>>) {
+) -> (Vec<Tracked<'a>>, Option<Gone>) {
     let findings = scoped
         .iter()
         .zip(ids)
@@ -151,13 +160,17 @@ fn track<'a>(
             }),
         })
         .collect();
-    let resolved = previous.map(|p| {
+    let gone = previous.map(|p| {
         let current: HashSet<&str> = ids.iter().map(String::as_str).collect();
-        p.resolved(&current)
-            .map(|gone| resolved_json(gone, now))
-            .collect()
+        Gone {
+            resolved: p
+                .resolved(&current)
+                .map(|gone| resolved_json(gone, now))
+                .collect(),
+            held: p.held(&current).map(|h| h.record.clone()).collect(),
+        }
     });
-    (findings, resolved)
+    (findings, gone)
 }
 
 fn pretty<T: Serialize>(doc: &T) -> String {
@@ -183,8 +196,8 @@ pub fn print_check_json(
     struct Doc<'a> {
         findings: Vec<Tracked<'a>>,
         summary: Summary,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        resolved: Option<Vec<Value>>,
+        #[serde(flatten)]
+        gone: Option<Gone>,
         #[serde(flatten)]
         extra: &'a serde_json::Map<String, Value>,
     }
@@ -193,11 +206,11 @@ pub fn print_check_json(
     };
     let scoped = scope_account(&report.findings, &account, None, &cluster_regions, &home);
     let ids = unique_ids(&scoped);
-    let (findings, resolved) = track(&scoped, &ids, previous, jiff::Timestamp::now(), false);
+    let (findings, gone) = track(&scoped, &ids, previous, jiff::Timestamp::now(), false);
     out.print(&pretty(&Doc {
         findings,
         summary: report.summary,
-        resolved,
+        gone,
         extra: &report.extra,
     }));
     Ok(report.exit_code())
@@ -211,17 +224,17 @@ pub fn fleet_json(report: &FleetReport, previous: Option<&Previous>) -> String {
     #[derive(Serialize)]
     struct Doc<'a> {
         findings: Vec<Tracked<'a>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        resolved: Option<Vec<Value>>,
+        #[serde(flatten)]
+        gone: Option<Gone>,
         #[serde(flatten)]
         report: &'a FleetReport,
     }
     let scoped = report.scoped_findings();
     let ids = unique_ids(&scoped);
-    let (findings, resolved) = track(&scoped, &ids, previous, jiff::Timestamp::now(), true);
+    let (findings, gone) = track(&scoped, &ids, previous, jiff::Timestamp::now(), true);
     pretty(&Doc {
         findings,
-        resolved,
+        gone,
         report,
     })
 }

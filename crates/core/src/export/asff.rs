@@ -312,12 +312,12 @@ pub fn to_json(findings: &[ScopedFinding<'_>], ctx: &ExportContext<'_>) -> Strin
 }
 
 /// A finding in an import batch: this run's, or one of the previous run's
-/// closed as it was.
+/// (closed, or held as it was).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 enum Record {
     Current(Box<AsffFinding>),
-    Closed(Value),
+    Previous(Value),
 }
 
 /// A previous run's finding that this run no longer sees, closed:
@@ -340,7 +340,9 @@ pub fn resolved(p: &PreviousFinding, ctx: &ExportContext<'_>) -> Value {
 
 /// [`to_json`] with the previous run's report: a finding seen then keeps
 /// its `CreatedAt` and `FirstObservedAt`; one gone since is closed
-/// ([`resolved`]) in the batch of its account and region.
+/// ([`resolved`]) in the batch of its account and region, unless its
+/// account is held ([`Previous::hold_account`]): then it is printed as it
+/// was.
 #[must_use]
 pub fn to_json_tracked(
     findings: &[ScopedFinding<'_>],
@@ -373,15 +375,24 @@ pub fn to_json_tracked(
     }
     if let Some(p) = previous.filter(|p| p.format == PreviousFormat::Asff) {
         let current: HashSet<&str> = ids.iter().map(String::as_str).collect();
-        for gone in p.resolved(&current) {
-            let key = gone.batch.clone().unwrap_or_else(|| {
+        let key = |gone: &PreviousFinding| {
+            gone.batch.clone().unwrap_or_else(|| {
                 let account = gone.record["AwsAccountId"].as_str().unwrap_or_default();
                 (account.to_owned(), ctx.home_region.to_owned())
-            });
+            })
+        };
+        for gone in p.resolved(&current) {
             groups
-                .entry(key)
+                .entry(key(gone))
                 .or_default()
-                .push(Record::Closed(resolved(gone, ctx)));
+                .push(Record::Previous(resolved(gone, ctx)));
+        }
+        // Accounts this run could not check: their findings as they were.
+        for held in p.held(&current) {
+            groups
+                .entry(key(held))
+                .or_default()
+                .push(Record::Previous(held.record.clone()));
         }
     }
     let mut batches = Vec::new();

@@ -383,7 +383,8 @@ pub fn resolved(p: &PreviousFinding, ctx: &ExportContext<'_>) -> Value {
 
 /// [`to_events`] with the previous run's events: a finding seen then is an
 /// Update keeping its `created_time` and `first_seen_time`; one gone since
-/// is closed ([`resolved`]), after this run's events.
+/// is closed ([`resolved`]), after this run's events, unless its account is
+/// held ([`Previous::hold_account`]): then its event is repeated as it was.
 #[must_use]
 pub fn to_events_tracked(
     findings: &[ScopedFinding<'_>],
@@ -414,6 +415,8 @@ pub fn to_events_tracked(
     if previous.format == PreviousFormat::Ocsf {
         let current: HashSet<&str> = events.iter().map(|e| e.finding_info.uid.as_str()).collect();
         out.extend(previous.resolved(&current).map(|p| resolved(p, ctx)));
+        // Accounts this run could not check: their events as they were.
+        out.extend(previous.held(&current).map(|p| p.record.clone()));
     }
     out
 }

@@ -11,6 +11,10 @@
 //! A finding the previous file already closed (ASFF `RecordState:
 //! ARCHIVED`, an OCSF Close event, the JSON report's `resolved` list) is not
 //! carried: it was reported closed once, and is forgotten.
+//!
+//! An account this run could not check (its role could not be assumed)
+//! says nothing about its findings: they are *held* ([`Previous::hold_account`])
+//! and printed again as the previous run had them, not resolved.
 
 use std::collections::{HashMap, HashSet};
 
@@ -67,6 +71,7 @@ pub struct Previous {
     pub format: PreviousFormat,
     pub findings: Vec<PreviousFinding>,
     by_id: HashMap<String, usize>,
+    held_accounts: HashSet<String>,
 }
 
 impl Previous {
@@ -108,6 +113,7 @@ impl Previous {
             format,
             findings,
             by_id,
+            held_accounts: HashSet::new(),
         })
     }
 
@@ -117,16 +123,44 @@ impl Previous {
         self.by_id.get(id).map(|&i| &self.findings[i])
     }
 
-    /// The previous run's open findings whose id is not among `current`:
-    /// fixed since, in the previous file's order.
+    /// This run could not check `account_id`: its previous findings are
+    /// neither still there nor fixed, and are printed again as they were
+    /// ([`Self::held`]) instead of resolved.
+    pub fn hold_account(&mut self, account_id: &str) {
+        self.held_accounts.insert(account_id.to_owned());
+    }
+
+    fn is_held(&self, f: &PreviousFinding) -> bool {
+        !self.held_accounts.is_empty() && self.held_accounts.contains(account_of(&f.id))
+    }
+
+    /// The previous run's open findings whose id is not among `current`
+    /// and whose account this run checked: fixed since, in the previous
+    /// file's order.
     pub fn resolved<'s>(
         &'s self,
         current: &'s HashSet<&str>,
     ) -> impl Iterator<Item = &'s PreviousFinding> + 's {
         self.findings
             .iter()
-            .filter(move |f| !current.contains(f.id.as_str()))
+            .filter(move |f| !current.contains(f.id.as_str()) && !self.is_held(f))
     }
+
+    /// The previous run's open findings of the accounts this run could not
+    /// check ([`Self::hold_account`]) that this run does not have.
+    pub fn held<'s>(
+        &'s self,
+        current: &'s HashSet<&str>,
+    ) -> impl Iterator<Item = &'s PreviousFinding> + 's {
+        self.findings
+            .iter()
+            .filter(move |f| !current.contains(f.id.as_str()) && self.is_held(f))
+    }
+}
+
+/// The account a stable id names: `eksdoctor/ACCOUNT/...`.
+fn account_of(id: &str) -> &str {
+    id.split('/').nth(1).unwrap_or_default()
 }
 
 fn text<'v>(o: &'v Map<String, Value>, key: &str) -> Option<&'v str> {
@@ -242,8 +276,14 @@ fn json(doc: &Map<String, Value>) -> Result<Vec<PreviousFinding>, PreviousError>
         .get("findings")
         .and_then(Value::as_array)
         .ok_or_else(|| err("JSON report: findings is not an array"))?;
+    // Findings of accounts that run could not check: still open.
+    let held = doc.get("held").and_then(Value::as_array);
     let mut out = Vec::new();
-    for (i, f) in findings.iter().enumerate() {
+    for (i, f) in findings
+        .iter()
+        .chain(held.into_iter().flatten())
+        .enumerate()
+    {
         let o = f
             .as_object()
             .ok_or_else(|| err(format!("JSON report: findings[{i}] is not an object")))?;

@@ -870,3 +870,46 @@ fn ids_do_not_depend_on_order_or_time() {
         ids(&asff::to_json(&fwd, &ctx_at(T3)))
     );
 }
+
+#[test]
+fn an_account_not_checked_this_run_keeps_its_findings_open() {
+    let (a, b) = two_findings();
+    let mine = scoped(&a, Some("us-west-2"), Some("prod"));
+    let other = ScopedFinding {
+        account_id: "444455556666",
+        ..scoped(&b, None, None)
+    };
+    let run1 = asff::to_json(&[mine, other], &ctx_at(T1));
+    let mut prev = Previous::parse(&run1).unwrap();
+    prev.hold_account("444455556666");
+    // Run 2 reached neither finding; only the checked account's is fixed.
+    let got = asff_findings(&asff::to_json_tracked(&[], &ctx_at(T2), Some(&prev)));
+    let state = |id: &str| {
+        let f = &got.iter().find(|f| f.0 == id).unwrap().2;
+        (f["RecordState"].clone(), f["UpdatedAt"].clone())
+    };
+    assert_eq!(got.len(), 2);
+    assert_eq!(state(&stable_id(&mine)), (json!("ARCHIVED"), json!(T2)));
+    assert_eq!(
+        state(&stable_id(&other)),
+        (json!("ACTIVE"), json!(T1)),
+        "held as it was"
+    );
+    // OCSF the same way.
+    let mut prev = Previous::parse(&ocsf::to_json(&[mine, other], &ctx_at(T1))).unwrap();
+    prev.hold_account("444455556666");
+    let events = ocsf::to_events_tracked(&[], &ctx_at(T2), Some(&prev));
+    let status: Vec<(&str, u64)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["cloud"]["account"]["uid"].as_str().unwrap(),
+                e["status_id"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(status, [("111122223333", 4), ("444455556666", 1)]);
+    // The JSON report's held list is read back as open.
+    let json = r#"{"findings": [], "held": [{"id": "eksdoctor/444455556666/global/-/keys/old/ab", "first_seen": "2026-03-01T12:00:00Z"}]}"#;
+    assert_eq!(Previous::parse(json).unwrap().findings.len(), 1);
+}

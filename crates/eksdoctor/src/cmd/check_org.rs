@@ -155,6 +155,13 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
             run.throttles,
             &KeyPolicy::new(jiff::Timestamp::now()),
         );
+        // An account not checked this time keeps its previous findings open.
+        let mut previous = previous;
+        if let Some(p) = previous.as_mut() {
+            for a in report.accounts.iter().filter(|a| a.status != "ok") {
+                p.hold_account(&a.account_id);
+            }
+        }
         if org.dashboard {
             return dashboard(&report, &snapshots, &keys, global, out).await;
         }
