@@ -50,6 +50,9 @@ pub struct GlobalArgs {
     /// ASCII-only borders in the dashboard, for poor terminals.
     #[arg(long, global = true)]
     pub ascii: bool,
+    /// The dashboard without the Kubernetes probes (each cluster's API: who it thinks you are, aws-auth, the console's reads, the pods), as `check --no-kubernetes`.
+    #[arg(long)]
+    pub no_kubernetes: bool,
 }
 
 /// The AWS CLI's flags, for the commands that call AWS.

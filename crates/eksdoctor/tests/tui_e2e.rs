@@ -254,6 +254,9 @@ fn demo_in_a_real_terminal() {
     t.keys(&["?"]);
     t.wait_for("OSC 52");
     t.keys(&["Escape"]);
+    // Explain, live: the demo's canned answer to its waiting PassRole denial.
+    t.keys(&["6"]);
+    t.wait_for("DenyPassRoleOutsidePlatformPath");
 
     t.paste(
         "An error occurred (AccessDenied) when calling the CreateCluster operation: User: arn:aws:iam::123456789012:user/marymajor is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/eks-cluster-role\naws_secret_access_key = Zq3v8XlTnP0e/Hk2Rm9wYbC4sJd7Ua1GfE6iLoNx",

@@ -154,6 +154,35 @@ pub enum Effect {
     Copy(String),
     /// Give the terminal back and stop (Ctrl-Z).
     Suspend,
+    /// Ask the account about this Explain text (`explain --live`); the
+    /// answer comes back as `Feed::ExplainLive` with the same `request`.
+    ExplainLive { request: u64, text: String },
+}
+
+/// Where the live answer to the Explain box stands (`explain --live`,
+/// when the dashboard is live or in the demo).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum LiveExplain {
+    /// Not live, or the text holds no denial to ask about.
+    #[default]
+    Off,
+    /// A request is in flight (the offline answer is shown meanwhile).
+    Asking,
+    /// The findings shown are the live ones.
+    Answered { reads: usize },
+    /// No denial names an IAM user or role, an action and a resource.
+    NothingToAsk,
+    /// The live check could not run; the offline answer stays.
+    Failed { message: String },
+}
+
+/// One live request in flight, the newest text queued: a text typed or
+/// pasted while a request runs replaces any older one waiting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct LiveQueue {
+    next: u64,
+    in_flight: Option<u64>,
+    queued: Option<String>,
 }
 
 /// Everything known about one cluster: core's one model of its answers
@@ -277,6 +306,11 @@ pub struct App {
     /// The secret-in-input finding of a paste, kept across later edits of
     /// the (already masked) text.
     secret_findings: Vec<Finding>,
+    /// Whether Explain also asks the account (live, or the demo's canned
+    /// answer); the binary sets it.
+    pub explain_live_enabled: bool,
+    pub explain_live: LiveExplain,
+    live_queue: LiveQueue,
 
     effects: Vec<Effect>,
 
@@ -317,6 +351,9 @@ impl App {
             editing: false,
             explain_view: ListView::default(),
             secret_findings: Vec::new(),
+            explain_live_enabled: false,
+            explain_live: LiveExplain::Off,
+            live_queue: LiveQueue::default(),
             effects: Vec::new(),
             fleet: None,
         }
@@ -344,12 +381,17 @@ impl App {
     /// Whether a spinner is on screen (the loop ticks only then).
     #[must_use]
     pub fn animating(&self) -> bool {
-        !self.done && Panel::ALL.iter().any(|p| self.panel_pending(*p))
+        self.panel_pending(Panel::Explain)
+            || (!self.done && Panel::ALL.iter().any(|p| self.panel_pending(*p)))
     }
 
     /// Whether a panel still waits for data.
     #[must_use]
     pub fn panel_pending(&self, panel: Panel) -> bool {
+        // The live Explain answer is not part of a probe round.
+        if panel == Panel::Explain {
+            return self.explain_live == LiveExplain::Asking;
+        }
         if self.done {
             return false;
         }
@@ -427,6 +469,13 @@ impl App {
 
     /// Apply one piece of feed from round `round`.
     pub fn apply(&mut self, round: u64, feed: Feed) {
+        let feed = match feed {
+            Feed::ExplainLive { request, answer } => {
+                self.apply_live(request, answer);
+                return;
+            }
+            other => other,
+        };
         if round != self.round {
             return;
         }
@@ -440,6 +489,7 @@ impl App {
             | Feed::KubernetesIdentity { region, name, .. }
             | Feed::Rbac { region, name, .. }
             | Feed::PodCredentials { region, name, .. } => Some((region.clone(), name.clone())),
+            Feed::ExplainLive { .. } => None,
         };
         self.apply_feed(feed, &text);
         let (identity, findings, settled) = (&self.identity, &self.findings, self.done);
@@ -580,7 +630,67 @@ impl App {
                     rows
                 }));
             }
+            Feed::ExplainLive { request, answer } => self.apply_live(request, answer),
         }
+    }
+
+    /// The live answer to request `request` of the Explain box.
+    fn apply_live(&mut self, request: u64, answer: crate::feed::LiveAnswer) {
+        use crate::feed::LiveAnswer;
+        if self.live_queue.in_flight != Some(request) {
+            return;
+        }
+        self.live_queue.in_flight = None;
+        // A newer text waits: this answer is about an older one.
+        if let Some(text) = self.live_queue.queued.take() {
+            self.send_live(text);
+            return;
+        }
+        // The text changed to one with nothing to ask meanwhile.
+        if self.explain_live != LiveExplain::Asking {
+            return;
+        }
+        self.explain_live = match answer {
+            LiveAnswer::Answered { findings, reads } => {
+                self.show_explained(findings);
+                LiveExplain::Answered { reads }
+            }
+            LiveAnswer::NothingToAsk => LiveExplain::NothingToAsk,
+            LiveAnswer::Failed { message } => LiveExplain::Failed {
+                message: sanitize::text(&self.redactor, &message),
+            },
+        };
+    }
+
+    /// After the Explain text changed: ask the account about it when it
+    /// holds a denial (one request in flight; the newest text queued).
+    fn ask_live(&mut self) {
+        if !self.explain_live_enabled {
+            return;
+        }
+        let denial = self
+            .explain_findings
+            .iter()
+            .any(|f| f.rule.starts_with("authz/") && f.evidence.contains_key("parsed"));
+        if !denial {
+            self.explain_live = LiveExplain::Off;
+            self.live_queue.queued = None;
+            return;
+        }
+        self.explain_live = LiveExplain::Asking;
+        let text = self.explain_text.clone();
+        if self.live_queue.in_flight.is_some() {
+            self.live_queue.queued = Some(text);
+        } else {
+            self.send_live(text);
+        }
+    }
+
+    fn send_live(&mut self, text: String) {
+        let request = self.live_queue.next;
+        self.live_queue.next += 1;
+        self.live_queue.in_flight = Some(request);
+        self.effects.push(Effect::ExplainLive { request, text });
     }
 
     fn cluster_mut(&mut self, region: &str, name: &str) -> &mut ClusterState {
@@ -908,6 +1018,7 @@ impl App {
         }
         self.explain_text = masked;
         self.show_explained(explained.findings);
+        self.ask_live();
     }
 
     /// Put text in the Explain box without leaving the current panel (the
@@ -924,6 +1035,7 @@ impl App {
             self.secret_findings.clear();
         }
         self.rerun_explain();
+        self.ask_live();
     }
 
     fn rerun_explain(&mut self) {

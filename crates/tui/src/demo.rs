@@ -22,7 +22,7 @@ use eksdoctor_core::snapshot::{
 };
 
 use crate::engines::{self, AwsAuthCheck, StsCheck};
-use crate::feed::{Feed, FeedSink, FeedSource};
+use crate::feed::{Feed, FeedSink, FeedSource, LiveAnswer};
 
 pub const ACCOUNT: &str = "111122223333";
 pub const SSO_ROLE: &str = "AWSReservedSSO_PlatformAdmin_7f3a9c2e51d04b6a";
@@ -697,6 +697,20 @@ impl DemoSource {
 }
 
 impl FeedSource for DemoSource {
+    /// The canned live answer, after a pause long enough to see the spinner.
+    fn explain_live(&mut self, request: u64, text: String, sink: FeedSink) {
+        let delay = LIVE_DELAY * self.speed;
+        tokio::spawn(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            sink.send(Feed::ExplainLive {
+                request,
+                answer: live_answer(&text),
+            });
+        });
+    }
+
     fn start(&mut self, sink: FeedSink) {
         if let Some(t) = self.task.take() {
             t.abort();
@@ -714,4 +728,96 @@ impl FeedSource for DemoSource {
             }
         }));
     }
+}
+
+/// How long the demo's account "takes" to answer the Explain box.
+const LIVE_DELAY: Duration = Duration::from_millis(1500);
+
+/// The guardrail policy whose Deny decides the demo's PassRole denial.
+const GUARDRAILS_ARN: &str = "arn:aws:iam::111122223333:policy/PlatformGuardrails";
+
+/// The demo's `explain --live` answer: for its PassRole denial, what the
+/// real engine answers against a guardrail policy whose Deny (roles outside
+/// the `/platform/` path may not be passed) decides; any other text has no
+/// account to ask.
+#[must_use]
+pub fn live_answer(text: &str) -> LiveAnswer {
+    let mut findings = engines::explain(text).findings;
+    let node_role = format!("arn:aws:iam::{ACCOUNT}:role/eks-node-role");
+    let asked = |f: &Finding| {
+        f.rule == rules::AUTHZ_PASS_ROLE.id
+            && f.evidence["parsed"]["resource"].as_str() == Some(node_role.as_str())
+            && f.evidence["parsed"]["principal"]["arn"]
+                .as_str()
+                .is_some_and(|a| a.contains(SSO_ROLE))
+    };
+    if !findings.iter().any(asked) {
+        return LiveAnswer::Failed {
+            message: "the demo has no account to ask: only its PassRole denial has a live answer"
+                .to_owned(),
+        };
+    }
+    let statement = serde_json::json!({
+        "Sid": "DenyPassRoleOutsidePlatformPath",
+        "Effect": "Deny",
+        "Action": "iam:PassRole",
+        "NotResource": format!("arn:aws:iam::{ACCOUNT}:role/platform/*"),
+    });
+    let lines = serde_json::to_string_pretty(&statement).unwrap_or_default();
+    let mut narrowed = statement.clone();
+    narrowed["Condition"] = serde_json::json!({
+        "ArnNotLike": {"aws:PrincipalArn": role_with_path()}
+    });
+    let document = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "EksAdmin", "Effect": "Allow", "Action": ["eks:*", "iam:PassRole"], "Resource": "*"},
+            narrowed,
+        ],
+    });
+    let command = format!(
+        "aws iam create-policy-version --policy-arn {GUARDRAILS_ARN} --policy-document '{}' --set-as-default",
+        serde_json::to_string(&document).unwrap_or_default()
+    );
+    let summary = format!(
+        "narrow statement 'DenyPassRoleOutsidePlatformPath' of {GUARDRAILS_ARN}: except the caller's role (ArnNotLike aws:PrincipalArn), as a new default version (v4 of 5)"
+    );
+    let live = serde_json::json!({
+        "decision": "explicit-deny",
+        "complete": true,
+        "layer": "explicit-deny",
+        "deciding": {
+            "policy": GUARDRAILS_ARN,
+            "policy_kind": "identity policy",
+            "statement": "DenyPassRoleOutsidePlatformPath",
+            "index": 1,
+            "effect": "Deny",
+            "lines": lines,
+        },
+        "layer_policies": [GUARDRAILS_ARN],
+        "trace": [
+            format!("identity policies of role {SSO_ROLE}: AwsSSOInlinePolicy, {GUARDRAILS_ARN} (v3)"),
+            format!("statement 'EksAdmin' of {GUARDRAILS_ARN} allows iam:PassRole on *"),
+            format!("statement 'DenyPassRoleOutsidePlatformPath' denies iam:PassRole on {node_role}: the role is not under /platform/"),
+            "an explicit Deny wins over every Allow: denied".to_owned(),
+        ],
+        "notes": [
+            "the caller is a role session: session policies cannot be read back from AWS, so this answer assumes the session was created without one (give it with --session-policy FILE)",
+        ],
+        "decision_after_fix": "allow",
+    });
+    for f in findings.iter_mut().filter(|f| asked(f)) {
+        f.rule = rules::AUTHZ_EXPLICIT_DENY.id;
+        f.severity = rules::AUTHZ_EXPLICIT_DENY.severity;
+        f.message = format!(
+            "statement 'DenyPassRoleOutsidePlatformPath' of identity policy {GUARDRAILS_ARN} explicitly denies iam:PassRole on {node_role}"
+        );
+        f.detail = "The role to pass is not under the /platform/ path the guardrail allows; an Allow elsewhere cannot override a Deny.".to_owned();
+        f.evidence.insert("live".to_owned(), live.clone());
+        let mut fix = Fix::new(summary.clone());
+        fix.policy = Some(document.clone());
+        fix.commands = vec![command.clone()];
+        f.fix = Some(fix);
+    }
+    LiveAnswer::Answered { findings, reads: 7 }
 }

@@ -3,6 +3,7 @@
 //! answer from an abandoned round never overwrites a fresh one.
 
 use eksdoctor_core::access_path::{AwsAuthAnswer, KubernetesIdentity, RbacCheck};
+use eksdoctor_core::finding::Finding;
 use eksdoctor_core::podid::live::PodCredential;
 use eksdoctor_core::snapshot::{Mapping, Probe, ProbeUpdate};
 use eksdoctor_core::sts::EndpointRow;
@@ -53,6 +54,27 @@ pub enum Feed {
         name: String,
         workloads: Probe<Vec<PodCredential>>,
     },
+    /// The live answer to the Explain box's text (`explain --live`'s
+    /// engine), for the request the dashboard numbered `request`. Not tied
+    /// to a refresh round: `r` does not abandon it.
+    ExplainLive { request: u64, answer: LiveAnswer },
+}
+
+/// What the account's real policies say about the Explain box's denials.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveAnswer {
+    /// The text's findings, each denial that could be checked rewritten:
+    /// the deciding statement (evidence `live`) and the smallest fix.
+    Answered {
+        findings: Vec<Finding>,
+        /// Read-only calls made.
+        reads: usize,
+    },
+    /// No denial in the text names an IAM user or role, an action and a
+    /// resource: there is nothing to ask IAM.
+    NothingToAsk,
+    /// The live check could not run (no credentials, no network, ...).
+    Failed { message: String },
 }
 
 impl From<ProbeUpdate> for Feed {
@@ -96,4 +118,18 @@ impl FeedSink {
 /// previous round's.
 pub trait FeedSource: Send {
     fn start(&mut self, sink: FeedSink);
+
+    /// Ask the account about the Explain box's text (what `explain --live`
+    /// does) and answer on `sink` with [`Feed::ExplainLive`] carrying
+    /// `request`. Returns at once; the dashboard keeps one request in
+    /// flight. A source that cannot ask (the default) says so.
+    fn explain_live(&mut self, request: u64, text: String, sink: FeedSink) {
+        let _ = text;
+        sink.send(Feed::ExplainLive {
+            request,
+            answer: LiveAnswer::Failed {
+                message: "no AWS account to ask: the dashboard is not live".to_owned(),
+            },
+        });
+    }
 }

@@ -23,6 +23,6 @@ pub mod theme;
 pub mod tui;
 mod ui;
 
-pub use app::{App, Options, Panel, Tile};
-pub use feed::{Feed, FeedSink, FeedSource};
+pub use app::{App, LiveExplain, Options, Panel, Tile};
+pub use feed::{Feed, FeedSink, FeedSource, LiveAnswer};
 pub use ui::{GRID_HEIGHT, GRID_WIDTH, MIN_HEIGHT, MIN_WIDTH};

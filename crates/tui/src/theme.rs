@@ -95,6 +95,11 @@ impl Theme {
     }
 
     #[must_use]
+    pub fn ellipsis(self) -> &'static str {
+        if self.ascii { "..." } else { "…" }
+    }
+
+    #[must_use]
     pub fn arrow(self) -> &'static str {
         if self.ascii { "->" } else { "→" }
     }

@@ -131,6 +131,21 @@ async fn event_loop(
     let mut dirty = true;
     let mut next_tick = Instant::now() + TICK;
     loop {
+        // Before drawing: effects asked for by the last event, or before the
+        // loop started (a preloaded Explain text asks live at once).
+        for effect in app.take_effects() {
+            match effect {
+                Effect::Refresh => source.start(FeedSink::new(app.round, feed_tx.clone())),
+                Effect::Copy(text) => copy_osc52(&text)?,
+                Effect::Suspend => {
+                    suspend(terminal)?;
+                    dirty = true;
+                }
+                Effect::ExplainLive { request, text } => {
+                    source.explain_live(request, text, FeedSink::new(app.round, feed_tx.clone()));
+                }
+            }
+        }
         if dirty {
             terminal.draw(|f| f.render_widget(&app, f.area()))?;
             dirty = false;
@@ -166,16 +181,6 @@ async fn event_loop(
         }
         if !animating {
             next_tick = Instant::now() + TICK;
-        }
-        for effect in app.take_effects() {
-            match effect {
-                Effect::Refresh => source.start(FeedSink::new(app.round, feed_tx.clone())),
-                Effect::Copy(text) => copy_osc52(&text)?,
-                Effect::Suspend => {
-                    suspend(terminal)?;
-                    dirty = true;
-                }
-            }
         }
     }
 }

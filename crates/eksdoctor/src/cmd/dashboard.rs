@@ -1,15 +1,22 @@
 //! No command: the dashboard. `--demo` runs it on the built-in scenario (no
-//! AWS, no network); otherwise the live probes feed it.
+//! AWS, no network); otherwise the live probes feed it, and the Explain box
+//! is also checked against the account's real policies (`explain --live`'s
+//! engine, [`super::explain_live::check`]).
 
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use eksdoctor_core::explain::Explainer;
+use eksdoctor_core::policy::Context;
 use eksdoctor_core::snapshot::{Probe, ProbeUpdate};
 use eksdoctor_tui::demo::{self, DemoSource};
-use eksdoctor_tui::{App, FeedSink, FeedSource, Options};
+use eksdoctor_tui::feed::Feed;
+use eksdoctor_tui::{App, FeedSink, FeedSource, LiveAnswer, Options};
 
-use eksdoctor_aws::{ClusterSelection, LiveConfig, ProbeOptions};
+use eksdoctor_aws::{ClusterSelection, Live, LiveConfig, ProbeOptions};
+
+use super::explain_live;
 
 use crate::cmd::live;
 use crate::error::CliError;
@@ -36,6 +43,8 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
     };
     let mut app = App::new(options);
     app.redactor = out.redactor();
+    // Explain asks the account too (the demo plays a canned answer).
+    app.explain_live_enabled = true;
     // Set while the latest identity probe did not answer: the exit status is then 3.
     let identity_failed = Arc::new(AtomicBool::new(false));
     let source: Box<dyn FeedSource> = if cli.global.demo {
@@ -47,11 +56,14 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
             options: ProbeOptions {
                 clusters: ClusterSelection::All,
                 // Each cluster's own answers (Clusters panel): with the AWS probes, same permits.
-                follow_up: Some(crate::cmd::check_kube::dashboard_prober()),
+                follow_up: (!cli.global.no_kubernetes)
+                    .then(crate::cmd::check_kube::dashboard_prober),
                 ..ProbeOptions::default()
             },
+            kubernetes: !cli.global.no_kubernetes,
             task: None,
             identity_failed: Arc::clone(&identity_failed),
+            connected: Arc::default(),
         })
     };
     let runtime = live::runtime()?;
@@ -77,14 +89,40 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
 /// Each Kubernetes read of the Pods panel's pass gets this long.
 const POD_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long the Explain box's live answer may take, connecting included.
+const EXPLAIN_LIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 struct LiveSource {
     config: LiveConfig,
     options: ProbeOptions,
+    /// Off with `--no-kubernetes`: no cluster API calls (the pods pass too).
+    kubernetes: bool,
     task: Option<tokio::task::JoinHandle<()>>,
     identity_failed: Arc<AtomicBool>,
+    /// The connection the Explain box's live answers reuse, once made.
+    connected: Arc<tokio::sync::Mutex<Option<Live>>>,
 }
 
 impl FeedSource for LiveSource {
+    fn explain_live(&mut self, request: u64, text: String, sink: FeedSink) {
+        let config = self.config.clone();
+        let connected = Arc::clone(&self.connected);
+        tokio::spawn(async move {
+            let answer = tokio::time::timeout(
+                EXPLAIN_LIVE_TIMEOUT,
+                explain_live_answer(&config, &connected, &text),
+            )
+            .await
+            .unwrap_or_else(|_| LiveAnswer::Failed {
+                message: format!(
+                    "timed out: IAM did not answer within {} s",
+                    EXPLAIN_LIVE_TIMEOUT.as_secs()
+                ),
+            });
+            sink.send(Feed::ExplainLive { request, answer });
+        });
+    }
+
     fn start(&mut self, sink: FeedSink) {
         if let Some(t) = self.task.take() {
             t.abort();
@@ -92,6 +130,7 @@ impl FeedSource for LiveSource {
         let config = self.config.clone();
         let options = self.options.clone();
         let identity_failed = Arc::clone(&self.identity_failed);
+        let kubernetes = self.kubernetes;
         self.task = Some(tokio::spawn(async move {
             let live = match config.connect().await {
                 Ok(live) => live,
@@ -134,6 +173,7 @@ impl FeedSource for LiveSource {
                     cluster: Probe::Ready(c),
                     ..
                 } = &update
+                    && kubernetes
                 {
                     let (live, config, sink, c, account) = (
                         live.clone(),
@@ -176,6 +216,43 @@ impl Drop for LiveSource {
         if let Some(t) = self.task.take() {
             t.abort();
         }
+    }
+}
+
+/// The Explain box's text checked live: `explain`'s findings, then
+/// `explain --live`'s check of the denials that name a user or role, an
+/// action and a resource. The connection is made once and reused.
+async fn explain_live_answer(
+    config: &LiveConfig,
+    connected: &tokio::sync::Mutex<Option<Live>>,
+    text: &str,
+) -> LiveAnswer {
+    let mut ex = Explainer::new();
+    ex.feed_text(text);
+    let findings = ex.finish();
+    let plan = explain_live::Plan::of(&findings);
+    if plan.is_empty() {
+        return LiveAnswer::NothingToAsk;
+    }
+    let live = {
+        let mut slot = connected.lock().await;
+        if let Some(live) = slot.as_ref() {
+            live.clone()
+        } else {
+            match config.connect().await {
+                Ok(live) => slot.insert(live).clone(),
+                Err(e) => {
+                    return LiveAnswer::Failed {
+                        message: e.to_string(),
+                    };
+                }
+            }
+        }
+    };
+    let checked = explain_live::check(&live, &plan, findings, &Context::new(), None).await;
+    LiveAnswer::Answered {
+        findings: checked.findings,
+        reads: checked.reads,
     }
 }
 

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
 
+use eksdoctor_aws::Live;
 use eksdoctor_aws::policies::{PolicyReader, RequestPolicies};
 use eksdoctor_core::arn::{Principal, PrincipalKind};
 use eksdoctor_core::explain::Explainer;
@@ -53,28 +54,9 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &Output) -> Result<i32,
         Some(p) => Some(load_session(p)?),
         None => None,
     };
-    let mut findings = read_findings(args, out)?;
-    // Which findings ask which request.
-    let mut asks: Vec<Ask> = Vec::new();
-    let mut of_finding: Vec<Option<usize>> = Vec::with_capacity(findings.len());
-    let mut skipped = 0usize;
-    for f in &findings {
-        match ask_of(f) {
-            Some(a) => {
-                let i = asks.iter().position(|x| *x == a).unwrap_or_else(|| {
-                    asks.push(a);
-                    asks.len() - 1
-                });
-                of_finding.push(Some(i));
-            }
-            None => {
-                if f.rule.starts_with("authz/") {
-                    skipped += 1;
-                }
-                of_finding.push(None);
-            }
-        }
-    }
+    let findings = read_findings(args, out)?;
+    let plan = Plan::of(&findings);
+    let skipped = plan.skipped;
     if findings.is_empty() {
         return Err(CliError::Usage(
             "nothing recognised: no AWS authorization error in the input to check live".to_owned(),
@@ -85,45 +67,26 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &Output) -> Result<i32,
             "eksdoctor: note: {skipped} denial(s) name no IAM user or role, action and resource ARN: explained offline only"
         ));
     }
-    if asks.is_empty() {
+    if plan.is_empty() {
         // Nothing to read live: the offline answer, without calling AWS.
         out.eprint("eksdoctor: note: no denial names an IAM user or role, an action and a resource: nothing to check live");
         return out.report(&Report::new(findings));
     }
     let rt = conn::runtime()?;
-    let (answers, reads) = rt.block_on(async {
+    let checked = rt.block_on(async {
         let config = conn::config(global, None);
         let live = match conn::connect(&config, out).await? {
             Ok(l) => l,
             Err(code) => return Err(CliError::Reported(code)),
         };
-        let reader = PolicyReader::new(&live, CONCURRENCY);
-        let reads = asks.iter().map(|a| {
-            let reader = &reader;
-            async move {
-                let p = Principal::parse(&a.principal).ok()?;
-                Some(reader.for_request(&p, &a.action, &a.resource).await)
-            }
-        });
-        let got = futures_util::future::join_all(reads).await;
-        Ok((got, reader.reads()))
+        Ok(check(&live, &plan, findings, &context, session.as_ref()).await)
     })?;
-    let mut texts: Vec<String> = Vec::with_capacity(asks.len());
-    let mut cache: HashMap<usize, Answer> = HashMap::new();
-    for (i, (ask, read)) in asks.iter().zip(answers).enumerate() {
-        let Some(read) = read else {
-            texts.push(String::new());
-            continue;
-        };
-        let ans = answer(ask, &read, &context, session.as_ref());
-        texts.push(ans.text.clone());
-        cache.insert(i, ans);
-    }
-    for (f, at) in findings.iter_mut().zip(&of_finding) {
-        if let Some(ans) = at.and_then(|i| cache.get(&i)) {
-            ans.apply(f);
-        }
-    }
+    let Checked {
+        findings,
+        texts,
+        reads,
+    } = checked;
+    let (asks, of_finding) = (&plan.asks, &plan.of_finding);
     let checked = of_finding.iter().filter(|x| x.is_some()).count();
     let summary = json!({
         "requests": asks.len(),
@@ -132,7 +95,7 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &Output) -> Result<i32,
     });
     if out.format == Format::Text {
         let mut s = String::new();
-        for (f, at) in findings.iter().zip(&of_finding) {
+        for (f, at) in findings.iter().zip(of_finding) {
             if let Some(t) = at.and_then(|i| texts.get(i)).filter(|t| !t.is_empty()) {
                 let count = f.evidence["parsed"]["count"].as_u64().unwrap_or(1);
                 let _ = writeln!(
@@ -156,7 +119,7 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &Output) -> Result<i32,
         out.print(&s);
         let rest: Vec<Finding> = findings
             .iter()
-            .zip(&of_finding)
+            .zip(of_finding)
             .filter(|(_, a)| a.is_none())
             .map(|(f, _)| f.clone())
             .collect();
@@ -168,6 +131,105 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &Output) -> Result<i32,
         return Ok(code);
     }
     out.report(&Report::new(findings).with("live", summary))
+}
+
+/// Which distinct requests a set of `explain` findings asks (who, what,
+/// on what), and which finding asks which.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    asks: Vec<Ask>,
+    of_finding: Vec<Option<usize>>,
+    /// Denials that name no IAM user or role, action and resource ARN:
+    /// explained offline only.
+    pub skipped: usize,
+}
+
+impl Plan {
+    #[must_use]
+    pub fn of(findings: &[Finding]) -> Self {
+        let mut plan = Self::default();
+        for f in findings {
+            match ask_of(f) {
+                Some(a) => {
+                    let i = plan.asks.iter().position(|x| *x == a).unwrap_or_else(|| {
+                        plan.asks.push(a);
+                        plan.asks.len() - 1
+                    });
+                    plan.of_finding.push(Some(i));
+                }
+                None => {
+                    if f.rule.starts_with("authz/") {
+                        plan.skipped += 1;
+                    }
+                    plan.of_finding.push(None);
+                }
+            }
+        }
+        plan
+    }
+
+    /// No denial to check live.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.asks.is_empty()
+    }
+}
+
+/// What [`check`] answers.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The findings of the plan, each checked denial rewritten: the deciding
+    /// statement and the trace (evidence `live`), the smallest fix.
+    pub findings: Vec<Finding>,
+    /// Per request of the plan, its answer as `explain --live` prints it
+    /// (empty when its principal did not parse).
+    pub texts: Vec<String>,
+    /// Read-only calls made.
+    pub reads: usize,
+}
+
+/// The live part of `explain --live`, shared with the dashboard's Explain
+/// box: read the policies each request of `plan` needs (read-only, each
+/// policy once) and evaluate the request on exactly them. `findings` are
+/// the ones `plan` was made of.
+pub async fn check(
+    live: &Live,
+    plan: &Plan,
+    mut findings: Vec<Finding>,
+    context: &Context,
+    session: Option<&Source>,
+) -> Checked {
+    let reader = PolicyReader::new(live, CONCURRENCY);
+    let reads = plan.asks.iter().map(|a| {
+        let reader = &reader;
+        async move {
+            let p = Principal::parse(&a.principal).ok()?;
+            Some(reader.for_request(&p, &a.action, &a.resource).await)
+        }
+    });
+    let answers = futures_util::future::join_all(reads).await;
+    let reads = reader.reads();
+    let mut texts: Vec<String> = Vec::with_capacity(plan.asks.len());
+    let mut cache: HashMap<usize, Answer> = HashMap::new();
+    for (i, (ask, read)) in plan.asks.iter().zip(answers).enumerate() {
+        let Some(read) = read else {
+            texts.push(String::new());
+            continue;
+        };
+        let ans = answer(ask, &read, context, session);
+        texts.push(ans.text.clone());
+        cache.insert(i, ans);
+    }
+    for (f, at) in findings.iter_mut().zip(&plan.of_finding) {
+        if let Some(ans) = at.and_then(|i| cache.get(&i)) {
+            ans.apply(f);
+        }
+    }
+    Checked {
+        findings,
+        texts,
+        reads,
+    }
 }
 
 /// The session policy file, checked now (exit 2 when it is not a policy).

@@ -140,8 +140,11 @@ fn flatten(key: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
     }
 }
 
-/// Explanation, evidence and fix.
+/// Explanation, evidence and fix. A finding checked live (`explain
+/// --live`, evidence `live`) shows what decided and the fix first, then the
+/// trace and notes.
 pub(super) fn detail(f: &Finding, theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
+    let live = f.evidence.get("live");
     let mut lines = vec![Line::from(vec![
         Span::styled(
             f.severity.as_str().to_uppercase(),
@@ -152,8 +155,48 @@ pub(super) fn detail(f: &Finding, theme: Theme, scroll: u16, area: Rect, buf: &m
         Span::raw(format!(" {} ", theme.dash())),
         Span::raw(f.message.clone()),
     ])];
+    if let Some(live) = live {
+        let mut head = hanging(
+            &super::explain::decided_by(live, theme, false),
+            "Live ",
+            area.width,
+            Style::new(),
+        );
+        if let Some(first) = head.first_mut() {
+            first.spans[0].style = theme.title();
+        }
+        lines.extend(head);
+        if let Some(text) = live["deciding"]["lines"].as_str() {
+            for l in text.lines() {
+                lines.push(Line::styled(format!("    {l}"), theme.command()));
+            }
+        }
+        fix_lines(f, theme, area.width, &mut lines);
+    }
     if !f.detail.is_empty() {
         lines.extend(f.detail.lines().map(|l| Line::from(l.to_owned())));
+    }
+    if let Some(live) = live {
+        let list = |key: &str| -> Vec<String> {
+            live[key]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let trace = list("trace");
+        if !trace.is_empty() {
+            lines.push(Line::styled("Trace", theme.title()));
+            for t in trace {
+                lines.extend(hanging(&t, "  ", area.width, Style::new()));
+            }
+        }
+        for n in list("notes") {
+            lines.extend(hanging(&n, "note: ", area.width, theme.label()));
+        }
     }
     if let Some(loc) = &f.location {
         lines.push(Line::styled(
@@ -164,15 +207,28 @@ pub(super) fn detail(f: &Finding, theme: Theme, scroll: u16, area: Rect, buf: &m
     if !f.evidence.is_empty() {
         lines.push(Line::styled("Evidence", theme.title()));
         let mut flat = Vec::new();
-        for (k, v) in &f.evidence {
+        // The live answer is drawn above, not as raw JSON.
+        for (k, v) in f.evidence.iter().filter(|(k, _)| k.as_str() != "live") {
             flatten(k, v, &mut flat);
         }
         for (k, v) in flat {
             lines.extend(hanging(&v, &format!("  {k}: "), area.width, Style::new()));
         }
     }
+    if live.is_none() {
+        fix_lines(f, theme, area.width, &mut lines);
+    }
+    Paragraph::new(lines)
+        .style(Style::new())
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0))
+        .render(area, buf);
+}
+
+/// The fix: summary, commands, policy, replacement.
+fn fix_lines(f: &Finding, theme: Theme, width: u16, lines: &mut Vec<Line<'static>>) {
     if let Some(fix) = &f.fix {
-        let mut head = hanging(&fix.summary, "Fix ", area.width, Style::new());
+        let mut head = hanging(&fix.summary, "Fix ", width, Style::new());
         if let Some(first) = head.first_mut() {
             first.spans[0].style = theme.title();
         }
@@ -182,7 +238,7 @@ pub(super) fn detail(f: &Finding, theme: Theme, scroll: u16, area: Rect, buf: &m
         }
         lines.extend(head);
         for c in &fix.commands {
-            lines.extend(hanging(c, "  $ ", area.width, theme.command()));
+            lines.extend(hanging(c, "  $ ", width, theme.command()));
         }
         if let Some(p) = &fix.policy {
             for l in serde_json::to_string_pretty(p).unwrap_or_default().lines() {
@@ -195,9 +251,4 @@ pub(super) fn detail(f: &Finding, theme: Theme, scroll: u16, area: Rect, buf: &m
             }
         }
     }
-    Paragraph::new(lines)
-        .style(Style::new())
-        .wrap(Wrap { trim: false })
-        .scroll((scroll, 0))
-        .render(area, buf);
 }
