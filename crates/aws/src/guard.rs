@@ -129,6 +129,34 @@ pub const ALLOWED: &[AllowedOperation] = &[
     op("IAM", "GetPolicyVersion", "iam:GetPolicyVersion"),
     op("S3", "GetBucketPolicy", "s3:GetBucketPolicy"),
     op("KMS", "GetKeyPolicy", "kms:GetKeyPolicy"),
+    op("ECR", "GetRepositoryPolicy", "ecr:GetRepositoryPolicy"),
+    // The SDK names the service by its sdkId, with the space.
+    op(
+        "Secrets Manager",
+        "GetResourcePolicy",
+        "secretsmanager:GetResourcePolicy",
+    ),
+    op("SNS", "GetTopicAttributes", "sns:GetTopicAttributes"),
+    op("SQS", "GetQueueUrl", "sqs:GetQueueUrl"),
+    op("SQS", "GetQueueAttributes", "sqs:GetQueueAttributes"),
+    // Resource tags (aws:ResourceTag/...), read only when a policy read
+    // names such a key.
+    op("S3", "GetBucketTagging", "s3:GetBucketTagging"),
+    op("KMS", "ListResourceTags", "kms:ListResourceTags"),
+    op("ECR", "ListTagsForResource", "ecr:ListTagsForResource"),
+    op(
+        "Secrets Manager",
+        "DescribeSecret",
+        "secretsmanager:DescribeSecret",
+    ),
+    op("SNS", "ListTagsForResource", "sns:ListTagsForResource"),
+    op("SQS", "ListQueueTags", "sqs:ListQueueTags"),
+    // The management account is exempt from SCPs and RCPs.
+    op(
+        "Organizations",
+        "DescribeOrganization",
+        "organizations:DescribeOrganization",
+    ),
     op("Organizations", "ListParents", "organizations:ListParents"),
     op(
         "Organizations",
@@ -248,7 +276,7 @@ mod tests {
                 "{name} is not a read"
             );
             let (svc, act) = o.action.split_once(':').unwrap_or_default();
-            assert_eq!(svc, o.service.to_ascii_lowercase());
+            assert_eq!(svc, o.service.to_ascii_lowercase().replace(' ', ""));
             assert_eq!(act, name);
         }
         assert_eq!(action_for("IAM", "CreateAccessKey"), None);

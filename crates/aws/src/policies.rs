@@ -5,10 +5,15 @@
 //!   attached managed policies (default version), the user's groups' ones,
 //!   the permissions boundary, and its tags (as `aws:PrincipalTag/...`);
 //! - the resource's policy where a read exists: a role's trust policy for
-//!   `sts:AssumeRole*`, an S3 bucket policy, a KMS key policy;
+//!   `sts:AssumeRole*`, an S3 bucket policy, a KMS key policy, an ECR
+//!   repository policy, a Secrets Manager resource policy, an SNS topic or
+//!   SQS queue policy; and the resource's tags when a policy read names
+//!   `aws:ResourceTag/`;
 //! - the SCPs and RCPs on the account's path from the organization root
 //!   (ListParents, ListPoliciesForTarget, DescribePolicy), when the caller
-//!   may read them; otherwise a note says what would.
+//!   may read them; otherwise a note says what would. They are left out
+//!   when the caller's account is the organization's management account
+//!   (DescribeOrganization), which neither applies to.
 //!
 //! Every read is cached for the run (a managed policy's versions are read
 //! once whatever the number of principals attached to it, a principal once
@@ -52,8 +57,13 @@ pub struct RequestPolicies {
     pub caller: Option<FixCaller>,
     /// Condition keys eksdoctor could fill from what it read.
     pub context: Vec<(String, String)>,
+    /// Condition keys known not to be in the request.
+    pub absent: Vec<String>,
     /// Whether the SCP level was read (or known not to apply).
     pub scp_read: bool,
+    /// The caller's account, when it is the organization's management
+    /// account: SCPs and RCPs do not apply, and were left out.
+    pub management_account: Option<String>,
 }
 
 type Cell<T> = Arc<OnceCell<T>>;
@@ -61,6 +71,127 @@ type Cell<T> = Arc<OnceCell<T>>;
 type ResourceRead = (Option<Source>, Option<String>);
 /// The SCPs/RCPs on an account's path, or the note saying why not.
 type OrgRead = (Vec<Source>, Option<String>);
+/// A resource's tags, or the note saying why they were not read.
+type TagsRead = Result<Vec<(String, String)>, String>;
+
+/// One client per region for a regional service.
+#[derive(Debug)]
+struct Regional<C>(Mutex<HashMap<String, C>>);
+
+impl<C: Clone> Regional<C> {
+    fn new() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+
+    fn get(&self, region: &str, build: impl FnOnce(Region) -> C) -> C {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(region.to_owned())
+            .or_insert_with(|| build(Region::new(region.to_owned())))
+            .clone()
+    }
+}
+
+/// A resource whose policy eksdoctor can read, from its ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ResourceRef {
+    /// A role, for `sts:AssumeRole*`: its trust policy.
+    Trust {
+        arn: String,
+    },
+    Bucket {
+        name: String,
+    },
+    Key {
+        arn: String,
+        region: String,
+    },
+    Repository {
+        arn: String,
+        name: String,
+        registry: String,
+        region: String,
+    },
+    Secret {
+        arn: String,
+        region: String,
+    },
+    Topic {
+        arn: String,
+        region: String,
+    },
+    Queue {
+        arn: String,
+        name: String,
+        account: String,
+        region: String,
+    },
+}
+
+impl ResourceRef {
+    /// The resource `action` is asked on, when it has a policy eksdoctor reads.
+    fn of(action: &str, resource: &str, home_region: &str) -> Option<Self> {
+        let a = action.to_ascii_lowercase();
+        let parts: Vec<&str> = resource.splitn(6, ':').collect();
+        if parts.len() < 6 || parts[0] != "arn" {
+            return None;
+        }
+        let (service, region, account, rest) = (parts[2], parts[3], parts[4], parts[5]);
+        let region = if region.is_empty() {
+            home_region
+        } else {
+            region
+        }
+        .to_owned();
+        let arn = resource.to_owned();
+        Some(match service {
+            "iam" if a.starts_with("sts:assumerole") && rest.starts_with("role/") => {
+                Self::Trust { arn }
+            }
+            "s3" if !rest.is_empty() => Self::Bucket {
+                name: rest.split('/').next().unwrap_or(rest).to_owned(),
+            },
+            "kms" if rest.starts_with("key/") => Self::Key { arn, region },
+            "ecr" => Self::Repository {
+                name: rest.strip_prefix("repository/")?.to_owned(),
+                registry: account.to_owned(),
+                arn,
+                region,
+            },
+            "secretsmanager" if rest.starts_with("secret:") => Self::Secret { arn, region },
+            // A subscription ARN (topic:id) has no policy of its own.
+            "sns" if !rest.is_empty() && !rest.contains(':') => Self::Topic { arn, region },
+            "sqs" if !rest.is_empty() && !rest.contains(':') => Self::Queue {
+                name: rest.to_owned(),
+                account: account.to_owned(),
+                arn,
+                region,
+            },
+            _ => return None,
+        })
+    }
+
+    /// How notes name it.
+    fn describe(&self) -> String {
+        match self {
+            Self::Bucket { name } => format!("bucket {name}"),
+            _ => self.key(),
+        }
+    }
+
+    fn key(&self) -> String {
+        match self {
+            Self::Bucket { name } => format!("s3\u{1f}{name}"),
+            Self::Trust { arn }
+            | Self::Key { arn, .. }
+            | Self::Repository { arn, .. }
+            | Self::Secret { arn, .. }
+            | Self::Topic { arn, .. }
+            | Self::Queue { arn, .. } => arn.clone(),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 struct Managed {
@@ -75,13 +206,22 @@ pub struct PolicyReader {
     live: Live,
     limit: Semaphore,
     reads: AtomicUsize,
-    kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
+    kms: Regional<aws_sdk_kms::Client>,
+    ecr: Regional<aws_sdk_ecr::Client>,
+    secrets: Regional<aws_sdk_secretsmanager::Client>,
+    sns: Regional<aws_sdk_sns::Client>,
+    sqs: Regional<aws_sdk_sqs::Client>,
     s3: aws_sdk_s3::Client,
     org: aws_sdk_organizations::Client,
     principals: Mutex<HashMap<String, Cell<PrincipalPolicies>>>,
     managed: Mutex<HashMap<String, Cell<Result<Managed, ProbeError>>>>,
     resources: Mutex<HashMap<String, Cell<ResourceRead>>>,
+    tags: Mutex<HashMap<String, Cell<TagsRead>>>,
+    queue_urls: Mutex<HashMap<String, Cell<Result<String, ProbeError>>>>,
     orgs: Mutex<HashMap<String, Cell<OrgRead>>>,
+    /// DescribeOrganization's MasterAccountId (`None`: no organization, or
+    /// not readable).
+    management: OnceCell<Option<String>>,
 }
 
 fn cell<T>(map: &Mutex<HashMap<String, Cell<T>>>, key: &str) -> Cell<T> {
@@ -132,13 +272,20 @@ impl PolicyReader {
             live: live.clone(),
             limit: Semaphore::new(concurrency.max(1)),
             reads: AtomicUsize::new(0),
-            kms: Mutex::new(HashMap::new()),
+            kms: Regional::new(),
+            ecr: Regional::new(),
+            secrets: Regional::new(),
+            sns: Regional::new(),
+            sqs: Regional::new(),
             s3,
             org,
             principals: Mutex::default(),
             managed: Mutex::default(),
             resources: Mutex::default(),
+            tags: Mutex::default(),
+            queue_urls: Mutex::default(),
             orgs: Mutex::default(),
+            management: OnceCell::new(),
         }
     }
 
@@ -149,20 +296,58 @@ impl PolicyReader {
     }
 
     fn kms(&self, region: &str) -> aws_sdk_kms::Client {
-        let build = || {
+        self.kms.get(region, |r| {
             aws_sdk_kms::Client::from_conf(
                 aws_sdk_kms::config::Builder::from(self.live.sdk())
                     .interceptor(ReadOnlyGuard)
-                    .region(Region::new(region.to_owned()))
+                    .region(r)
                     .build(),
             )
-        };
-        self.kms
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(region.to_owned())
-            .or_insert_with(build)
-            .clone()
+        })
+    }
+
+    fn ecr(&self, region: &str) -> aws_sdk_ecr::Client {
+        self.ecr.get(region, |r| {
+            aws_sdk_ecr::Client::from_conf(
+                aws_sdk_ecr::config::Builder::from(self.live.sdk())
+                    .interceptor(ReadOnlyGuard)
+                    .region(r)
+                    .build(),
+            )
+        })
+    }
+
+    fn secrets(&self, region: &str) -> aws_sdk_secretsmanager::Client {
+        self.secrets.get(region, |r| {
+            aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(self.live.sdk())
+                    .interceptor(ReadOnlyGuard)
+                    .region(r)
+                    .build(),
+            )
+        })
+    }
+
+    fn sns(&self, region: &str) -> aws_sdk_sns::Client {
+        self.sns.get(region, |r| {
+            aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(self.live.sdk())
+                    .interceptor(ReadOnlyGuard)
+                    .region(r)
+                    .build(),
+            )
+        })
+    }
+
+    fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {
+        self.sqs.get(region, |r| {
+            aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(self.live.sdk())
+                    .interceptor(ReadOnlyGuard)
+                    .region(r)
+                    .build(),
+            )
+        })
     }
 
     /// One call: under the concurrency limit and the probe deadline, counted.
@@ -183,10 +368,12 @@ impl PolicyReader {
         resource: &str,
     ) -> RequestPolicies {
         let account = principal.account().unwrap_or_default().to_owned();
-        let (who, res, org) = tokio::join!(
+        let at = ResourceRef::of(action, resource, self.live.region());
+        let (who, res, org, management) = tokio::join!(
             self.principal(principal),
-            self.resource_policy(action, resource),
+            self.resource_policy(at.as_ref()),
             self.organization(&account),
+            self.management_account(),
         );
         let mut out = RequestPolicies {
             caller: who.caller.clone(),
@@ -207,11 +394,88 @@ impl PolicyReader {
         let (res_source, res_note) = res;
         out.sources.extend(res_source);
         out.notes.extend(res_note);
-        let (scps, org_note) = org;
+        let (mut scps, mut org_note) = org;
+        if !account.is_empty() && management.as_deref() == Some(account.as_str()) {
+            // SCPs do not apply to the management account's principals, nor
+            // RCPs to its resources (a resource ARN without an account, an
+            // S3 object, is taken to be the caller's).
+            let resource_account = resource
+                .split(':')
+                .nth(4)
+                .filter(|a| !a.is_empty())
+                .unwrap_or(&account);
+            scps.retain(|s| s.kind == PolicyKind::ResourceControl && resource_account != account);
+            org_note = None;
+            out.management_account = Some(account.clone());
+        }
         out.scp_read = org_note.is_none() || !scps.is_empty();
         out.sources.extend(scps);
         out.notes.extend(org_note);
+        self.fill_context(&mut out, principal, at.as_ref()).await;
         out
+    }
+
+    /// Condition keys known from what was read: the resource's tags (read
+    /// only when a policy names `aws:ResourceTag/`), and MFA for an IAM
+    /// user's access keys.
+    async fn fill_context(
+        &self,
+        out: &mut RequestPolicies,
+        principal: &Principal,
+        at: Option<&ResourceRef>,
+    ) {
+        let names = |needle: &str| {
+            out.sources
+                .iter()
+                .any(|s| s.document.to_string().to_ascii_lowercase().contains(needle))
+        };
+        let wants_tags = names("aws:resourcetag/");
+        let wants_mfa = names("aws:multifactorauth");
+        if let Some(at) = at.filter(|_| wants_tags) {
+            match self.resource_tags(at).await {
+                Ok(tags) => out.context.extend(
+                    tags.into_iter()
+                        .map(|(k, v)| (format!("aws:ResourceTag/{k}"), v)),
+                ),
+                Err(note) => out.notes.push(note),
+            }
+        }
+        if principal.kind == PrincipalKind::User {
+            // An IAM user's long-term access keys (CLI, SDK) carry no MFA
+            // keys (IAM, "AWS global condition context keys").
+            out.absent.push("aws:MultiFactorAuthPresent".to_owned());
+            out.absent.push("aws:MultiFactorAuthAge".to_owned());
+            if wants_mfa {
+                out.notes.push(
+                    "aws:MultiFactorAuthPresent is taken as absent, as for the user's long-term access keys (CLI, SDK); a console sign-in or a GetSessionToken session with MFA carries it: add --context aws:MultiFactorAuthPresent=true for that case".to_owned(),
+                );
+            }
+        }
+    }
+
+    /// DescribeOrganization's management account, once per run (`None`:
+    /// no organization, or not readable).
+    async fn management_account(&self) -> Option<String> {
+        const PERM: &str = "organizations:DescribeOrganization";
+        self.management
+            .get_or_init(|| async {
+                self.call(PERM, async {
+                    self.org
+                        .describe_organization()
+                        .send()
+                        .await
+                        .map_err(|e| ProbeError::from_sdk(&e, PERM))
+                })
+                .await
+                .ok()
+                .and_then(|o| {
+                    o.organization()
+                        .and_then(|o| o.master_account_id())
+                        .map(str::to_owned)
+                })
+            })
+            .await
+            .clone()
     }
 
     /// The principal's identity policies and boundary (cached per ARN).
@@ -219,113 +483,96 @@ impl PolicyReader {
         let key = p.arn.as_ref().map(ToString::to_string).unwrap_or_default();
         cell(&self.principals, &key)
             .get_or_init(|| async {
-                match p.kind {
-                    PrincipalKind::User => self.user(p).await,
-                    PrincipalKind::Role | PrincipalKind::AssumedRole => self.role(p).await,
+                let mut out = match p.kind {
+                    PrincipalKind::User => self.entity(Holder::User(p.name.clone())).await,
+                    PrincipalKind::Role | PrincipalKind::AssumedRole => {
+                        self.entity(Holder::Role(p.name.clone())).await
+                    }
                     other => PrincipalPolicies {
                         notes: vec![format!(
                             "the caller is a {other} principal: eksdoctor reads the policies of IAM users and roles only"
                         )],
                         ..PrincipalPolicies::default()
                     },
+                };
+                if out.caller.is_none() && !out.notes.is_empty() {
+                    // GetUser/GetRole was not read: the ARN as the text
+                    // gives it (a session's role without its path).
+                    let user = p.kind == PrincipalKind::User;
+                    out.caller = Some(FixCaller {
+                        arn: p.canonical_arn().unwrap_or_default(),
+                        user: user.then(|| p.name.clone()),
+                        role: (!user).then(|| p.name.clone()),
+                    });
                 }
+                out
             })
             .await
             .clone()
     }
 
-    async fn user(&self, p: &Principal) -> PrincipalPolicies {
-        let iam = self.live.iam();
-        let name = p.name.clone();
+    /// A user's or role's policies: one shape, the SDK calls differ by kind.
+    async fn entity(&self, who: Holder) -> PrincipalPolicies {
         let mut out = PrincipalPolicies::default();
         let get = async {
-            let got = self
-                .call("iam:GetUser", async {
-                    iam.get_user()
-                        .user_name(&name)
-                        .send()
-                        .await
-                        .map_err(|e| ProbeError::from_sdk(&e, "iam:GetUser"))
-                })
-                .await;
+            let got = self.get_entity(&who).await;
             // Read the boundary as soon as it is known (into the cache),
             // not after the other reads.
-            let boundary = got
-                .as_ref()
-                .ok()
-                .and_then(|o| o.user())
-                .and_then(|u| u.permissions_boundary())
-                .and_then(|b| b.permissions_boundary_arn());
-            if let Some(b) = boundary {
+            if let Ok(Some(b)) = got.as_ref().map(|e| e.boundary.as_deref()) {
                 let _ = self.managed_policy(b).await;
             }
             got
         };
-        let inline = self.inline(InlineOf::User(name.clone()));
-        let attached = self.attached(AttachedOf::User(name.clone()));
-        let groups = self.call("iam:ListGroupsForUser", async {
-            iam.list_groups_for_user()
-                .user_name(&name)
-                .max_items(1000)
-                .send()
-                .await
-                .map_err(|e| ProbeError::from_sdk(&e, "iam:ListGroupsForUser"))
-        });
-        let (get, inline, attached, groups) = tokio::join!(get, inline, attached, groups);
+        let groups = async {
+            match &who {
+                Holder::User(name) => Some(self.groups_of(name).await),
+                _ => None,
+            }
+        };
+        let (get, inline, attached, groups) = tokio::join!(
+            get,
+            self.inline(who.clone()),
+            self.attached(who.clone()),
+            groups
+        );
+        let name = who.name();
+        let as_caller = |arn: String| FixCaller {
+            arn,
+            user: matches!(who, Holder::User(_)).then(|| name.to_owned()),
+            role: matches!(who, Holder::Role(_)).then(|| name.to_owned()),
+        };
         let mut boundary = None;
         match get {
-            Ok(o) => {
-                if let Some(u) = o.user() {
-                    out.caller = Some(FixCaller {
-                        arn: u.arn().to_owned(),
-                        user: Some(name.clone()),
-                        role: None,
-                    });
-                    boundary = u
-                        .permissions_boundary()
-                        .and_then(|b| b.permissions_boundary_arn())
-                        .map(str::to_owned);
-                    out.tags = u
-                        .tags()
-                        .iter()
-                        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                        .collect();
-                }
+            Ok(e) => {
+                out.caller = Some(as_caller(e.arn));
+                boundary = e.boundary;
+                out.tags = e.tags;
             }
             Err(e) => out.notes.push(not_read(
-                &format!("user {name} (its permissions boundary and tags)"),
+                &format!(
+                    "{} (its path, permissions boundary and tags)",
+                    who.describe()
+                ),
                 &e,
             )),
-        }
-        if out.caller.is_none() {
-            out.caller = Some(FixCaller {
-                arn: p.arn.as_ref().map(ToString::to_string).unwrap_or_default(),
-                user: Some(name.clone()),
-                role: None,
-            });
         }
         collect(&mut out, inline);
         collect(&mut out, attached);
         match groups {
-            Ok(g) => {
-                let names: Vec<String> = g
-                    .groups()
-                    .iter()
-                    .map(|g| g.group_name().to_owned())
-                    .collect();
+            None => {}
+            Some(Ok(names)) => {
                 let each = names.into_iter().map(|g| async move {
-                    let (a, b) = tokio::join!(
-                        self.inline(InlineOf::Group(g.clone())),
-                        self.attached(AttachedOf::Group(g))
-                    );
-                    (a, b)
+                    tokio::join!(
+                        self.inline(Holder::Group(g.clone())),
+                        self.attached(Holder::Group(g))
+                    )
                 });
                 for (a, b) in futures_util::future::join_all(each).await {
                     collect(&mut out, a);
                     collect(&mut out, b);
                 }
             }
-            Err(e) => out
+            Some(Err(e)) => out
                 .notes
                 .push(not_read(&format!("the groups of user {name}"), &e)),
         }
@@ -335,72 +582,71 @@ impl PolicyReader {
         out
     }
 
-    async fn role(&self, p: &Principal) -> PrincipalPolicies {
-        let name = p.name.clone();
-        let mut out = PrincipalPolicies::default();
+    /// GetUser / GetRole: the ARN (path included), boundary and tags.
+    async fn get_entity(&self, who: &Holder) -> Result<Entity, ProbeError> {
         let iam = self.live.iam();
-        let get = async {
-            let got = self
-                .call("iam:GetRole", async {
-                    iam.get_role()
-                        .role_name(&name)
+        let perm = who.permissions().get;
+        self.call(perm, async {
+            let entity = match who {
+                Holder::User(n) => {
+                    let o = iam
+                        .get_user()
+                        .user_name(n)
                         .send()
                         .await
-                        .map_err(|e| ProbeError::from_sdk(&e, "iam:GetRole"))
-                })
-                .await;
-            let boundary = got
-                .as_ref()
-                .ok()
-                .and_then(|o| o.role())
-                .and_then(|r| r.permissions_boundary())
-                .and_then(|b| b.permissions_boundary_arn());
-            if let Some(b) = boundary {
-                let _ = self.managed_policy(b).await;
-            }
-            got
-        };
-        let inline = self.inline(InlineOf::Role(name.clone()));
-        let attached = self.attached(AttachedOf::Role(name.clone()));
-        let (get, inline, attached) = tokio::join!(get, inline, attached);
-        let mut boundary = None;
-        match get {
-            Ok(o) => {
-                if let Some(r) = o.role() {
-                    out.caller = Some(FixCaller {
-                        arn: r.arn().to_owned(),
-                        user: None,
-                        role: Some(name.clone()),
-                    });
-                    boundary = r
-                        .permissions_boundary()
-                        .and_then(|b| b.permissions_boundary_arn())
-                        .map(str::to_owned);
-                    out.tags = r
-                        .tags()
-                        .iter()
-                        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                        .collect();
+                        .map_err(|e| ProbeError::from_sdk(&e, perm))?;
+                    o.user().map(|u| {
+                        Entity::new(
+                            u.arn(),
+                            u.permissions_boundary()
+                                .and_then(|b| b.permissions_boundary_arn()),
+                            u.tags().iter().map(|t| (t.key(), t.value())),
+                        )
+                    })
                 }
-            }
-            Err(e) => out.notes.push(not_read(
-                &format!("role {name} (its path, permissions boundary and tags)"),
-                &e,
-            )),
-        }
-        if out.caller.is_none() {
-            out.caller = Some(FixCaller {
-                arn: p.canonical_arn().unwrap_or_default(),
-                user: None,
-                role: Some(name.clone()),
-            });
-        }
-        collect(&mut out, inline);
-        collect(&mut out, attached);
-        if let Some(b) = boundary {
-            self.add_boundary(&mut out, &b).await;
-        }
-        out
+                Holder::Role(n) => {
+                    let o = iam
+                        .get_role()
+                        .role_name(n)
+                        .send()
+                        .await
+                        .map_err(|e| ProbeError::from_sdk(&e, perm))?;
+                    o.role().map(|r| {
+                        Entity::new(
+                            r.arn(),
+                            r.permissions_boundary()
+                                .and_then(|b| b.permissions_boundary_arn()),
+                            r.tags().iter().map(|t| (t.key(), t.value())),
+                        )
+                    })
+                }
+                Holder::Group(n) => {
+                    return Err(ProbeError::Other(format!("group {n} is not a principal")));
+                }
+            };
+            entity.ok_or_else(|| ProbeError::NotFound(who.describe()))
+        })
+        .await
+    }
+
+    async fn groups_of(&self, user: &str) -> Result<Vec<String>, ProbeError> {
+        const PERM: &str = "iam:ListGroupsForUser";
+        let iam = self.live.iam();
+        self.call(PERM, async {
+            iam.list_groups_for_user()
+                .user_name(user)
+                .max_items(1000)
+                .send()
+                .await
+                .map(|g| {
+                    g.groups()
+                        .iter()
+                        .map(|g| g.group_name().to_owned())
+                        .collect()
+                })
+                .map_err(|e| ProbeError::from_sdk(&e, PERM))
+        })
+        .await
     }
 
     async fn add_boundary(&self, out: &mut PrincipalPolicies, arn: &str) {
@@ -415,37 +661,41 @@ impl PolicyReader {
     }
 
     /// Inline policies of a user, group or role.
-    async fn inline(&self, of: InlineOf) -> (Vec<Source>, Vec<String>) {
+    async fn inline(&self, of: Holder) -> (Vec<Source>, Vec<String>) {
         let iam = self.live.iam();
-        let (list_perm, get_perm) = of.permissions();
+        let perms = of.permissions();
+        let (list_perm, get_perm) = (perms.list_inline, perms.get_inline);
         let names = self
             .call(list_perm, async {
-                match &of {
-                    InlineOf::User(n) => iam
+                Ok(match &of {
+                    Holder::User(n) => iam
                         .list_user_policies()
                         .user_name(n)
                         .max_items(1000)
                         .send()
                         .await
-                        .map(|o| o.policy_names().to_vec())
-                        .map_err(|e| ProbeError::from_sdk(&e, list_perm)),
-                    InlineOf::Role(n) => iam
+                        .map_err(|e| ProbeError::from_sdk(&e, list_perm))?
+                        .policy_names()
+                        .to_vec(),
+                    Holder::Role(n) => iam
                         .list_role_policies()
                         .role_name(n)
                         .max_items(1000)
                         .send()
                         .await
-                        .map(|o| o.policy_names().to_vec())
-                        .map_err(|e| ProbeError::from_sdk(&e, list_perm)),
-                    InlineOf::Group(n) => iam
+                        .map_err(|e| ProbeError::from_sdk(&e, list_perm))?
+                        .policy_names()
+                        .to_vec(),
+                    Holder::Group(n) => iam
                         .list_group_policies()
                         .group_name(n)
                         .max_items(1000)
                         .send()
                         .await
-                        .map(|o| o.policy_names().to_vec())
-                        .map_err(|e| ProbeError::from_sdk(&e, list_perm)),
-                }
+                        .map_err(|e| ProbeError::from_sdk(&e, list_perm))?
+                        .policy_names()
+                        .to_vec(),
+                })
             })
             .await;
         let names = match names {
@@ -466,32 +716,35 @@ impl PolicyReader {
             async move {
                 let doc = self
                     .call(get_perm, async {
-                        match of {
-                            InlineOf::User(n) => iam
+                        Ok(match of {
+                            Holder::User(n) => iam
                                 .get_user_policy()
                                 .user_name(n)
                                 .policy_name(&policy)
                                 .send()
                                 .await
-                                .map(|o| o.policy_document().to_owned())
-                                .map_err(|e| ProbeError::from_sdk(&e, get_perm)),
-                            InlineOf::Role(n) => iam
+                                .map_err(|e| ProbeError::from_sdk(&e, get_perm))?
+                                .policy_document()
+                                .to_owned(),
+                            Holder::Role(n) => iam
                                 .get_role_policy()
                                 .role_name(n)
                                 .policy_name(&policy)
                                 .send()
                                 .await
-                                .map(|o| o.policy_document().to_owned())
-                                .map_err(|e| ProbeError::from_sdk(&e, get_perm)),
-                            InlineOf::Group(n) => iam
+                                .map_err(|e| ProbeError::from_sdk(&e, get_perm))?
+                                .policy_document()
+                                .to_owned(),
+                            Holder::Group(n) => iam
                                 .get_group_policy()
                                 .group_name(n)
                                 .policy_name(&policy)
                                 .send()
                                 .await
-                                .map(|o| o.policy_document().to_owned())
-                                .map_err(|e| ProbeError::from_sdk(&e, get_perm)),
-                        }
+                                .map_err(|e| ProbeError::from_sdk(&e, get_perm))?
+                                .policy_document()
+                                .to_owned(),
+                        })
                     })
                     .await;
                 (policy, doc)
@@ -516,37 +769,40 @@ impl PolicyReader {
     }
 
     /// Attached managed policies of a user, group or role (default versions).
-    async fn attached(&self, of: AttachedOf) -> (Vec<Source>, Vec<String>) {
+    async fn attached(&self, of: Holder) -> (Vec<Source>, Vec<String>) {
         let iam = self.live.iam();
-        let perm = of.permission();
+        let perm = of.permissions().list_attached;
         let arns = self
             .call(perm, async {
-                match &of {
-                    AttachedOf::User(n) => iam
-                        .list_attached_user_policies()
-                        .user_name(n)
-                        .max_items(1000)
-                        .send()
-                        .await
-                        .map(|o| arns_of(o.attached_policies()))
-                        .map_err(|e| ProbeError::from_sdk(&e, perm)),
-                    AttachedOf::Role(n) => iam
-                        .list_attached_role_policies()
-                        .role_name(n)
-                        .max_items(1000)
-                        .send()
-                        .await
-                        .map(|o| arns_of(o.attached_policies()))
-                        .map_err(|e| ProbeError::from_sdk(&e, perm)),
-                    AttachedOf::Group(n) => iam
-                        .list_attached_group_policies()
-                        .group_name(n)
-                        .max_items(1000)
-                        .send()
-                        .await
-                        .map(|o| arns_of(o.attached_policies()))
-                        .map_err(|e| ProbeError::from_sdk(&e, perm)),
-                }
+                Ok(match &of {
+                    Holder::User(n) => arns_of(
+                        iam.list_attached_user_policies()
+                            .user_name(n)
+                            .max_items(1000)
+                            .send()
+                            .await
+                            .map_err(|e| ProbeError::from_sdk(&e, perm))?
+                            .attached_policies(),
+                    ),
+                    Holder::Role(n) => arns_of(
+                        iam.list_attached_role_policies()
+                            .role_name(n)
+                            .max_items(1000)
+                            .send()
+                            .await
+                            .map_err(|e| ProbeError::from_sdk(&e, perm))?
+                            .attached_policies(),
+                    ),
+                    Holder::Group(n) => arns_of(
+                        iam.list_attached_group_policies()
+                            .group_name(n)
+                            .max_items(1000)
+                            .send()
+                            .await
+                            .map_err(|e| ProbeError::from_sdk(&e, perm))?
+                            .attached_policies(),
+                    ),
+                })
             })
             .await;
         let arns = match arns {
@@ -644,39 +900,329 @@ impl PolicyReader {
     }
 
     /// The resource's policy: role trust for `sts:AssumeRole*`, S3 bucket
-    /// policy, KMS key policy. `(None, note)` where none is read.
-    async fn resource_policy(
-        &self,
-        action: &str,
-        resource: &str,
-    ) -> (Option<Source>, Option<String>) {
-        let a = action.to_ascii_lowercase();
-        let parts: Vec<&str> = resource.splitn(6, ':').collect();
-        let service = parts.get(2).copied().unwrap_or_default();
-        let rest = parts.get(5).copied().unwrap_or_default();
-        let key =
-            if a.starts_with("sts:assumerole") && service == "iam" && rest.starts_with("role/") {
-                format!("trust\u{1f}{resource}")
-            } else if service == "s3" && !rest.is_empty() {
-                format!("s3\u{1f}{}", rest.split('/').next().unwrap_or(rest))
-            } else if service == "kms" && rest.starts_with("key/") {
-                format!("kms\u{1f}{resource}")
-            } else {
-                return (None, None);
-            };
-        cell(&self.resources, &key)
+    /// policy, KMS key policy, ECR repository policy, Secrets Manager
+    /// resource policy, SNS topic and SQS queue policies. `(None, None)`
+    /// where the resource has no policy eksdoctor reads.
+    async fn resource_policy(&self, at: Option<&ResourceRef>) -> ResourceRead {
+        let Some(at) = at else {
+            return (None, None);
+        };
+        cell(&self.resources, &at.key())
             .get_or_init(|| async {
-                if let Some(role_arn) = key.strip_prefix("trust\u{1f}") {
-                    self.trust(role_arn).await
-                } else if let Some(bucket) = key.strip_prefix("s3\u{1f}") {
-                    self.bucket(bucket).await
-                } else {
-                    self.key_policy(resource, parts.get(3).copied().unwrap_or_default())
-                        .await
+                match at {
+                    ResourceRef::Trust { arn } => self.trust(arn).await,
+                    ResourceRef::Bucket { name } => self.bucket(name).await,
+                    ResourceRef::Key { arn, region } => self.key_policy(arn, region).await,
+                    ResourceRef::Repository {
+                        name,
+                        registry,
+                        region,
+                        ..
+                    } => self.repository_policy(name, registry, region).await,
+                    ResourceRef::Secret { arn, region } => self.secret_policy(arn, region).await,
+                    ResourceRef::Topic { arn, region } => self.topic_policy(arn, region).await,
+                    ResourceRef::Queue {
+                        arn,
+                        name,
+                        account,
+                        region,
+                    } => self.queue_policy(arn, name, account, region).await,
                 }
             })
             .await
             .clone()
+    }
+
+    async fn repository_policy(&self, name: &str, registry: &str, region: &str) -> ResourceRead {
+        const PERM: &str = "ecr:GetRepositoryPolicy";
+        let ecr = self.ecr(region);
+        let got = self
+            .call(PERM, async {
+                ecr.get_repository_policy()
+                    .repository_name(name)
+                    .registry_id(registry)
+                    .send()
+                    .await
+                    .map(|o| o.policy_text().map(str::to_owned))
+                    .map_err(|e| ProbeError::from_sdk(&e, PERM))
+            })
+            .await;
+        let origin = |exists| Origin::RepositoryPolicy {
+            repository: name.to_owned(),
+            registry: registry.to_owned(),
+            region: region.to_owned(),
+            exists,
+        };
+        let got = match got {
+            Err(e) if e.to_string().contains("RepositoryPolicyNotFound") => Ok(None),
+            other => other,
+        };
+        read_policy(got, origin, &format!("repository policy of {name}"))
+    }
+
+    async fn secret_policy(&self, arn: &str, region: &str) -> ResourceRead {
+        const PERM: &str = "secretsmanager:GetResourcePolicy";
+        let sm = self.secrets(region);
+        let got = self
+            .call(PERM, async {
+                sm.get_resource_policy()
+                    .secret_id(arn)
+                    .send()
+                    .await
+                    .map(|o| o.resource_policy().map(str::to_owned))
+                    .map_err(|e| ProbeError::from_sdk(&e, PERM))
+            })
+            .await;
+        read_policy(
+            got,
+            |exists| Origin::SecretPolicy {
+                secret: arn.to_owned(),
+                region: region.to_owned(),
+                exists,
+            },
+            &format!("resource policy of {arn}"),
+        )
+    }
+
+    async fn topic_policy(&self, arn: &str, region: &str) -> ResourceRead {
+        const PERM: &str = "sns:GetTopicAttributes";
+        let sns = self.sns(region);
+        let got = self
+            .call(PERM, async {
+                sns.get_topic_attributes()
+                    .topic_arn(arn)
+                    .send()
+                    .await
+                    .map(|o| o.attributes().and_then(|a| a.get("Policy")).cloned())
+                    .map_err(|e| ProbeError::from_sdk(&e, PERM))
+            })
+            .await;
+        read_policy(
+            got,
+            |exists| Origin::TopicPolicy {
+                topic: arn.to_owned(),
+                region: region.to_owned(),
+                exists,
+            },
+            &format!("access policy of {arn}"),
+        )
+    }
+
+    /// GetQueueUrl (the queue's owner from its ARN), once per queue.
+    async fn queue_url(
+        &self,
+        name: &str,
+        account: &str,
+        region: &str,
+    ) -> Result<String, ProbeError> {
+        const PERM: &str = "sqs:GetQueueUrl";
+        let sqs = self.sqs(region);
+        cell(
+            &self.queue_urls,
+            &format!("{region}\u{1f}{account}\u{1f}{name}"),
+        )
+        .get_or_init(|| async {
+            self.call(PERM, async {
+                sqs.get_queue_url()
+                    .queue_name(name)
+                    .set_queue_owner_aws_account_id(
+                        (!account.is_empty()).then(|| account.to_owned()),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| ProbeError::from_sdk(&e, PERM))?
+                    .queue_url()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ProbeError::NotFound(format!("queue {name}")))
+            })
+            .await
+        })
+        .await
+        .clone()
+    }
+
+    async fn queue_policy(
+        &self,
+        arn: &str,
+        name: &str,
+        account: &str,
+        region: &str,
+    ) -> ResourceRead {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        const PERM: &str = "sqs:GetQueueAttributes";
+        let url = match self.queue_url(name, account, region).await {
+            Ok(u) => u,
+            Err(e) if resource_missing(&e) => return (None, None),
+            Err(e) => {
+                return (
+                    None,
+                    Some(not_read(&format!("the access policy of {arn}"), &e)),
+                );
+            }
+        };
+        let sqs = self.sqs(region);
+        let got = self
+            .call(PERM, async {
+                sqs.get_queue_attributes()
+                    .queue_url(&url)
+                    .attribute_names(QueueAttributeName::Policy)
+                    .send()
+                    .await
+                    .map(|o| {
+                        o.attributes()
+                            .and_then(|a| a.get(&QueueAttributeName::Policy))
+                            .cloned()
+                    })
+                    .map_err(|e| ProbeError::from_sdk(&e, PERM))
+            })
+            .await;
+        read_policy(
+            got,
+            |exists| Origin::QueuePolicy {
+                queue_url: url.clone(),
+                region: region.to_owned(),
+                exists,
+            },
+            &format!("access policy of {arn}"),
+        )
+    }
+
+    /// The resource's tags, as `aws:ResourceTag/KEY` values (cached per resource).
+    async fn resource_tags(&self, at: &ResourceRef) -> TagsRead {
+        cell(&self.tags, &at.key())
+            .get_or_init(|| async {
+                self.read_tags(at).await.map_err(|e| {
+                    not_read(
+                        &format!("the tags of {} (aws:ResourceTag/...)", at.describe()),
+                        &e,
+                    )
+                })
+            })
+            .await
+            .clone()
+    }
+
+    async fn read_tags(&self, at: &ResourceRef) -> Result<Vec<(String, String)>, ProbeError> {
+        fn owned<'a>(
+            tags: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>,
+        ) -> Vec<(String, String)> {
+            tags.filter_map(|(k, v)| Some((k?.to_owned(), v.unwrap_or_default().to_owned())))
+                .collect()
+        }
+        match at {
+            ResourceRef::Trust { .. } => Ok(vec![]),
+            ResourceRef::Bucket { name } => {
+                const PERM: &str = "s3:GetBucketTagging";
+                let got = self
+                    .call(PERM, async {
+                        self.s3
+                            .get_bucket_tagging()
+                            .bucket(name)
+                            .send()
+                            .await
+                            .map_err(|e| ProbeError::from_sdk(&e, PERM))
+                    })
+                    .await;
+                match got {
+                    Ok(o) => Ok(owned(
+                        o.tag_set().iter().map(|t| (Some(t.key()), Some(t.value()))),
+                    )),
+                    Err(e) if e.to_string().contains("NoSuchTagSet") => Ok(vec![]),
+                    Err(e) => Err(e),
+                }
+            }
+            ResourceRef::Key { arn, region } => {
+                const PERM: &str = "kms:ListResourceTags";
+                let kms = self.kms(region);
+                let o = self
+                    .call(PERM, async {
+                        kms.list_resource_tags()
+                            .key_id(arn)
+                            .send()
+                            .await
+                            .map_err(|e| ProbeError::from_sdk(&e, PERM))
+                    })
+                    .await?;
+                Ok(owned(
+                    o.tags()
+                        .iter()
+                        .map(|t| (Some(t.tag_key()), Some(t.tag_value()))),
+                ))
+            }
+            ResourceRef::Repository { arn, region, .. } => {
+                const PERM: &str = "ecr:ListTagsForResource";
+                let ecr = self.ecr(region);
+                let o = self
+                    .call(PERM, async {
+                        ecr.list_tags_for_resource()
+                            .resource_arn(arn)
+                            .send()
+                            .await
+                            .map_err(|e| ProbeError::from_sdk(&e, PERM))
+                    })
+                    .await?;
+                Ok(owned(
+                    o.tags().iter().map(|t| (Some(t.key()), Some(t.value()))),
+                ))
+            }
+            ResourceRef::Secret { arn, region } => {
+                const PERM: &str = "secretsmanager:DescribeSecret";
+                let sm = self.secrets(region);
+                let o = self
+                    .call(PERM, async {
+                        sm.describe_secret()
+                            .secret_id(arn)
+                            .send()
+                            .await
+                            .map_err(|e| ProbeError::from_sdk(&e, PERM))
+                    })
+                    .await?;
+                Ok(owned(o.tags().iter().map(|t| (t.key(), t.value()))))
+            }
+            ResourceRef::Topic { arn, region } => {
+                const PERM: &str = "sns:ListTagsForResource";
+                let sns = self.sns(region);
+                let o = self
+                    .call(PERM, async {
+                        sns.list_tags_for_resource()
+                            .resource_arn(arn)
+                            .send()
+                            .await
+                            .map_err(|e| ProbeError::from_sdk(&e, PERM))
+                    })
+                    .await?;
+                Ok(owned(
+                    o.tags().iter().map(|t| (Some(t.key()), Some(t.value()))),
+                ))
+            }
+            ResourceRef::Queue {
+                name,
+                account,
+                region,
+                ..
+            } => {
+                const PERM: &str = "sqs:ListQueueTags";
+                let url = self.queue_url(name, account, region).await?;
+                let sqs = self.sqs(region);
+                let o = self
+                    .call(PERM, async {
+                        sqs.list_queue_tags()
+                            .queue_url(&url)
+                            .send()
+                            .await
+                            .map_err(|e| ProbeError::from_sdk(&e, PERM))
+                    })
+                    .await?;
+                let mut tags = owned(
+                    o.tags()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (Some(k.as_str()), Some(v.as_str()))),
+                );
+                tags.sort();
+                Ok(tags)
+            }
+        }
     }
 
     async fn trust(&self, role_arn: &str) -> (Option<Source>, Option<String>) {
@@ -722,7 +1268,7 @@ impl PolicyReader {
         }
     }
 
-    async fn bucket(&self, bucket: &str) -> (Option<Source>, Option<String>) {
+    async fn bucket(&self, bucket: &str) -> ResourceRead {
         const PERM: &str = "s3:GetBucketPolicy";
         let got = self
             .call(PERM, async {
@@ -731,49 +1277,26 @@ impl PolicyReader {
                     .bucket(bucket)
                     .send()
                     .await
+                    .map(|o| o.policy().map(str::to_owned))
                     .map_err(|e| ProbeError::from_sdk(&e, PERM))
             })
             .await;
-        let source = |document: Value, exists: bool| Source {
-            origin: Origin::BucketPolicy {
+        let got = match got {
+            Err(e) if e.to_string().contains("NoSuchBucketPolicy") => Ok(None),
+            other => other,
+        };
+        read_policy(
+            got,
+            |exists| Origin::BucketPolicy {
                 bucket: bucket.to_owned(),
                 exists,
             },
-            kind: PolicyKind::ResourceBased,
-            name: format!("bucket policy of {bucket}"),
-            document,
-        };
-        match got {
-            Ok(o) => match o.policy().and_then(decode_doc) {
-                Some(d) => (Some(source(d, true)), None),
-                None => (
-                    None,
-                    Some(format!(
-                        "the bucket policy of {bucket} is not a JSON document"
-                    )),
-                ),
-            },
-            Err(e) if e.to_string().contains("NoSuchBucketPolicy") => (
-                Some(source(
-                    serde_json::json!({"Version": "2012-10-17", "Statement": []}),
-                    false,
-                )),
-                None,
-            ),
-            Err(e) => (
-                None,
-                Some(not_read(&format!("the bucket policy of {bucket}"), &e)),
-            ),
-        }
+            &format!("bucket policy of {bucket}"),
+        )
     }
 
-    async fn key_policy(&self, key_arn: &str, region: &str) -> (Option<Source>, Option<String>) {
+    async fn key_policy(&self, key_arn: &str, region: &str) -> ResourceRead {
         const PERM: &str = "kms:GetKeyPolicy";
-        let region = if region.is_empty() {
-            self.live.region()
-        } else {
-            region
-        };
         let kms = self.kms(region);
         let got = self
             .call(PERM, async {
@@ -782,34 +1305,17 @@ impl PolicyReader {
                     .policy_name("default")
                     .send()
                     .await
+                    .map(|o| o.policy().map(str::to_owned))
                     .map_err(|e| ProbeError::from_sdk(&e, PERM))
             })
             .await;
-        match got {
-            Ok(o) => match o.policy().and_then(decode_doc) {
-                Some(document) => (
-                    Some(Source {
-                        origin: Origin::KeyPolicy {
-                            key: key_arn.to_owned(),
-                        },
-                        kind: PolicyKind::ResourceBased,
-                        name: format!("key policy of {key_arn}"),
-                        document,
-                    }),
-                    None,
-                ),
-                None => (
-                    None,
-                    Some(format!(
-                        "the key policy of {key_arn} is not a JSON document"
-                    )),
-                ),
+        read_policy(
+            got,
+            |_| Origin::KeyPolicy {
+                key: key_arn.to_owned(),
             },
-            Err(e) => (
-                None,
-                Some(not_read(&format!("the key policy of {key_arn}"), &e)),
-            ),
-        }
+            &format!("key policy of {key_arn}"),
+        )
     }
 
     /// SCPs and RCPs from the root down to the account (cached per account).
@@ -970,6 +1476,52 @@ impl PolicyReader {
     }
 }
 
+/// A resource policy as a service answers it: `None` (or empty) is no
+/// policy yet, which a fix then writes whole.
+fn read_policy(
+    got: Result<Option<String>, ProbeError>,
+    origin: impl Fn(bool) -> Origin,
+    what: &str,
+) -> ResourceRead {
+    let source = |document, exists| Source {
+        origin: origin(exists),
+        kind: PolicyKind::ResourceBased,
+        name: what.to_owned(),
+        document,
+    };
+    match got {
+        Ok(Some(text)) if !text.trim().is_empty() => match decode_doc(&text) {
+            Some(d) => (Some(source(d, true)), None),
+            None => (None, Some(format!("the {what} is not a JSON document"))),
+        },
+        Ok(_) => (
+            Some(source(
+                serde_json::json!({"Version": "2012-10-17", "Statement": []}),
+                false,
+            )),
+            None,
+        ),
+        // No such resource: no policy to read; the request fails for that
+        // reason, not for a policy.
+        Err(e) if resource_missing(&e) => (None, None),
+        Err(e) => (None, Some(not_read(&format!("the {what}"), &e))),
+    }
+}
+
+/// The resource itself does not exist (not its policy).
+fn resource_missing(e: &ProbeError) -> bool {
+    let text = e.to_string();
+    matches!(e, ProbeError::NotFound(_))
+        || [
+            "RepositoryNotFound",
+            "NonExistentQueue",
+            "QueueDoesNotExist",
+            "NoSuchBucket",
+        ]
+        .iter()
+        .any(|code| text.contains(code))
+}
+
 fn collect(out: &mut PrincipalPolicies, (sources, notes): (Vec<Source>, Vec<String>)) {
     out.sources.extend(sources);
     out.notes.extend(notes);
@@ -994,18 +1546,49 @@ fn managed_source(arn: &str, kind: PolicyKind, m: Managed) -> Source {
     }
 }
 
-enum InlineOf {
+/// A user, role or group: whose policies to read.
+#[derive(Debug, Clone)]
+enum Holder {
     User(String),
     Role(String),
     Group(String),
 }
 
-impl InlineOf {
-    fn permissions(&self) -> (&'static str, &'static str) {
+/// The IAM actions that read a holder's policies.
+struct HolderPermissions {
+    get: &'static str,
+    list_inline: &'static str,
+    get_inline: &'static str,
+    list_attached: &'static str,
+}
+
+impl Holder {
+    fn name(&self) -> &str {
         match self {
-            Self::User(_) => ("iam:ListUserPolicies", "iam:GetUserPolicy"),
-            Self::Role(_) => ("iam:ListRolePolicies", "iam:GetRolePolicy"),
-            Self::Group(_) => ("iam:ListGroupPolicies", "iam:GetGroupPolicy"),
+            Self::User(n) | Self::Role(n) | Self::Group(n) => n,
+        }
+    }
+
+    fn permissions(&self) -> HolderPermissions {
+        match self {
+            Self::User(_) => HolderPermissions {
+                get: "iam:GetUser",
+                list_inline: "iam:ListUserPolicies",
+                get_inline: "iam:GetUserPolicy",
+                list_attached: "iam:ListAttachedUserPolicies",
+            },
+            Self::Role(_) => HolderPermissions {
+                get: "iam:GetRole",
+                list_inline: "iam:ListRolePolicies",
+                get_inline: "iam:GetRolePolicy",
+                list_attached: "iam:ListAttachedRolePolicies",
+            },
+            Self::Group(_) => HolderPermissions {
+                get: "iam:GetGroup",
+                list_inline: "iam:ListGroupPolicies",
+                get_inline: "iam:GetGroupPolicy",
+                list_attached: "iam:ListAttachedGroupPolicies",
+            },
         }
     }
 
@@ -1036,26 +1619,23 @@ impl InlineOf {
     }
 }
 
-enum AttachedOf {
-    User(String),
-    Role(String),
-    Group(String),
+/// What GetUser / GetRole tell.
+struct Entity {
+    arn: String,
+    boundary: Option<String>,
+    tags: Vec<(String, String)>,
 }
 
-impl AttachedOf {
-    fn permission(&self) -> &'static str {
-        match self {
-            Self::User(_) => "iam:ListAttachedUserPolicies",
-            Self::Role(_) => "iam:ListAttachedRolePolicies",
-            Self::Group(_) => "iam:ListAttachedGroupPolicies",
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Self::User(n) => format!("user {n}"),
-            Self::Role(n) => format!("role {n}"),
-            Self::Group(n) => format!("group {n}"),
+impl Entity {
+    fn new<'a>(
+        arn: &str,
+        boundary: Option<&str>,
+        tags: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        Self {
+            arn: arn.to_owned(),
+            boundary: boundary.map(str::to_owned),
+            tags: tags.map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
         }
     }
 }

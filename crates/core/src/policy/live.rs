@@ -44,6 +44,32 @@ pub enum Origin {
     BucketPolicy { bucket: String, exists: bool },
     /// A KMS key policy (`put-key-policy`, always named `default`).
     KeyPolicy { key: String },
+    /// An ECR repository policy (`ecr set-repository-policy`). Its
+    /// statements carry no `Resource`: the repository is the resource.
+    RepositoryPolicy {
+        repository: String,
+        registry: String,
+        region: String,
+        exists: bool,
+    },
+    /// A Secrets Manager secret's resource policy (`put-resource-policy`).
+    SecretPolicy {
+        secret: String,
+        region: String,
+        exists: bool,
+    },
+    /// An SNS topic's access policy (`set-topic-attributes`, attribute `Policy`).
+    TopicPolicy {
+        topic: String,
+        region: String,
+        exists: bool,
+    },
+    /// An SQS queue's access policy (`set-queue-attributes`, attribute `Policy`).
+    QueuePolicy {
+        queue_url: String,
+        region: String,
+        exists: bool,
+    },
     /// An SCP or RCP (`organizations update-policy`, management account),
     /// attached at `target` (root, OU or account id).
     Organization { id: String, target: String },
@@ -61,6 +87,27 @@ pub struct Source {
     pub document: Value,
 }
 
+impl Origin {
+    /// For a resource policy that may not exist yet: whether it does.
+    fn exists_mut(&mut self) -> Option<&mut bool> {
+        match self {
+            Self::BucketPolicy { exists, .. }
+            | Self::RepositoryPolicy { exists, .. }
+            | Self::SecretPolicy { exists, .. }
+            | Self::TopicPolicy { exists, .. }
+            | Self::QueuePolicy { exists, .. } => Some(exists),
+            _ => None,
+        }
+    }
+
+    /// Whether the policy's statements name no `Resource` (the policy's
+    /// owner is the resource): trust policies and ECR repository policies.
+    #[must_use]
+    pub fn resource_implied(&self) -> bool {
+        matches!(self, Self::Trust { .. } | Self::RepositoryPolicy { .. })
+    }
+}
+
 impl Source {
     /// The organization level an SCP/RCP is attached at.
     #[must_use]
@@ -69,6 +116,29 @@ impl Source {
             Origin::Organization { target, .. } => Some(target),
             _ => None,
         }
+    }
+
+    /// The document as the evaluator reads it: an ECR repository policy's
+    /// statements apply to the repository they are attached to, so each
+    /// one without `Resource`/`NotResource` gets `"Resource": "*"` (the
+    /// document shown and put back is unchanged).
+    fn evaluated_document(&self) -> std::borrow::Cow<'_, Value> {
+        if !matches!(self.origin, Origin::RepositoryPolicy { .. }) {
+            return std::borrow::Cow::Borrowed(&self.document);
+        }
+        let statements = statements_of(&self.document)
+            .into_iter()
+            .map(|mut st| {
+                if let Value::Object(m) = &mut st
+                    && !m.contains_key("Resource")
+                    && !m.contains_key("NotResource")
+                {
+                    m.insert("Resource".to_owned(), json!("*"));
+                }
+                st
+            })
+            .collect();
+        std::borrow::Cow::Owned(with_statements(&self.document, statements))
     }
 }
 
@@ -80,7 +150,7 @@ impl Source {
 pub fn build_set(sources: &[Source]) -> Result<PolicySet, (String, PolicyError)> {
     let mut set = PolicySet::new();
     for s in sources {
-        let p = Policy::parse(&s.name, s.kind, &s.document.to_string())
+        let p = Policy::parse(&s.name, s.kind, &s.evaluated_document().to_string())
             .map_err(|e| (s.name.clone(), e))?;
         match s.level() {
             Some(l) => set.add_at_level(p, l),
@@ -191,6 +261,21 @@ pub fn statement_lines(document: &Value, index: usize) -> Option<String> {
 /// The evaluation, layer by layer, in plain words.
 #[must_use]
 pub fn trace(set: &PolicySet, req: &Request, ev: &Evaluation) -> Vec<String> {
+    trace_with(set, req, ev, None)
+}
+
+/// [`trace`], saying when the organization's policies were skipped because
+/// `management_account` (the caller's account) is the organization's
+/// management account: SCPs do not apply to its principals, nor RCPs to its
+/// resources (AWS Organizations, "Service control policies" and "Resource
+/// control policies").
+#[must_use]
+pub fn trace_with(
+    set: &PolicySet,
+    req: &Request,
+    ev: &Evaluation,
+    management_account: Option<&str>,
+) -> Vec<String> {
     let mut out = Vec::new();
     let l = &ev.layers;
     let word = |t: Tri| match t {
@@ -217,7 +302,11 @@ pub fn trace(set: &PolicySet, req: &Request, ev: &Evaluation) -> Vec<String> {
         req.resource,
         word(l.deny)
     ));
-    if set.has(PolicyKind::ServiceControl) {
+    if let Some(account) = management_account {
+        out.push(format!(
+            "2. service and resource control policies: skipped, {account} is the organization's management account (SCPs and RCPs do not apply to it)"
+        ));
+    } else if set.has(PolicyKind::ServiceControl) {
         out.push(format!(
             "2. does every service control policy level allow it? {} ({})",
             word(l.scp),
@@ -482,6 +571,39 @@ fn put_commands(origin: &Origin, doc: &Value, notes: &mut Vec<String>) -> Vec<St
             "aws kms put-key-policy --key-id {} --policy-name default --policy {d}",
             q(key)
         )],
+        Origin::RepositoryPolicy {
+            repository,
+            registry,
+            region,
+            ..
+        } => vec![format!(
+            "aws ecr set-repository-policy --repository-name {} --registry-id {} --region {} --policy-text {d}",
+            q(repository),
+            q(registry),
+            q(region)
+        )],
+        Origin::SecretPolicy { secret, region, .. } => vec![format!(
+            "aws secretsmanager put-resource-policy --secret-id {} --region {} --resource-policy {d}",
+            q(secret),
+            q(region)
+        )],
+        Origin::TopicPolicy { topic, region, .. } => vec![format!(
+            "aws sns set-topic-attributes --topic-arn {} --region {} --attribute-name Policy --attribute-value {d}",
+            q(topic),
+            q(region)
+        )],
+        Origin::QueuePolicy {
+            queue_url, region, ..
+        } => {
+            // The Policy attribute is a string holding the JSON document.
+            let attributes = json!({ "Policy": compact(doc) });
+            vec![format!(
+                "aws sqs set-queue-attributes --queue-url {} --region {} --attributes {}",
+                q(queue_url),
+                q(region),
+                q(&compact(&attributes))
+            )]
+        }
         Origin::Organization { id, .. } => {
             notes.push(
                 "organization policies are edited from the management account (or a delegated administrator): this cannot be fixed inside the member account".to_owned(),
@@ -512,9 +634,18 @@ fn edit(
     let commands = put_commands(&src.origin, &doc, &mut notes);
     let mut next = sources.to_vec();
     let mut origin = src.origin.clone();
-    if let Origin::BucketPolicy { exists, .. } = &mut origin {
+    if let Some(exists) = origin.exists_mut() {
         if !*exists {
-            notes.push("the bucket has no policy yet: this is the whole new policy".to_owned());
+            notes.push(format!(
+                "the {} has no policy yet: this is the whole new policy",
+                match &src.origin {
+                    Origin::BucketPolicy { .. } => "bucket",
+                    Origin::RepositoryPolicy { .. } => "repository",
+                    Origin::SecretPolicy { .. } => "secret",
+                    Origin::TopicPolicy { .. } => "topic",
+                    _ => "queue",
+                }
+            ));
         }
         *exists = true;
     }
@@ -546,8 +677,14 @@ fn add_allow(
     summary: String,
 ) -> Option<(Vec<Source>, FixStep)> {
     let src = sources.get(i)?;
-    // A trust policy has no Resource element (the role is the resource).
-    let st = allow_statement(&src.document, req, principal, src.kind != PolicyKind::Trust);
+    // A trust policy or an ECR repository policy has no Resource element
+    // (the role or the repository is the resource).
+    let st = allow_statement(
+        &src.document,
+        req,
+        principal,
+        src.kind != PolicyKind::Trust && !src.origin.resource_implied(),
+    );
     let mut all = statements_of(&src.document);
     all.push(st.clone());
     let doc = with_statements(&src.document, all);

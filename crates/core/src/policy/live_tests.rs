@@ -400,3 +400,132 @@ mod props {
         }
     }
 }
+
+/// Cross-account (IAM, "Cross-account policy evaluation logic"): the caller's
+/// identity policy allows, the other account's resource policy does not
+/// name it, so it is denied; the fix names the caller in the merged resource
+/// policy (ECR without `Resource`), and same-account the identity policy
+/// alone suffices.
+#[test]
+fn cross_account_resource_policies_must_allow_and_are_merged() {
+    const OWNER: &str = "444455556666";
+    let alice = format!("arn:aws:iam::{ACCT}:user/alice");
+    let keep = json!({"Sid":"Owner","Effect":"Allow",
+        "Principal":{"AWS":format!("arn:aws:iam::{OWNER}:root")},"Action":"*","Resource":"*"});
+    let ecr_keep = json!({"Sid":"Owner","Effect":"Allow",
+        "Principal":{"AWS":format!("arn:aws:iam::{OWNER}:root")},"Action":"ecr:*"});
+    let region = "eu-west-1".to_owned();
+    // (action, resource, origin, policy statement kept, command start, document flag)
+    let cases = [
+        (
+            "ecr:BatchGetImage",
+            format!("arn:aws:ecr:eu-west-1:{OWNER}:repository/team/app"),
+            Origin::RepositoryPolicy {
+                repository: "team/app".to_owned(),
+                registry: OWNER.to_owned(),
+                region: region.clone(),
+                exists: true,
+            },
+            ecr_keep,
+            "aws ecr set-repository-policy --repository-name team/app --registry-id 444455556666 --region eu-west-1 --policy-text ",
+            "--policy-text",
+        ),
+        (
+            "secretsmanager:GetSecretValue",
+            format!("arn:aws:secretsmanager:eu-west-1:{OWNER}:secret:db-AbCdEf"),
+            Origin::SecretPolicy {
+                secret: format!("arn:aws:secretsmanager:eu-west-1:{OWNER}:secret:db-AbCdEf"),
+                region: region.clone(),
+                exists: true,
+            },
+            keep.clone(),
+            "aws secretsmanager put-resource-policy --secret-id ",
+            "--resource-policy",
+        ),
+        (
+            "sns:Publish",
+            format!("arn:aws:sns:eu-west-1:{OWNER}:alerts"),
+            Origin::TopicPolicy {
+                topic: format!("arn:aws:sns:eu-west-1:{OWNER}:alerts"),
+                region: region.clone(),
+                exists: true,
+            },
+            keep.clone(),
+            "aws sns set-topic-attributes --topic-arn ",
+            "--attribute-value",
+        ),
+        (
+            "sqs:SendMessage",
+            format!("arn:aws:sqs:eu-west-1:{OWNER}:jobs"),
+            Origin::QueuePolicy {
+                queue_url: format!("https://sqs.eu-west-1.amazonaws.com/{OWNER}/jobs"),
+                region: region.clone(),
+                exists: false,
+            },
+            keep.clone(),
+            "aws sqs set-queue-attributes --queue-url ",
+            "--attributes",
+        ),
+    ];
+    for (action, resource, origin, kept, start, flag) in cases {
+        let exists = !matches!(origin, Origin::QueuePolicy { exists: false, .. });
+        let statements = if exists { vec![kept] } else { vec![] };
+        let res = Source {
+            origin,
+            kind: PolicyKind::ResourceBased,
+            name: format!("policy of {resource}"),
+            document: json!({"Version":"2012-10-17","Statement":statements}),
+        };
+        let sources = vec![inline_user("p", allow_all()), res];
+        let r = req(action, &resource, &alice);
+        let (d, ev, _) = decide(&sources, &r);
+        assert_eq!(ev.decision, Decision::ImplicitDeny, "{action}");
+        assert_eq!(d.layer, "resource", "{action}");
+        let (steps, _) = plan_fixes(&sources, &r, &user_caller());
+        assert_eq!(steps.len(), 1, "{action}");
+        assert_eq!(steps[0].decision_after, "allow", "{action}");
+        let cmd = &steps[0].commands[0];
+        assert!(cmd.starts_with(start), "{action}: {cmd}");
+        assert_shell(&steps[0].commands);
+        let words = shlex::split(cmd).unwrap();
+        let at = words.iter().position(|w| w == flag).unwrap();
+        let mut put: serde_json::Value = serde_json::from_str(&words[at + 1]).unwrap();
+        if flag == "--attributes" {
+            put = serde_json::from_str(put["Policy"].as_str().unwrap()).unwrap();
+            assert!(
+                steps[0].notes.iter().any(|n| n.contains("no policy yet")),
+                "{action}"
+            );
+        }
+        let added = put["Statement"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(
+            put["Statement"].as_array().unwrap().len(),
+            usize::from(exists) + 1,
+            "{action}: merged, not replaced"
+        );
+        assert_eq!(added["Principal"]["AWS"], alice, "{action}");
+        assert_eq!(
+            added.get("Resource").is_none(),
+            action.starts_with("ecr:"),
+            "{action}: an ECR repository policy names no Resource"
+        );
+        // Same account: the identity policy alone suffices.
+        let same = resource.replace(OWNER, ACCT);
+        let (_, ev, _) = decide(&sources, &req(action, &same, &alice));
+        assert_eq!(ev.decision, Decision::Allow, "{action} same account");
+    }
+}
+
+#[test]
+fn the_management_account_trace_says_scps_are_skipped() {
+    let alice = format!("arn:aws:iam::{ACCT}:user/alice");
+    let r = req("s3:GetObject", "arn:aws:s3:::b/k", &alice);
+    let set = build_set(&[inline_user("p", allow_all())]).unwrap();
+    let ev = evaluate(&set, &r);
+    let t = trace_with(&set, &r, &ev, Some(ACCT));
+    assert!(
+        t[1].contains("skipped") && t[1].contains("management account"),
+        "{t:?}"
+    );
+    assert!(trace(&set, &r, &ev)[1].contains("none"));
+}

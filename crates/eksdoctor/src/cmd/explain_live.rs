@@ -383,6 +383,9 @@ fn answer(ask: &Ask, read: &RequestPolicies, given: &Context, session: Option<&S
     for (k, v) in &read.context {
         context.insert_default(k, v);
     }
+    for k in &read.absent {
+        context.mark_absent(k);
+    }
     let caller = principal.clone().map(Caller::Iam);
     let req = Request::new(&ask.action, &ask.resource, caller, context);
     let mut sources = read.sources.clone();
@@ -430,7 +433,7 @@ fn answer(ask: &Ask, read: &RequestPolicies, given: &Context, session: Option<&S
     let ev = policy::evaluate(&set, &req);
     let d = live::deciding(&set, &ev);
     let reasons = explain::reasons(&set, &req, &ev);
-    let trace = live::trace(&set, &req, &ev);
+    let trace = live::trace_with(&set, &req, &ev, read.management_account.as_deref());
     let keys = live::indeterminate_keys(&ev);
     let fix_caller = read.caller.clone().unwrap_or_else(|| FixCaller {
         arn: ask.principal.clone(),
