@@ -1,4 +1,4 @@
-//! `cargo xtask bench explain-live [DENIALS] [--principals N] [--latency-ms MS] [--debug]`:
+//! `cargo xtask bench explain-live [DENIALS] [--principals N] [--latency-ms MS] [--shards N] [--debug]`:
 //! `eksdoctor explain --live` on a log of DENIALS (default 10,000) denials
 //! from N (default 50) principals (half IAM users in a group, half role
 //! sessions; each with an inline policy, a shared managed policy and a
@@ -11,6 +11,11 @@
 //! round trip (target <= 1.5x), and the time per denial once the policies
 //! are cached: the same run on a log ten times longer (same principals, same
 //! reads) minus the first, divided by the extra denials.
+//!
+//! moto answers one request at a time, which bounds any client: the reads
+//! are spread over `--shards` (default 4) moto processes seeded alike (the
+//! same moto random seed and the same calls, so ids match) and taking
+//! requests in turn behind the proxy.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -30,6 +35,7 @@ struct Options {
     denials: usize,
     principals: usize,
     latency: Duration,
+    shards: usize,
 }
 
 fn parse(rest: &[String]) -> Result<Options, String> {
@@ -38,6 +44,7 @@ fn parse(rest: &[String]) -> Result<Options, String> {
         denials: 10_000,
         principals: 50,
         latency: Duration::from_millis(50),
+        shards: 4,
     };
     let mut it = rest.iter();
     while let Some(a) = it.next() {
@@ -51,10 +58,11 @@ fn parse(rest: &[String]) -> Result<Options, String> {
                 o.principals = usize::try_from(num("--principals")?.max(2)).unwrap_or(50)
             }
             "--latency-ms" => o.latency = Duration::from_millis(num("--latency-ms")?),
+            "--shards" => o.shards = usize::try_from(num("--shards")?.clamp(1, 16)).unwrap_or(1),
             "--debug" => o.debug = true,
             n => {
                 o.denials = n.parse().map_err(|_| {
-                    format!("usage: cargo xtask bench explain-live [DENIALS] [--principals N] [--latency-ms MS] [--debug]; got {n:?}")
+                    format!("usage: cargo xtask bench explain-live [DENIALS] [--principals N] [--latency-ms MS] [--shards N] [--debug]; got {n:?}")
                 })?;
             }
         }
@@ -62,36 +70,16 @@ fn parse(rest: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-/// boto3 calls against moto, as in the explain_live tests.
-const BOTO: &str = r#"
-import json, sys, boto3
-endpoint = sys.argv[1]
-calls = json.load(sys.stdin)
-s = boto3.session.Session(aws_access_key_id="AKIAIOSFODNN7SEEDER1",
-    aws_secret_access_key="seeder-secret-not-real-0000000000000000", region_name="us-west-2")
-clients = {}
-out = []
-for c in calls:
-    cl = clients.setdefault(c["service"], s.client(c["service"], endpoint_url=endpoint))
-    try:
-        r = getattr(cl, c["op"])(**c.get("args", {}))
-        r.pop("ResponseMetadata", None)
-        out.append(r)
-    except Exception as e:
-        if not c.get("ignore_errors"):
-            raise
-        out.append({"error": str(e)})
-json.dump(out, sys.stdout, default=str)
-"#;
-
+/// boto3 calls against moto (`tests/fixtures/live/boto_calls.py`, shared
+/// with the explain_live tests); each call's answer.
 fn boto(
+    root: &Path,
     python: &Path,
     url: &str,
     calls: &serde_json::Value,
 ) -> Result<Vec<serde_json::Value>, String> {
     let mut child = Command::new(python)
-        .arg("-c")
-        .arg(BOTO)
+        .arg(root.join("tests/fixtures/live/boto_calls.py"))
         .arg(url)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -118,8 +106,35 @@ fn doc(statements: serde_json::Value) -> String {
     serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string()
 }
 
+/// Make a moto's generated ids repeatable (its `/moto-api/seed` endpoint).
+fn moto_random_seed(addr: std::net::SocketAddr) -> Result<(), String> {
+    use std::io::Read as _;
+    let mut conn = std::net::TcpStream::connect(addr).map_err(|e| format!("moto {addr}: {e}"))?;
+    write!(
+        conn,
+        "POST /moto-api/seed?a=1066 HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| format!("moto {addr}: {e}"))?;
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer)
+        .map_err(|e| format!("moto {addr}: {e}"))?;
+    if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200") {
+        Ok(())
+    } else {
+        Err(format!(
+            "moto {addr} refused /moto-api/seed: {}",
+            answer.lines().next().unwrap_or("")
+        ))
+    }
+}
+
 /// The principals' ARNs as a denial names them.
-fn seed(python: &Path, url: &str, n: usize) -> Result<(Vec<String>, String, String), String> {
+fn seed(
+    root: &Path,
+    python: &Path,
+    url: &str,
+    n: usize,
+) -> Result<(Vec<String>, String, String), String> {
     use serde_json::json;
     let allow = |a: &str| json!({"Effect": "Allow", "Action": a, "Resource": "*"});
     let trust = doc(
@@ -190,7 +205,7 @@ fn seed(python: &Path, url: &str, n: usize) -> Result<(Vec<String>, String, Stri
             arns.push(format!("arn:aws:sts::{ACCOUNT}:assumed-role/{r}/s{i}"));
         }
     }
-    let got = boto(python, url, &serde_json::Value::Array(calls))?;
+    let got = boto(root, python, url, &serde_json::Value::Array(calls))?;
     let key = &got[1]["AccessKey"];
     let id = key["AccessKeyId"]
         .as_str()
@@ -242,11 +257,39 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         .join("python");
     let eksdoctor = super::build_eksdoctor(root, opts.debug)?;
 
-    let moto = super::bench_live::start_moto(&server)?;
-    eprintln!("xtask: seeding {} principals", opts.principals);
-    let (principals, key_id, secret) = seed(&python, &moto.url, opts.principals)?;
-    let proxy = proxy::Proxy::start(
-        moto.addr,
+    let shards = (0..opts.shards)
+        .map(|_| super::bench_live::start_moto(&server))
+        .collect::<Result<Vec<_>, _>>()?;
+    eprintln!(
+        "xtask: seeding {} principals into {} moto shard(s)",
+        opts.principals, opts.shards
+    );
+    // Every shard from the same moto random seed with the same calls: the
+    // same ids (keys, organization root, SCPs) everywhere.
+    let seeded = std::thread::scope(|s| {
+        let each: Vec<_> = shards
+            .iter()
+            .map(|m| {
+                let python = &python;
+                s.spawn(move || {
+                    moto_random_seed(m.addr)?;
+                    seed(root, python, &m.url, opts.principals)
+                })
+            })
+            .collect();
+        each.into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("seeding panicked".to_owned()))
+            })
+            .collect::<Result<Vec<_>, String>>()
+    })?;
+    let (principals, key_id, secret) = seeded[0].clone();
+    if seeded.iter().any(|(_, id, _)| *id != key_id) {
+        return Err("the moto shards were seeded differently (access key ids differ)".to_owned());
+    }
+    let proxy = proxy::Proxy::start_sharded(
+        proxy::Upstreams::identical(shards.iter().map(|m| m.addr).collect()),
         proxy::Faults {
             latency: opts.latency,
             ..proxy::Faults::default()
@@ -315,10 +358,11 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
     let extra = (opts.denials * 9) as f64;
     let per_denial = (t10.as_secs_f64() - t1.as_secs_f64()).max(0.0) / extra;
     println!(
-        "bench explain-live: {} denials from {} principals ({requests} distinct requests), {} ms injected per call, concurrency {CONCURRENCY}",
+        "bench explain-live: {} denials from {} principals ({requests} distinct requests), {} ms injected per call, concurrency {CONCURRENCY}, {} moto shard(s)",
         opts.denials,
         opts.principals,
-        opts.latency.as_millis()
+        opts.latency.as_millis(),
+        opts.shards
     );
     println!(
         "  reads made:                {reads} (proxy saw {seen}); {:.1} per principal",

@@ -1,8 +1,15 @@
 //! `cargo xtask bench fleet [ACCOUNTS] [--regions N] [--clusters N]
-//! [--latency-ms MS] [--concurrency N] [--debug]`: `eksdoctor check --org`
-//! over a moto organization of ACCOUNTS (default 100) member accounts, each
-//! with `--clusters` (default 5) clusters in each of `--regions` (default 3)
-//! regions, every call delayed by the fault-injecting proxy (default 50 ms).
+//! [--latency-ms MS] [--concurrency N] [--shards N] [--debug]`: `eksdoctor
+//! check --org` over a moto organization of ACCOUNTS (default 100) member
+//! accounts, each with `--clusters` (default 5) clusters in each of
+//! `--regions` (default 3) regions, every call delayed by the
+//! fault-injecting proxy (default 50 ms).
+//!
+//! moto answers one request at a time, so the member accounts are spread
+//! over `--shards` moto processes (default 4; the organization and the
+//! management account on the first): the proxy routes each request by the
+//! access key that signed it, an AssumeRole to the shard holding the role's
+//! account (crates/aws/tests/common/proxy.rs).
 //!
 //! Reported against the floor: ceil(calls / concurrency) x the injected
 //! round trip, the time the run would take if every slot of the global
@@ -30,11 +37,12 @@ struct Options {
     clusters: usize,
     latency: Duration,
     concurrency: usize,
+    shards: usize,
 }
 
 fn parse(rest: &[String]) -> Result<Options, String> {
     let usage = "usage: cargo xtask bench fleet [ACCOUNTS] [--regions N] [--clusters N] \
-                 [--latency-ms MS] [--concurrency N] [--debug]";
+                 [--latency-ms MS] [--concurrency N] [--shards N] [--debug]";
     let mut o = Options {
         debug: false,
         accounts: 100,
@@ -42,6 +50,7 @@ fn parse(rest: &[String]) -> Result<Options, String> {
         clusters: 5,
         latency: Duration::from_millis(50),
         concurrency: 32,
+        shards: 4,
     };
     let mut it = rest.iter();
     while let Some(a) = it.next() {
@@ -55,6 +64,7 @@ fn parse(rest: &[String]) -> Result<Options, String> {
             "--clusters" => o.clusters = num("--clusters")?,
             "--latency-ms" => o.latency = Duration::from_millis(num("--latency-ms")? as u64),
             "--concurrency" => o.concurrency = num("--concurrency")?.clamp(1, 256),
+            "--shards" => o.shards = num("--shards")?.clamp(1, 16),
             "--debug" => o.debug = true,
             n => o.accounts = n.parse().map_err(|_| format!("{usage}; got {n:?}"))?,
         }
@@ -64,7 +74,12 @@ fn parse(rest: &[String]) -> Result<Options, String> {
 
 use super::bench_live::{Moto, start_moto};
 
-fn seed(root: &Path, python: &Path, moto: &Moto, o: &Options) -> Result<serde_json::Value, String> {
+fn seed(
+    root: &Path,
+    python: &Path,
+    shards: &[Moto],
+    o: &Options,
+) -> Result<serde_json::Value, String> {
     let accounts: Vec<serde_json::Value> = (0..o.accounts)
         .map(|a| {
             let clusters: Vec<serde_json::Value> = REGIONS[..o.regions]
@@ -90,7 +105,7 @@ fn seed(root: &Path, python: &Path, moto: &Moto, o: &Options) -> Result<serde_js
     let spec = serde_json::json!({ "accounts": accounts });
     let mut child = Command::new(python)
         .arg(root.join("tests/fixtures/live/seed_org.py"))
-        .arg(&moto.url)
+        .args(shards.iter().map(|m| &m.url))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -132,21 +147,35 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         .join("python");
     let eksdoctor = super::build_eksdoctor(root, o.debug)?;
 
-    let moto = start_moto(&server)?;
+    let shards = (0..o.shards)
+        .map(|_| start_moto(&server))
+        .collect::<Result<Vec<_>, _>>()?;
     let clusters = o.accounts * o.regions * o.clusters;
     eprintln!(
-        "xtask: seeding {} accounts x {} regions x {} clusters ({clusters} clusters)",
-        o.accounts, o.regions, o.clusters
+        "xtask: seeding {} accounts x {} regions x {} clusters ({clusters} clusters) over {} moto shard(s)",
+        o.accounts, o.regions, o.clusters, o.shards
     );
     let seeding = Instant::now();
-    let seeded = seed(root, &python, &moto, &o)?;
+    let seeded = seed(root, &python, &shards, &o)?;
     eprintln!("xtask: seeded in {:.1} s", seeding.elapsed().as_secs_f64());
     let key_id = seeded["auditor"]["id"].as_str().ok_or("seed: no key")?;
     let secret = seeded["auditor"]["secret"]
         .as_str()
         .ok_or("seed: no secret")?;
-    let proxy = proxy::Proxy::start(
-        moto.addr,
+    // account id -> shard, from the seed's answer.
+    let owners: std::collections::HashMap<String, usize> = seeded["accounts"]
+        .as_object()
+        .ok_or("seed: no accounts")?
+        .values()
+        .filter_map(|a| {
+            Some((
+                a["id"].as_str()?.to_owned(),
+                usize::try_from(a["shard"].as_u64()?).ok()?,
+            ))
+        })
+        .collect();
+    let proxy = proxy::Proxy::start_sharded(
+        proxy::Upstreams::sticky(shards.iter().map(|m| m.addr).collect(), owners),
         proxy::Faults {
             latency: o.latency,
             ..proxy::Faults::default()
@@ -218,7 +247,7 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
     let _ = round()?;
     let (t, calls, hwm_kib, v) = round()?;
     // The same run with no injected latency: moto's own service time, which
-    // the floor does not count (moto answers one request at a time).
+    // the floor does not count (each shard answers one request at a time).
     if let Ok(mut f) = proxy.faults.lock() {
         f.latency = Duration::ZERO;
     }
@@ -245,6 +274,17 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         o.concurrency
     );
     println!("  calls: {calls} ({} throttled)", v["throttles"]["total"]);
+    let per_shard: Vec<String> = proxy
+        .upstreams
+        .per_shard
+        .iter()
+        .map(|n| n.load(std::sync::atomic::Ordering::Relaxed).to_string())
+        .collect();
+    println!(
+        "  moto shards: {} (requests each over the 3 runs: {})",
+        o.shards,
+        per_shard.join(", ")
+    );
     println!("  eksdoctor check --org: {:>8.2} s", t.as_secs_f64());
     println!(
         "  floor ceil(calls/concurrency) x rtt: {floor:>8.2} s  -> {ratio:.2}x (target 1.5x) {}",

@@ -21,30 +21,11 @@ use common::{ACCOUNT, Faults, Moto, Proxy, REGION};
 use serde_json::{Value, json};
 
 /// Run boto3 calls against moto: `[{"service", "op", "args", "ignore_errors"}]`;
-/// returns each call's answer.
-const BOTO: &str = r#"
-import json, sys, boto3
-endpoint = sys.argv[1]
-calls = json.load(sys.stdin)
-s = boto3.session.Session(aws_access_key_id="AKIAIOSFODNN7SEEDER1",
-    aws_secret_access_key="seeder-secret-not-real-0000000000000000", region_name="us-west-2")
-clients = {}
-out = []
-for c in calls:
-    cl = clients.setdefault(c["service"], s.client(c["service"], endpoint_url=endpoint))
-    try:
-        r = getattr(cl, c["op"])(**c.get("args", {}))
-        r.pop("ResponseMetadata", None)
-        out.append(r)
-    except Exception as e:
-        if not c.get("ignore_errors"):
-            raise
-        out.append({"error": str(e)})
-json.dump(out, sys.stdout, default=str)
-"#;
-
+/// returns each call's answer (`tests/fixtures/live/boto_calls.py`, shared
+/// with `cargo xtask bench explain-live`).
 fn boto(moto: &Moto, calls: &Value) -> Vec<Value> {
-    let answer = moto.python(&["-c".as_ref(), BOTO.as_ref()], calls);
+    let script = common::workspace().join("tests/fixtures/live/boto_calls.py");
+    let answer = moto.python(&[script.as_os_str()], calls);
     serde_json::from_value(answer).unwrap()
 }
 

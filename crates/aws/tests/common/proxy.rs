@@ -12,6 +12,13 @@
 //! rewrites moto's `<Errors><Error>` wrapper to AWS's bare `<Error>`; and
 //! forwards everything else to moto. One connection per request
 //! (`Connection: close`), one thread per connection.
+//!
+//! moto serves one request at a time (one Python process), so the benches
+//! put several moto processes ("shards") behind one proxy ([`Upstreams`]):
+//! either identical shards taking requests in turn (read-only runs), or
+//! accounts spread over shards, each request routed by the SigV4 access key
+//! id it is signed with (an AssumeRole goes to the shard owning the role's
+//! account, and the AccessKeyId it answers is routed there from then on).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{HashMap, HashSet};
@@ -58,6 +65,99 @@ pub struct Faults {
     pub assume_denied: HashSet<String>,
 }
 
+/// Where the proxy forwards: one moto, or several shards.
+#[derive(Debug)]
+pub struct Upstreams {
+    shards: Vec<SocketAddr>,
+    /// Every shard holds the same state: spread requests over them in turn.
+    identical: bool,
+    /// Account id → the shard holding it (sticky routing).
+    accounts: HashMap<String, usize>,
+    /// Access key id → shard, learnt from AssumeRole answers.
+    keys: Mutex<HashMap<String, usize>>,
+    next: AtomicUsize,
+    /// Requests forwarded to each shard.
+    pub per_shard: Vec<AtomicUsize>,
+}
+
+impl Upstreams {
+    /// One moto.
+    pub fn one(addr: SocketAddr) -> Self {
+        Self::sticky(vec![addr], HashMap::new())
+    }
+
+    /// Shards seeded alike (same moto random seed, same calls): any of
+    /// them can answer any request; they take turns.
+    pub fn identical(shards: Vec<SocketAddr>) -> Self {
+        let mut u = Self::sticky(shards, HashMap::new());
+        u.identical = true;
+        u
+    }
+
+    /// Accounts spread over shards (`accounts`: account id → shard index).
+    /// A request goes to the shard of the key that signed it; keys not
+    /// learnt from an AssumeRole (the management caller's) go to shard 0.
+    pub fn sticky(shards: Vec<SocketAddr>, accounts: HashMap<String, usize>) -> Self {
+        assert!(!shards.is_empty(), "no upstream");
+        let per_shard = shards.iter().map(|_| AtomicUsize::new(0)).collect();
+        Self {
+            shards,
+            identical: false,
+            accounts,
+            keys: Mutex::new(HashMap::new()),
+            next: AtomicUsize::new(0),
+            per_shard,
+        }
+    }
+
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The shard for a request.
+    fn route(&self, req: &Request, op: &str) -> usize {
+        if self.shards.len() == 1 {
+            return 0;
+        }
+        if self.identical {
+            return self.next.fetch_add(1, Ordering::Relaxed) % self.shards.len();
+        }
+        if op == "AssumeRole"
+            && let Some(account) = req
+                .form()
+                .get("RoleArn")
+                .and_then(|arn| arn.split(':').nth(4).map(str::to_owned))
+            && let Some(&shard) = self.accounts.get(&account)
+        {
+            return shard;
+        }
+        self.keys
+            .lock()
+            .unwrap()
+            .get(&req.access_key_id())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Remember which shard issued the credentials in an AssumeRole answer.
+    fn learn(&self, shard: usize, body: &[u8]) {
+        if self.shards.len() == 1 || self.identical {
+            return;
+        }
+        let text = String::from_utf8_lossy(body);
+        if let Some(id) = text
+            .split("<AccessKeyId>")
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+        {
+            self.keys
+                .lock()
+                .unwrap()
+                .insert(id.trim().to_owned(), shard);
+        }
+    }
+}
+
 pub struct Proxy {
     pub addr: SocketAddr,
     pub faults: Arc<Mutex<Faults>>,
@@ -65,11 +165,19 @@ pub struct Proxy {
     pub seen: Arc<Mutex<HashMap<String, usize>>>,
     /// Requests that reached moto.
     pub forwarded: Arc<AtomicUsize>,
+    /// The moto shards behind the proxy.
+    pub upstreams: Arc<Upstreams>,
     stop: Arc<AtomicBool>,
 }
 
 impl Proxy {
     pub fn start(upstream: SocketAddr, faults: Faults) -> Self {
+        Self::start_sharded(Upstreams::one(upstream), faults)
+    }
+
+    /// A proxy in front of several moto shards.
+    pub fn start_sharded(upstreams: Upstreams, faults: Faults) -> Self {
+        let upstreams = Arc::new(upstreams);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let addr = listener.local_addr().expect("proxy addr");
         let faults = Arc::new(Mutex::new(faults));
@@ -77,11 +185,12 @@ impl Proxy {
         let forwarded = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         {
-            let (faults, seen, forwarded, stop) = (
+            let (faults, seen, forwarded, stop, upstreams) = (
                 faults.clone(),
                 seen.clone(),
                 forwarded.clone(),
                 stop.clone(),
+                upstreams.clone(),
             );
             std::thread::spawn(move || {
                 for conn in listener.incoming() {
@@ -89,14 +198,15 @@ impl Proxy {
                         break;
                     }
                     let Ok(conn) = conn else { continue };
-                    let (faults, seen, forwarded, stop) = (
+                    let (faults, seen, forwarded, stop, upstreams) = (
                         faults.clone(),
                         seen.clone(),
                         forwarded.clone(),
                         stop.clone(),
+                        upstreams.clone(),
                     );
                     std::thread::spawn(move || {
-                        let _ = handle(conn, upstream, &faults, &seen, &forwarded, &stop);
+                        let _ = handle(conn, &upstreams, &faults, &seen, &forwarded, &stop);
                     });
                 }
             });
@@ -106,6 +216,7 @@ impl Proxy {
             faults,
             seen,
             forwarded,
+            upstreams,
             stop,
         }
     }
@@ -148,6 +259,15 @@ impl Request {
             .and_then(|a| a.split("Credential=").nth(1))
             .and_then(|c| c.split(',').next())
             .and_then(|c| c.split('/').nth(3))
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    /// The access key id of the SigV4 credential scope.
+    pub fn access_key_id(&self) -> String {
+        self.header("authorization")
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split('/').next())
             .unwrap_or("")
             .to_owned()
     }
@@ -267,7 +387,7 @@ fn respond(stream: &mut TcpStream, status: &str, content_type: &str, extra: &str
 
 fn handle(
     conn: TcpStream,
-    upstream: SocketAddr,
+    upstreams: &Upstreams,
     faults: &Mutex<Faults>,
     seen: &Mutex<HashMap<String, usize>>,
     forwarded: &AtomicUsize,
@@ -334,7 +454,9 @@ fn handle(
 
     // Forward to moto.
     forwarded.fetch_add(1, Ordering::Relaxed);
-    let mut up = TcpStream::connect(upstream)?;
+    let shard = upstreams.route(&req, &op);
+    upstreams.per_shard[shard].fetch_add(1, Ordering::Relaxed);
+    let mut up = TcpStream::connect(upstreams.shards[shard])?;
     let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.path);
     for (k, v) in &req.headers {
         if !k.eq_ignore_ascii_case("connection") {
@@ -359,6 +481,9 @@ fn handle(
         .unwrap_or("HTTP/1.1 502 Bad Gateway")
         .to_owned();
     let mut body = resp_body.to_vec();
+    if op == "AssumeRole" {
+        upstreams.learn(shard, &body);
+    }
     // moto wraps query-protocol errors in <Errors>, as EC2 does; IAM and STS
     // (and the SDK's parser) have a bare <Error>. Normalise to AWS's format.
     if service != "eks" && body.windows(8).any(|w| w == b"<Errors>") {
