@@ -64,6 +64,7 @@ pub mod check;
 pub mod denial;
 pub mod fix;
 pub mod forms;
+mod iam_actions;
 pub mod others;
 pub mod podid;
 pub mod secrets;
