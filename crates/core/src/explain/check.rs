@@ -216,7 +216,10 @@ fn action_doubt(d: &Denial) -> Option<String> {
             "the action {action} stops where the message stops and is the start of the operation {op} the error names"
         ));
     }
-    let completions: Vec<&str> = completions(svc, name).take(3).collect();
+    // The shortest completions first: the nearest whole actions.
+    let mut completions: Vec<&str> = completions(svc, name).collect();
+    completions.sort_by_key(|n| (n.len(), *n));
+    completions.truncate(3);
     (!completions.is_empty()).then(|| {
         format!(
             "the action {action} stops where the message stops and is no whole {svc} action (the start of {svc}:{}?)",
