@@ -1,4 +1,5 @@
-//! `cargo xtask bench explain [sparse|dense] [SIZE_MB]`: `eksdoctor explain
+//! `cargo xtask bench explain [sparse|dense] [SIZE_MB]` (or `gen [sparse|dense]`:
+//! only write the logs): `eksdoctor explain
 //! --input` on generated logs against `grep -c 'not authorized to perform'` on
 //! the same file, in the same run, plus eksdoctor's peak RSS. Two cases:
 //!
@@ -215,6 +216,20 @@ fn denial_count(report: &str) -> u64 {
 }
 
 pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
+    // `gen [sparse|dense]`: only write the logs (for profiling the engine
+    // alone with the `explain_file` example), no build, no timing.
+    if rest.first().map(String::as_str) == Some("gen") {
+        let cases = match rest.get(1).map(String::as_str) {
+            Some("sparse") => vec![SPARSE],
+            Some("dense") => vec![DENSE],
+            _ => vec![SPARSE, DENSE],
+        };
+        for case in cases {
+            let log = log_path(root, case, case.default_mb)?;
+            println!("{}", log.display());
+        }
+        return Ok(());
+    }
     let (cases, size_arg): (Vec<Case>, Option<&String>) = match rest.first().map(String::as_str) {
         Some("sparse") => (vec![SPARSE], rest.get(1)),
         Some("dense") => (vec![DENSE], rest.get(1)),
@@ -246,7 +261,8 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
     }
 }
 
-fn run_case(root: &Path, case: Case, mb: u64) -> Result<(), String> {
+/// The log of a case, written unless one of the right size is there.
+fn log_path(root: &Path, case: Case, mb: u64) -> Result<PathBuf, String> {
     let dir = root.join("target/bench-explain");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let log = dir.join(if case.distinct {
@@ -269,6 +285,11 @@ fn run_case(root: &Path, case: Case, mb: u64) -> Result<(), String> {
         );
         generate(&log, bytes, case)?;
     }
+    Ok(log)
+}
+
+fn run_case(root: &Path, case: Case, mb: u64) -> Result<(), String> {
+    let log = log_path(root, case, mb)?;
     let size = std::fs::metadata(&log).map_err(|e| e.to_string())?.len();
 
     let bin: PathBuf = root.join("target/release/eksdoctor");

@@ -1,5 +1,5 @@
 //! Project tasks: `cargo xtask ci | demo | dist [--check] | deploy-policy [--check] | setup |
-//! bench NAME | fuzz NAME [SECONDS]`.
+//! bench NAME | fuzz NAME [SECONDS] | iam-actions DOCS_DIR`.
 //!
 //! `ci` is exactly what CI runs (`.ci/run` calls it): it installs what the
 //! tests need when it is missing (tmux; moto in a venv), then fmt, clippy
@@ -13,6 +13,7 @@ use std::process::{Command, ExitCode};
 mod bench;
 mod deploy;
 mod dist;
+mod iam_actions;
 mod tui_bench;
 
 fn main() -> ExitCode {
@@ -25,9 +26,10 @@ fn main() -> ExitCode {
         Some("deploy-policy") => deploy::run(&root, &args[1..]),
         Some("bench") => bench::run(&root, &args[1..]),
         Some("fuzz") => fuzz(&root, &args[1..]),
+        Some("iam-actions") => iam_actions::run(&root, &args[1..]),
         Some("setup") => setup(&root).map(|_| ()),
         _ => Err(
-            "usage: cargo xtask ci | demo | dist [--check] | deploy-policy [--check] | setup | bench NAME | fuzz TARGET [SECONDS]".to_owned(),
+            "usage: cargo xtask ci | demo | dist [--check] | deploy-policy [--check] | setup | bench NAME | fuzz TARGET [SECONDS] | iam-actions DOCS_DIR".to_owned(),
         ),
     };
     match result {
@@ -207,6 +209,9 @@ fn demo(root: &Path, rest: &[String]) -> Result<(), String> {
     }
 }
 
+/// The fuzz targets in `fuzz-kube/`; all others are in `fuzz/`.
+const KUBE_FUZZ_TARGETS: &[&str] = &["kubeconfig"];
+
 /// `cargo xtask fuzz TARGET [SECONDS]`: run a cargo-fuzz target on the stable
 /// toolchain (RUSTC_BOOTSTRAP lets cargo-fuzz use its nightly flags).
 fn fuzz(root: &Path, rest: &[String]) -> Result<(), String> {
@@ -222,8 +227,15 @@ fn fuzz(root: &Path, rest: &[String]) -> Result<(), String> {
     {
         run(cargo().args(["install", "--locked", "cargo-fuzz"]))?;
     }
+    // Targets that need eksdoctor-kube (kube-rs, TLS) live in fuzz-kube/, so
+    // the core targets in fuzz/ build without them.
+    let dir = if KUBE_FUZZ_TARGETS.contains(&target.as_str()) {
+        "fuzz-kube"
+    } else {
+        "fuzz"
+    };
     run(cargo()
-        .current_dir(root.join("fuzz"))
+        .current_dir(root.join(dir))
         .env("RUSTC_BOOTSTRAP", "1")
         .args([
             "fuzz",

@@ -146,166 +146,40 @@ pub fn arn_doubt(arn: &str) -> Option<String> {
     None
 }
 
-/// Actions of the services EKS operators meet most, for telling a whole
-/// action from one cut where the message stops (`eks:DescribeClu`). Every
-/// real action that is a prefix of a listed one is listed too, so a whole
-/// action is never taken for a cut one; an action missing here is simply
-/// not judged.
-const KNOWN_ACTIONS: &[(&str, &[&str])] = &[
-    (
-        "eks",
-        &[
-            "AccessKubernetesApi",
-            "AssociateAccessPolicy",
-            "AssociateEncryptionConfig",
-            "AssociateIdentityProviderConfig",
-            "CancelUpdate",
-            "CreateAccessEntry",
-            "CreateAddon",
-            "CreateCluster",
-            "CreateEksAnywhereSubscription",
-            "CreateFargateProfile",
-            "CreateNodegroup",
-            "CreatePodIdentityAssociation",
-            "DeleteAccessEntry",
-            "DeleteAddon",
-            "DeleteCluster",
-            "DeleteEksAnywhereSubscription",
-            "DeleteFargateProfile",
-            "DeleteNodegroup",
-            "DeletePodIdentityAssociation",
-            "DeregisterCluster",
-            "DescribeAccessEntry",
-            "DescribeAddon",
-            "DescribeAddonConfiguration",
-            "DescribeAddonVersions",
-            "DescribeCluster",
-            "DescribeClusterVersions",
-            "DescribeEksAnywhereSubscription",
-            "DescribeFargateProfile",
-            "DescribeIdentityProviderConfig",
-            "DescribeInsight",
-            "DescribeInsightsRefresh",
-            "DescribeNodegroup",
-            "DescribePodIdentityAssociation",
-            "DescribeUpdate",
-            "DisassociateAccessPolicy",
-            "DisassociateIdentityProviderConfig",
-            "ListAccessEntries",
-            "ListAccessPolicies",
-            "ListAddons",
-            "ListAssociatedAccessPolicies",
-            "ListClusters",
-            "ListEksAnywhereSubscriptions",
-            "ListFargateProfiles",
-            "ListIdentityProviderConfigs",
-            "ListInsights",
-            "ListNodegroups",
-            "ListPodIdentityAssociations",
-            "ListTagsForResource",
-            "ListUpdates",
-            "RegisterCluster",
-            "StartInsightsRefresh",
-            "TagResource",
-            "UntagResource",
-            "UpdateAccessEntry",
-            "UpdateAddon",
-            "UpdateClusterConfig",
-            "UpdateClusterVersion",
-            "UpdateEksAnywhereSubscription",
-            "UpdateNodegroupConfig",
-            "UpdateNodegroupVersion",
-            "UpdatePodIdentityAssociation",
-        ],
-    ),
-    (
-        "sts",
-        &[
-            "AssumeRole",
-            "AssumeRoleWithSAML",
-            "AssumeRoleWithWebIdentity",
-            "AssumeRoot",
-            "DecodeAuthorizationMessage",
-            "GetAccessKeyInfo",
-            "GetCallerIdentity",
-            "GetFederationToken",
-            "GetServiceBearerToken",
-            "GetSessionToken",
-            "SetContext",
-            "SetSourceIdentity",
-            "TagSession",
-        ],
-    ),
-    (
-        "iam",
-        &[
-            "AddRoleToInstanceProfile",
-            "AttachGroupPolicy",
-            "AttachRolePolicy",
-            "AttachUserPolicy",
-            "CreateAccessKey",
-            "CreateInstanceProfile",
-            "CreateOpenIDConnectProvider",
-            "CreatePolicy",
-            "CreatePolicyVersion",
-            "CreateRole",
-            "CreateServiceLinkedRole",
-            "CreateUser",
-            "DeleteRole",
-            "DeleteRolePolicy",
-            "DeleteUser",
-            "DetachRolePolicy",
-            "GetInstanceProfile",
-            "GetOpenIDConnectProvider",
-            "GetPolicy",
-            "GetPolicyVersion",
-            "GetRole",
-            "GetRolePolicy",
-            "GetUser",
-            "GetUserPolicy",
-            "ListAccessKeys",
-            "ListAttachedRolePolicies",
-            "ListAttachedUserPolicies",
-            "ListInstanceProfiles",
-            "ListInstanceProfilesForRole",
-            "ListOpenIDConnectProviders",
-            "ListPolicies",
-            "ListPolicyVersions",
-            "ListRolePolicies",
-            "ListRoleTags",
-            "ListRoles",
-            "ListUserPolicies",
-            "ListUsers",
-            "PassRole",
-            "PutRolePermissionsBoundary",
-            "PutRolePolicy",
-            "PutUserPolicy",
-            "SimulatePrincipalPolicy",
-            "TagRole",
-            "UpdateAssumeRolePolicy",
-            "UpdateRole",
-        ],
-    ),
-    (
-        "ecr",
-        &[
-            "BatchCheckLayerAvailability",
-            "BatchGetImage",
-            "CompleteLayerUpload",
-            "CreateRepository",
-            "DescribeImages",
-            "DescribeRepositories",
-            "GetAuthorizationToken",
-            "GetDownloadUrlForLayer",
-            "GetRepositoryPolicy",
-            "InitiateLayerUpload",
-            "ListImages",
-            "PutImage",
-            "SetRepositoryPolicy",
-            "UploadLayerPart",
-        ],
-    ),
-];
+/// The actions of a service in the catalog ([`super::iam_actions`], generated
+/// from the AWS Service Authorization Reference), sorted by their lowercase
+/// spelling; `None` for a service the catalog does not cover (its actions
+/// are then not judged).
+fn catalog(service: &str) -> Option<&'static [&'static str]> {
+    super::iam_actions::IAM_ACTIONS
+        .iter()
+        .find(|(s, _)| s.eq_ignore_ascii_case(service))
+        .map(|(_, names)| *names)
+}
+
+fn cmp_ci(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+/// Whether `service:name` is an action the catalog lists; `None` when the
+/// catalog does not cover the service.
+#[must_use]
+pub fn known_action(service: &str, name: &str) -> Option<bool> {
+    let names = catalog(service)?;
+    Some(names.binary_search_by(|n| cmp_ci(n, name)).is_ok())
+}
+
+/// Catalogued actions of `service` that are longer than `start` and begin with it.
+fn completions(service: &str, start: &str) -> impl Iterator<Item = &'static str> {
+    let names = catalog(service).unwrap_or_default();
+    let from = names.partition_point(|n| cmp_ci(n, start).is_lt());
+    names[from..].iter().copied().take_while(move |n| {
+        n.len() >= start.len() && n.as_bytes()[..start.len()].eq_ignore_ascii_case(start.as_bytes())
+    })
+    .filter(move |n| n.len() > start.len())
+}
 
 /// Why an action the message stops on looks cut, if it does.
 fn action_doubt(d: &Denial) -> Option<String> {
@@ -324,11 +198,7 @@ fn action_doubt(d: &Denial) -> Option<String> {
             "the text is marked as cut right after the action {action}"
         ));
     }
-    let known = KNOWN_ACTIONS
-        .iter()
-        .find(|(s, _)| s.eq_ignore_ascii_case(svc))
-        .map(|(_, names)| *names);
-    if known.is_some_and(|names| names.iter().any(|n| n.eq_ignore_ascii_case(name))) {
+    if known_action(svc, name) == Some(true) {
         return None;
     }
     let longer = |full: &str| {
@@ -346,13 +216,10 @@ fn action_doubt(d: &Denial) -> Option<String> {
             "the action {action} stops where the message stops and is the start of the operation {op} the error names"
         ));
     }
-    let completions: Vec<&str> = known
-        .unwrap_or_default()
-        .iter()
-        .copied()
-        .filter(|n| longer(n))
-        .take(3)
-        .collect();
+    // The shortest completions first: the nearest whole actions.
+    let mut completions: Vec<&str> = completions(svc, name).collect();
+    completions.sort_by_key(|n| (n.len(), *n));
+    completions.truncate(3);
     (!completions.is_empty()).then(|| {
         format!(
             "the action {action} stops where the message stops and is no whole {svc} action (the start of {svc}:{}?)",

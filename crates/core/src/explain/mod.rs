@@ -64,6 +64,7 @@ pub mod check;
 pub mod denial;
 pub mod fix;
 pub mod forms;
+mod iam_actions;
 pub mod others;
 pub mod podid;
 pub mod secrets;
@@ -71,7 +72,11 @@ pub mod stream;
 pub mod tools;
 pub mod wild;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+/// The maps below are looked up once or twice per input line with whole
+/// lines as keys: foldhash (seeded per process) instead of SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::io::Read;
 
 use serde_json::{Value, json};
@@ -112,7 +117,7 @@ pub struct Explainer {
     /// Hashes of the principal, action and resource of every denial in
     /// `seen`, so a denial past the kept limit that cannot be a repeat skips
     /// the full parse.
-    seen_denials: std::collections::HashSet<u64>,
+    seen_denials: std::collections::HashSet<u64, foldhash::fast::RandomState>,
     /// Whole lines (timestamp prefix stripped) already diagnosed → the groups
     /// they counted in: a repeated log line costs one hash lookup.
     lines_seen: HashMap<String, Vec<usize>>,
@@ -136,8 +141,9 @@ pub struct Explainer {
 
 /// The hash [`Explainer::maybe_seen`] compares.
 fn denial_head_hash(principal: &str, action: &str, resource: &str) -> u64 {
-    use std::hash::Hasher as _;
-    let mut h = std::hash::DefaultHasher::new();
+    use std::hash::{BuildHasher as _, Hasher as _};
+    // Fixed seed: the hashes are compared within one run only.
+    let mut h = foldhash::quality::FixedState::with_seed(0x5eed).build_hasher();
     for part in [principal, action, resource] {
         h.write(part.as_bytes());
         h.write_u8(0x1f);

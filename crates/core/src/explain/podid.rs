@@ -37,6 +37,11 @@ pub fn owns_denial(d: &super::Denial) -> bool {
 /// line in ASCII lowercase (same byte offsets).
 #[must_use]
 pub fn diagnose_line(text: &str, lower: &str) -> Option<Diagnosis> {
+    // Every finding below needs one of these phrases: one pass over the line
+    // rules out the common one (a plain denial) before the separate searches.
+    if !gate(lower) {
+        return None;
+    }
     // The node role denied eks-auth:AssumeRoleForPodIdentity is the node
     // role's permission (AmazonEKSWorkerNodePolicy grants it), not the
     // association role's trust: the generic denial diagnosis says that.
@@ -83,6 +88,28 @@ pub fn diagnose_line(text: &str, lower: &str) -> Option<Diagnosis> {
         return Some(node_role(role));
     }
     None
+}
+
+/// What [`diagnose_line`] needs one of (lowercase): the service principal,
+/// the Pod Identity call, the agent's address, the SDK's "unable to load
+/// credentials", and an instance session (`/i-`, for [`node_role_session`]).
+const GATE: &[&str] = &[
+    SERVICE_PRINCIPAL,
+    "assumeroleforpodidentity",
+    AGENT_ADDRESS,
+    "unable to load credentials",
+    "/i-",
+];
+
+/// Whether `lower` holds one of [`GATE`]: a SIMD substring search each (an
+/// Aho-Corasick automaton over these steps byte by byte through ARNs, whose
+/// `/` its prefilter keeps stopping on).
+fn gate(lower: &str) -> bool {
+    static F: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>> =
+        std::sync::OnceLock::new();
+    F.get_or_init(|| GATE.iter().map(|p| memchr::memmem::Finder::new(p)).collect())
+        .iter()
+        .any(|f| f.find(lower.as_bytes()).is_some())
 }
 
 /// `assumed-role/ROLE/i-0123456789abcdef0` where ROLE looks like an EKS

@@ -272,8 +272,22 @@ fn glue_fits(prev: &[u8], next: &[u8]) -> bool {
         return true;
     }
     // The action slot: `... to perform: cloudforma` + `tion:DescribeStacks`.
+    // The catalog of actions decides where it covers the service: glue when
+    // the joined piece is a catalogued action, not when only the held piece is.
     if before.ends_with(b"perform:") || before.ends_with(b"API:") {
-        return super::denial::leading_action(&joined_s).is_some_and(|a| a.len() == joined.len());
+        let Some(action) =
+            super::denial::leading_action(&joined_s).filter(|a| a.len() == joined.len())
+        else {
+            return false;
+        };
+        let known = |a: &str| {
+            a.split_once(':')
+                .and_then(|(svc, name)| super::check::known_action(svc, name))
+        };
+        return match known(action) {
+            Some(true) | None => true,
+            Some(false) => known(&String::from_utf8_lossy(last)) != Some(true),
+        };
     }
     false
 }

@@ -171,3 +171,58 @@ fn a_cut_action_is_not_grouped_with_the_whole_one() {
     let authz: Vec<_> = fs.iter().filter(|f| f.rule.starts_with("authz/")).collect();
     assert_eq!(authz.len(), 2, "{:#?}", rules_of(&fs));
 }
+
+/// The catalog (generated from the Service Authorization Reference) covers
+/// the services beyond EKS, IAM, STS and ECR: an action cut where the
+/// message stops is doubted, the whole action keeps its fix. (cut, whole).
+const CATALOG_CASES: &[(&str, &str)] = &[
+    ("ec2:DescribeInst", "ec2:DescribeInstances"),
+    ("s3:GetBucketPol", "s3:GetBucketPolicy"),
+    ("kms:GenerateDataK", "kms:GenerateDataKey"),
+    ("cloudformation:DescribeSta", "cloudformation:DescribeStacks"),
+    ("autoscaling:SetDesiredCap", "autoscaling:SetDesiredCapacity"),
+    (
+        "elasticloadbalancing:DescribeTargetGr",
+        "elasticloadbalancing:DescribeTargetGroups",
+    ),
+    ("logs:PutLogEv", "logs:PutLogEvents"),
+    ("ssm:GetParamet", "ssm:GetParameter"),
+    ("secretsmanager:GetSecretVal", "secretsmanager:GetSecretValue"),
+    ("sns:Publ", "sns:Publish"),
+    ("sqs:ReceiveMess", "sqs:ReceiveMessage"),
+    ("lambda:InvokeFunc", "lambda:InvokeFunction"),
+    ("dynamodb:BatchWriteIt", "dynamodb:BatchWriteItem"),
+    ("organizations:ListAcc", "organizations:ListAccounts"),
+    (
+        "route53:ChangeResourceRecordS",
+        "route53:ChangeResourceRecordSets",
+    ),
+    ("acm:DescribeCertif", "acm:DescribeCertificate"),
+    ("ecs:DescribeServ", "ecs:DescribeServices"),
+    ("rds:DescribeDBInst", "rds:DescribeDBInstances"),
+];
+
+#[test]
+fn the_catalog_judges_cut_actions_of_more_services() {
+    let mut failures = Vec::new();
+    for (cut, whole) in CATALOG_CASES {
+        for (action, want_cut) in [(cut, true), (whole, false)] {
+            let msg = format!(
+                "User: arn:aws:iam::210987654321:user/ana is not authorized to perform: {action}"
+            );
+            let fs = explain_text(&msg);
+            let Some(f) = fs.iter().find(|f| f.rule.starts_with("authz/")) else {
+                failures.push(format!("{action}: no authz finding ({:?})", rules_of(&fs)));
+                continue;
+            };
+            let uncertain = f.evidence.get("uncertain").is_some();
+            if uncertain != want_cut {
+                failures.push(format!("{action}: uncertain {uncertain}, want {want_cut}"));
+            }
+            if want_cut && !f.detail.contains(whole) {
+                failures.push(format!("{action}: the doubt does not offer {whole}: {}", f.detail));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
