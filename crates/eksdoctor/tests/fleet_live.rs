@@ -428,3 +428,92 @@ fn aws_auth_read_from_each_cluster_as_the_accounts_role() {
         "{log:?}"
     );
 }
+
+/// `--previous` on a fleet run: run 1's JSON (ids and first_seen on every
+/// finding) with one finding more for prod and one for sandbox is run 2's
+/// previous report. Run 2 cannot assume sandbox's role: prod's extra
+/// finding is resolved, sandbox's is held open, everything else keeps its
+/// first_seen.
+#[test]
+fn previous_resolves_the_fixed_and_holds_accounts_not_checked() {
+    let world = org_world();
+    let sandbox = account_id(&world, "sandbox");
+    let prod = account_id(&world, "prod");
+    let run = |previous: Option<&std::path::Path>| {
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = eksdoctor(home.path(), &world);
+        cmd.args([
+            "check",
+            "--org",
+            "--no-kubernetes",
+            "--regions",
+            REGIONS,
+            "--accounts",
+            &format!("{prod},{sandbox}"),
+            "--format",
+            "json",
+        ]);
+        if let Some(p) = previous {
+            cmd.arg("--previous").arg(p);
+        }
+        cmd.output().unwrap()
+    };
+    let run1 = run(None);
+    let mut prev = json_of(&run1);
+    let findings = prev["findings"].as_array_mut().unwrap();
+    let mut ids1: Vec<String> = Vec::new();
+    for f in findings.iter_mut() {
+        f["first_seen"] = "2026-01-01T00:00:00Z".into();
+        ids1.push(f["id"].as_str().unwrap().to_owned());
+    }
+    let fake = |account: &str| {
+        json!({"id": format!("eksdoctor/{account}/us-west-2/gone/irsa/oidc-provider-missing/0123456789abcdef"),
+               "first_seen": "2026-01-01T00:00:00Z", "rule": "irsa/oidc-provider-missing",
+               "scope": {"account_id": account, "region": "us-west-2", "cluster": "gone"}})
+    };
+    findings.push(fake(&prod));
+    findings.push(fake(&sandbox));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("previous.json");
+    std::fs::write(&file, prev.to_string()).unwrap();
+
+    world
+        .faults()
+        .assume_denied
+        .insert(format!("arn:aws:iam::{sandbox}:role/EksDoctorReadOnly"));
+    let run2 = run(Some(&file));
+    assert_eq!(run2.status.code(), Some(1));
+    let v = json_of(&run2);
+    let resolved: Vec<&str> = v["resolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    let held: Vec<&str> = v["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(resolved, [fake(&prod)["id"].as_str().unwrap()], "{v}");
+    assert!(
+        held.contains(&fake(&sandbox)["id"].as_str().unwrap()),
+        "{v}"
+    );
+    // Every id of run 1 is still there, held (sandbox) or found again.
+    for id in &ids1 {
+        let found = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id.as_str());
+        match found {
+            Some(f) => assert_eq!(f["first_seen"], "2026-01-01T00:00:00Z", "{f}"),
+            None => assert!(
+                held.contains(&id.as_str()),
+                "{id} neither found nor held: {v}"
+            ),
+        }
+    }
+}
