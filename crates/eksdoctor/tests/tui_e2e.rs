@@ -355,10 +355,54 @@ fn live_dashboard_against_moto() {
     t.wait_for("2/2 keys");
     t.keys(&["5"]);
     t.wait_for("keys/limit-reached");
+    // Explain, live: the offline answer, then the account's (alice's
+    // policies read from moto) as the line under the box.
+    t.paste(&format!(
+        "User: arn:aws:iam::{account}:user/alice is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:{region}:{account}:cluster/old",
+        account = common::ACCOUNT,
+        region = common::REGION
+    ));
+    let s = t.wait_for("live: implicit deny");
+    assert!(s.contains("reads)"), "{s}");
     t.keys(&["q"]);
     t.wait_for("EKSDOCTOR-EXITED");
     assert_eq!(t.exit_status(), "exit=0");
     assert_cooked(&t.stty());
+}
+
+/// `--no-kubernetes`: the dashboard runs on the AWS probes alone.
+#[test]
+fn live_dashboard_without_kubernetes() {
+    let world = common::World::new(&serde_json::json!({
+        "users": [{"name": "alice", "keys": 1}],
+        "clusters": [{"name": "new", "version": "1.29"}]
+    }));
+    let (id, secret) = world.user_key("alice", 0);
+    let home = tempfile::tempdir().unwrap();
+    let env = format!(
+        "env -i PATH=\"$PATH\" TERM=xterm-256color HOME='{home}' AWS_CONFIG_FILE='{home}/config' \
+         AWS_SHARED_CREDENTIALS_FILE='{home}/credentials' AWS_EC2_METADATA_DISABLED=true \
+         AWS_ACCESS_KEY_ID={id} AWS_SECRET_ACCESS_KEY='{secret}'",
+        home = home.path().display()
+    );
+    let args = format!(
+        "--no-kubernetes --region {} --endpoint-url {}",
+        common::REGION,
+        world.endpoint()
+    );
+    let t = Tmux::start_with("nokube", &env, &args);
+    t.wait_for("user/alice");
+    t.keys(&["2"]);
+    t.wait_for("1.29");
+    t.paste(&format!(
+        "User: arn:aws:iam::{account}:user/alice is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:{region}:{account}:cluster/new",
+        account = common::ACCOUNT,
+        region = common::REGION
+    ));
+    t.wait_for("live: implicit deny");
+    t.keys(&["q"]);
+    t.wait_for("EKSDOCTOR-EXITED");
+    assert_eq!(t.exit_status(), "exit=0");
 }
 
 #[test]

@@ -107,8 +107,8 @@ impl FeedSource for LiveSource {
     fn explain_live(&mut self, request: u64, text: String, sink: FeedSink) {
         let config = self.config.clone();
         let connected = Arc::clone(&self.connected);
-        tokio::spawn(async move {
-            let answer = tokio::time::timeout(
+        let work = tokio::spawn(async move {
+            tokio::time::timeout(
                 EXPLAIN_LIVE_TIMEOUT,
                 explain_live_answer(&config, &connected, &text),
             )
@@ -118,6 +118,12 @@ impl FeedSource for LiveSource {
                     "timed out: IAM did not answer within {} s",
                     EXPLAIN_LIVE_TIMEOUT.as_secs()
                 ),
+            })
+        });
+        // Whatever happens to the work, the box stops asking.
+        tokio::spawn(async move {
+            let answer = work.await.unwrap_or_else(|e| LiveAnswer::Failed {
+                message: format!("the live check stopped: {e}"),
             });
             sink.send(Feed::ExplainLive { request, answer });
         });
@@ -131,6 +137,7 @@ impl FeedSource for LiveSource {
         let options = self.options.clone();
         let identity_failed = Arc::clone(&self.identity_failed);
         let kubernetes = self.kubernetes;
+        let connected = Arc::clone(&self.connected);
         self.task = Some(tokio::spawn(async move {
             let live = match config.connect().await {
                 Ok(live) => live,
@@ -149,6 +156,8 @@ impl FeedSource for LiveSource {
                     return;
                 }
             };
+            // Explain's live answers share this connection (one HTTP client).
+            *connected.lock().await = Some(live.clone());
             let (tx, mut rx) = tokio::sync::mpsc::channel(256);
             let concurrency = options.concurrency;
             let round = {
