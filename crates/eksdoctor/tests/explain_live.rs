@@ -5,10 +5,13 @@
 //!
 //! moto serves everything used here: IAM users, groups, roles, inline and
 //! managed policies with versions, permissions boundaries, role trust, KMS
-//! key policies, S3 bucket policies (none: NoSuchBucketPolicy), and
-//! Organizations with SCPs (FullAWSAccess attached to the root and the
-//! account by moto itself). Nothing is stubbed. moto does not enforce the
-//! policies: the decisions are eksdoctor's evaluator on what it read.
+//! key policies, S3 bucket policies (none: NoSuchBucketPolicy), ECR
+//! repository policies, Secrets Manager resource policies, SNS topic and SQS
+//! queue policies, and Organizations with SCPs (FullAWSAccess attached to the
+//! root and the account by moto itself; moto's default account creates the
+//! organization, so it is the management account, which SCPs do not apply
+//! to). Nothing is stubbed. moto does not enforce the policies: the
+//! decisions are eksdoctor's evaluator on what it read.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../../aws/tests/common/mod.rs"]
@@ -386,7 +389,8 @@ fn each_deciding_policy_is_named_and_its_fix_allows_on_a_second_run() {
     let (f, _, _) = explain_live(&acct, &text, &json);
     assert_eq!(f["rule"], "authz/allowed-now", "{f:#}");
 
-    // 4. An SCP Deny.
+    // 4. An SCP Deny on the organization's management account (moto's
+    // default account created the organization): SCPs do not apply to it.
     let text = denial(
         &arn("user/alice"),
         "s3:GetObject",
@@ -394,15 +398,17 @@ fn each_deciding_policy_is_named_and_its_fix_allows_on_a_second_run() {
         "with an explicit deny in a service control policy",
     );
     let (f, _, _) = explain_live(&acct, &text, &json);
-    assert_eq!(f["rule"], "authz/explicit-deny", "{f:#}");
+    assert_eq!(f["rule"], "authz/allowed-now", "{f:#}");
     let live = &f["evidence"]["live"];
-    assert_eq!(live["deciding"]["policy_kind"], "service control policy");
-    assert_eq!(live["deciding"]["statement"], "NoGetObject");
     assert!(
-        live["deciding"]["policy"]
-            .as_str()
-            .unwrap()
-            .contains(&acct.scp_id)
+        live["trace"]
+            .to_string()
+            .contains("is the organization's management account"),
+        "{f:#}"
+    );
+    assert!(
+        !live["policies_read"].to_string().contains(&acct.scp_id),
+        "{f:#}"
     );
     // The bucket has no policy, and that is read as such (not as an error).
     assert!(
@@ -410,20 +416,6 @@ fn each_deciding_policy_is_named_and_its_fix_allows_on_a_second_run() {
             .to_string()
             .contains("bucket policy of team-data")
     );
-    let cmds = check_commands(&f);
-    assert_eq!(&cmds[0][..3], ["aws", "organizations", "update-policy"]);
-    assert_eq!(flag(&cmds[0], "--policy-id"), acct.scp_id);
-    boto(
-        &acct.moto,
-        &json!([call(
-            "organizations",
-            "update_policy",
-            json!({"PolicyId": acct.scp_id,
-        "Content": flag(&cmds[0], "--content")})
-        )]),
-    );
-    let (f, _, _) = explain_live(&acct, &text, &json);
-    assert_eq!(f["rule"], "authz/allowed-now", "{f:#}");
 
     // 5. A role trust that names the caller's role ARN without its path.
     let text = denial(
@@ -590,4 +582,241 @@ fn an_unreadable_scp_level_is_said_and_an_allow_is_not_trusted() {
     // Not "allowed now": the SCP the message names was not read.
     assert_eq!(f["rule"], "authz/service-control-policy");
     assert_eq!(code, 1);
+}
+
+/// ECR, Secrets Manager, SNS and SQS resource policies: each one's Deny
+/// decides; the fix narrows it in the merged document, which this test puts
+/// back with boto3; the second run is allowed. A queue without a policy is
+/// read as "no policy" (not as an error).
+#[test]
+fn resource_policies_of_repositories_secrets_topics_and_queues_decide_and_merge() {
+    let moto = Moto::start();
+    let bob = arn("user/bob");
+    let deny = |sid: &str, action: &str, resource: Option<&str>| {
+        let mut st =
+            json!({"Sid": sid, "Effect": "Deny", "Principal": {"AWS": bob}, "Action": action});
+        if let Some(r) = resource {
+            st["Resource"] = json!(r);
+        }
+        st
+    };
+    let keep = |sid: &str, action: &str, resource: Option<&str>| {
+        let mut st = json!({"Sid": sid, "Effect": "Allow", "Principal": {"AWS": arn("root")}, "Action": action});
+        if let Some(r) = resource {
+            st["Resource"] = json!(r);
+        }
+        st
+    };
+    let topic = format!("arn:aws:sns:{REGION}:{ACCOUNT}:alerts");
+    let queue = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:jobs");
+    let repo = format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/app");
+    let got = boto(
+        &moto,
+        &json!([
+            call("iam", "create_user", json!({"UserName": "reader"})),
+            call("iam", "create_access_key", json!({"UserName": "reader"})),
+            call("iam", "create_user", json!({"UserName": "bob"})),
+            call(
+                "iam",
+                "put_user_policy",
+                json!({"UserName": "bob", "PolicyName": "work",
+                "PolicyDocument": doc(json!([{"Effect": "Allow",
+                    "Action": ["ecr:*", "secretsmanager:*", "sns:*", "sqs:*"], "Resource": "*"}]))})
+            ),
+            call(
+                "ecr",
+                "create_repository",
+                json!({"repositoryName": "team/app"})
+            ),
+            // ECR repository policies name no Resource: the repository is it.
+            call(
+                "ecr",
+                "set_repository_policy",
+                json!({"repositoryName": "team/app",
+                "policyText": doc(json!([keep("Pull", "ecr:BatchGetImage", None),
+                                         deny("NoBob", "ecr:BatchGetImage", None)]))})
+            ),
+            call(
+                "secretsmanager",
+                "create_secret",
+                json!({"Name": "db", "SecretString": "not-a-real-secret"})
+            ),
+            call("sns", "create_topic", json!({"Name": "alerts"})),
+            call("sqs", "create_queue", json!({"QueueName": "jobs"})),
+            call("sqs", "create_queue", json!({"QueueName": "open"})),
+            // moto's default account creates it: the management account.
+            call(
+                "organizations",
+                "create_organization",
+                json!({"FeatureSet": "ALL"})
+            ),
+        ]),
+    );
+    let key = &got[1]["AccessKey"];
+    let secret = got[6]["ARN"].as_str().unwrap().to_owned();
+    let queue_url = got[8]["QueueUrl"].as_str().unwrap().to_owned();
+    boto(
+        &moto,
+        &json!([
+            call(
+                "secretsmanager",
+                "put_resource_policy",
+                json!({"SecretId": secret,
+                "ResourcePolicy": doc(json!([keep("Read", "secretsmanager:GetSecretValue", Some("*")),
+                                             deny("NoBob", "secretsmanager:GetSecretValue", Some("*"))]))})
+            ),
+            call(
+                "sns",
+                "set_topic_attributes",
+                json!({"TopicArn": topic, "AttributeName": "Policy",
+                "AttributeValue": doc(json!([keep("Publish", "sns:Publish", Some(&topic)),
+                                             deny("NoBob", "sns:Publish", Some(&topic))]))})
+            ),
+            call(
+                "sqs",
+                "set_queue_attributes",
+                json!({"QueueUrl": queue_url, "Attributes": {"Policy":
+                doc(json!([keep("Send", "sqs:SendMessage", Some(&queue)),
+                           deny("NoBob", "sqs:SendMessage", Some(&queue))]))}})
+            ),
+        ]),
+    );
+    let proxy = Proxy::start(moto.addr, Faults::default());
+    let acct = Account {
+        key_id: key["AccessKeyId"].as_str().unwrap().to_owned(),
+        secret: key["SecretAccessKey"].as_str().unwrap().to_owned(),
+        moto,
+        proxy,
+        kms_key: String::new(),
+        scp_id: String::new(),
+    };
+    let json = ["--format", "json"];
+    // (action, resource, policy name, command, the boto3 call that applies it)
+    type Apply = fn(&[String]) -> Value;
+    let cases: [(&str, &str, &str, [&str; 3], Apply); 4] = [
+        (
+            "ecr:BatchGetImage",
+            &repo,
+            "repository policy of team/app",
+            ["aws", "ecr", "set-repository-policy"],
+            |w| {
+                call(
+                    "ecr",
+                    "set_repository_policy",
+                    json!({"repositoryName": flag(w, "--repository-name"),
+                    "registryId": flag(w, "--registry-id"), "policyText": flag(w, "--policy-text")}),
+                )
+            },
+        ),
+        (
+            "secretsmanager:GetSecretValue",
+            &secret,
+            "resource policy of",
+            ["aws", "secretsmanager", "put-resource-policy"],
+            |w| {
+                call(
+                    "secretsmanager",
+                    "put_resource_policy",
+                    json!({"SecretId": flag(w, "--secret-id"),
+                    "ResourcePolicy": flag(w, "--resource-policy")}),
+                )
+            },
+        ),
+        (
+            "sns:Publish",
+            &topic,
+            "access policy of arn:aws:sns:",
+            ["aws", "sns", "set-topic-attributes"],
+            |w| {
+                call(
+                    "sns",
+                    "set_topic_attributes",
+                    json!({"TopicArn": flag(w, "--topic-arn"),
+                    "AttributeName": flag(w, "--attribute-name"), "AttributeValue": flag(w, "--attribute-value")}),
+                )
+            },
+        ),
+        (
+            "sqs:SendMessage",
+            &queue,
+            "access policy of arn:aws:sqs:",
+            ["aws", "sqs", "set-queue-attributes"],
+            |w| {
+                let attributes: Value = serde_json::from_str(flag(w, "--attributes")).unwrap();
+                call(
+                    "sqs",
+                    "set_queue_attributes",
+                    json!({"QueueUrl": flag(w, "--queue-url"),
+                    "Attributes": attributes}),
+                )
+            },
+        ),
+    ];
+    for (action, resource, policy, command, apply) in cases {
+        let text = denial(
+            &bob,
+            action,
+            resource,
+            "with an explicit deny in a resource-based policy",
+        );
+        let (f, code, _) = explain_live(&acct, &text, &json);
+        assert_eq!(
+            (f["rule"].as_str(), code),
+            (Some("authz/explicit-deny"), 1),
+            "{action}: {f:#}"
+        );
+        let live = &f["evidence"]["live"];
+        assert!(
+            live["deciding"]["policy"]
+                .as_str()
+                .unwrap()
+                .starts_with(policy),
+            "{action}: {f:#}"
+        );
+        assert_eq!(live["deciding"]["statement"], "NoBob", "{action}");
+        assert_eq!(live["decision_after_fix"], "allow", "{action}: {f:#}");
+        let cmds = check_commands(&f);
+        assert_eq!(&cmds[0][..3], command, "{action}");
+        assert_eq!(flag(&cmds[0], "--region"), REGION);
+        // Merged: the other statement is still there.
+        let doc_flag = match command[1] {
+            "ecr" => "--policy-text",
+            "secretsmanager" => "--resource-policy",
+            "sns" => "--attribute-value",
+            _ => "--attributes",
+        };
+        let mut merged: Value = serde_json::from_str(flag(&cmds[0], doc_flag)).unwrap();
+        if command[1] == "sqs" {
+            merged = serde_json::from_str(merged["Policy"].as_str().unwrap()).unwrap();
+        }
+        assert_eq!(
+            merged["Statement"].as_array().unwrap().len(),
+            2,
+            "{action}: {merged:#}"
+        );
+        boto(&acct.moto, &json!([apply(&cmds[0])]));
+        let (f, code, _) = explain_live(&acct, &text, &json);
+        assert_eq!(
+            (f["rule"].as_str(), code),
+            (Some("authz/allowed-now"), 0),
+            "{action} after the fix: {f:#}"
+        );
+    }
+
+    // A queue without a policy: read as none, the identity policy decides.
+    let text = denial(
+        &bob,
+        "sqs:SendMessage",
+        &format!("arn:aws:sqs:{REGION}:{ACCOUNT}:open"),
+        "",
+    );
+    let (f, _, _) = explain_live(&acct, &text, &json);
+    assert_eq!(f["rule"], "authz/allowed-now", "{f:#}");
+    assert!(
+        f["evidence"]["live"]["policies_read"]
+            .to_string()
+            .contains("access policy of arn:aws:sqs:"),
+        "{f:#}"
+    );
+    assert_eq!(f["evidence"]["live"]["complete"], true, "{f:#}");
 }
