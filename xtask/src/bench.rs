@@ -50,6 +50,24 @@ fn criterion(root: &Path, bench: &str, rest: &[String]) -> Result<(), String> {
     )
 }
 
+/// moto processes for the benches that shard it: one per CPU (each answers
+/// one request at a time), at least two, at most eight.
+fn default_shards() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
+}
+
+/// Seconds of CPU (user + system) a live process has used so far, from
+/// /proc/PID/stat (Linux; `None` elsewhere or once it has gone).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name: state is field 3,
+    // utime and stime fields 14 and 15, in clock ticks (USER_HZ, 100).
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
 /// Build the eksdoctor binary (release unless `debug`) and return its path.
 fn build_eksdoctor(root: &Path, debug: bool) -> Result<PathBuf, String> {
     let mut build =

@@ -13,7 +13,7 @@
 //! reads) minus the first, divided by the extra denials.
 //!
 //! moto answers one request at a time, which bounds any client: the reads
-//! are spread over `--shards` (default 4) moto processes seeded alike (the
+//! are spread over `--shards` (default: one per CPU, at least 2) moto processes seeded alike (the
 //! same moto random seed and the same calls, so ids match) and taking
 //! requests in turn behind the proxy.
 
@@ -44,7 +44,7 @@ fn parse(rest: &[String]) -> Result<Options, String> {
         denials: 10_000,
         principals: 50,
         latency: Duration::from_millis(50),
-        shards: 4,
+        shards: super::default_shards(),
     };
     let mut it = rest.iter();
     while let Some(a) = it.next() {
@@ -338,8 +338,8 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         let requests = v["live"]["requests"].as_u64().unwrap_or(0) as usize;
         Ok((t, reads, seen().saturating_sub(before), requests))
     };
-    // Warm up moto and the page cache, then measure. moto is one Python
-    // process: its own service time bounds any client; the run without
+    // Warm up moto and the page cache, then measure. Each moto shard is one
+    // Python process: their service time bounds any client; the run without
     // injected latency measures it.
     let _ = run_once(&small)?;
     let set_latency = |l: Duration| {
@@ -376,7 +376,7 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
     );
     let served = floor.max(t0.as_secs_f64());
     println!(
-        "  same run without injected latency: {:.2} s (moto's serial service time, process start included)",
+        "  same run without injected latency: {:.2} s (moto's service time over the shards, process start included)",
         t0.as_secs_f64()
     );
     println!(
@@ -388,6 +388,15 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         per_denial * 1e6,
         opts.denials * 10,
         t10.as_secs_f64()
+    );
+    println!(
+        "  load average: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     if reads10 != reads {
         return Err(format!("reads grew with the denials: {reads} -> {reads10}"));

@@ -6,10 +6,10 @@
 //! fault-injecting proxy (default 50 ms).
 //!
 //! moto answers one request at a time, so the member accounts are spread
-//! over `--shards` moto processes (default 4; the organization and the
-//! management account on the first): the proxy routes each request by the
-//! access key that signed it, an AssumeRole to the shard holding the role's
-//! account (crates/aws/tests/common/proxy.rs).
+//! over `--shards` moto processes (default: one per CPU, at least 2; the
+//! organization and the management account on the first): the proxy routes
+//! each request by the access key that signed it, an AssumeRole to the shard
+//! holding the role's account (crates/aws/tests/common/proxy.rs).
 //!
 //! Reported against the floor: ceil(calls / concurrency) x the injected
 //! round trip, the time the run would take if every slot of the global
@@ -50,7 +50,7 @@ fn parse(rest: &[String]) -> Result<Options, String> {
         clusters: 5,
         latency: Duration::from_millis(50),
         concurrency: 32,
-        shards: 4,
+        shards: super::default_shards(),
     };
     let mut it = rest.iter();
     while let Some(a) = it.next() {
@@ -187,8 +187,16 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
     let regions = REGIONS[..o.regions].join(",");
     let concurrency = o.concurrency.to_string();
 
-    let round = || -> Result<(Duration, usize, u64, serde_json::Value), String> {
+    let moto_cpu = || -> f64 {
+        shards
+            .iter()
+            .filter_map(|m| super::cpu_seconds(m.pid()))
+            .sum()
+    };
+    // (wall time, calls, peak RSS KiB, eksdoctor's CPU s, moto's CPU s, report)
+    let round = || -> Result<(Duration, usize, u64, f64, f64, serde_json::Value), String> {
         let before: usize = proxy.seen.lock().map_or(0, |m| m.values().sum());
+        let moto_before = moto_cpu();
         let started = Instant::now();
         let mut child = Command::new(&eksdoctor)
             .env_clear()
@@ -217,9 +225,13 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
             buf
         });
         let mut hwm = 0;
+        let mut cpu = 0.0f64;
         loop {
             if let Some(k) = vm_hwm_kib(pid) {
                 hwm = hwm.max(k);
+            }
+            if let Some(c) = super::cpu_seconds(pid) {
+                cpu = cpu.max(c);
             }
             if child.try_wait().map_err(|e| e.to_string())?.is_some() {
                 break;
@@ -227,6 +239,7 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
             std::thread::sleep(Duration::from_millis(20));
         }
         let elapsed = started.elapsed();
+        let moto_used = moto_cpu() - moto_before;
         let out = child.wait_with_output().map_err(|e| e.to_string())?;
         let stdout = reader.join().map_err(|_| "stdout reader panicked")?;
         let v: serde_json::Value = serde_json::from_slice(&stdout).map_err(|e| {
@@ -240,18 +253,18 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
             .lock()
             .map_or(0, |m| m.values().sum::<usize>())
             .saturating_sub(before);
-        Ok((elapsed, calls, hwm, v))
+        Ok((elapsed, calls, hwm, cpu, moto_used, v))
     };
 
     // Warm up moto's first answers, then measure.
     let _ = round()?;
-    let (t, calls, hwm_kib, v) = round()?;
+    let (t, calls, hwm_kib, cpu, moto_used, v) = round()?;
     // The same run with no injected latency: moto's own service time, which
     // the floor does not count (each shard answers one request at a time).
     if let Ok(mut f) = proxy.faults.lock() {
         f.latency = Duration::ZERO;
     }
-    let (t0, _, _, _) = round()?;
+    let (t0, _, _, _, _, _) = round()?;
     let _ = std::fs::remove_dir_all(&home);
 
     let seen_clusters = v["summary"]["clusters"].as_u64().unwrap_or(0);
@@ -295,6 +308,16 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         "  same run, no injected latency (moto's own time): {:>8.2} s; the latency's share {beyond:.2} s -> {:.2}x the floor",
         t0.as_secs_f64(),
         beyond / floor.max(f64::EPSILON)
+    );
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "  CPU used in the measured run: eksdoctor {cpu:.2} s (sampled every 20 ms), moto shards {moto_used:.2} s; \
+         {} CPUs, load average {}",
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     println!(
         "  peak memory (VmHWM): {mib:.1} MiB (target 128 MiB) {}",

@@ -87,6 +87,12 @@ pub(super) struct Moto {
     pub(super) addr: std::net::SocketAddr,
 }
 
+impl Moto {
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
