@@ -16,6 +16,9 @@
 //! 16.6x after (0.705 s, 35 MiB); sparse 3.6x (0.164 s vs grep's 0.046 s,
 //! 20.5 MiB; 2.3x measured earlier on a quieter box). Engine alone
 //! (`explain_file` example, user CPU): dense 0.97 s -> 0.42 s.
+//! Engine alone after the Pod Identity gate and foldhash (explain_file
+//! example, task-clock, same box under a load average of ~9, output
+//! byte-identical): dense 465-616 ms -> 353-473 ms, grep -c 41-62 ms.
 //! Without an argument both cases run. The logs land in `target/bench-explain/`
 //! and are reused when their size matches. Both programs run once to warm the
 //! page cache, then alternately `RUNS` times; the report gives the median and

@@ -55,8 +55,10 @@ fn prefix_of(html: &str) -> Option<String> {
     let rest = &rest[open + 1..];
     let close = rest.find("</code>")?;
     let p = rest[..close].trim();
-    (!p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
-        .then(|| p.to_owned())
+    (!p.is_empty()
+        && p.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+    .then(|| p.to_owned())
 }
 
 /// The actions a page lists.

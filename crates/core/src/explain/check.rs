@@ -175,10 +175,14 @@ pub fn known_action(service: &str, name: &str) -> Option<bool> {
 fn completions(service: &str, start: &str) -> impl Iterator<Item = &'static str> {
     let names = catalog(service).unwrap_or_default();
     let from = names.partition_point(|n| cmp_ci(n, start).is_lt());
-    names[from..].iter().copied().take_while(move |n| {
-        n.len() >= start.len() && n.as_bytes()[..start.len()].eq_ignore_ascii_case(start.as_bytes())
-    })
-    .filter(move |n| n.len() > start.len())
+    names[from..]
+        .iter()
+        .copied()
+        .take_while(move |n| {
+            n.len() >= start.len()
+                && n.as_bytes()[..start.len()].eq_ignore_ascii_case(start.as_bytes())
+        })
+        .filter(move |n| n.len() > start.len())
 }
 
 /// Why an action the message stops on looks cut, if it does.

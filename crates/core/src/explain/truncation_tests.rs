@@ -179,15 +179,24 @@ const CATALOG_CASES: &[(&str, &str)] = &[
     ("ec2:DescribeInst", "ec2:DescribeInstances"),
     ("s3:GetBucketPol", "s3:GetBucketPolicy"),
     ("kms:GenerateDataK", "kms:GenerateDataKey"),
-    ("cloudformation:DescribeSta", "cloudformation:DescribeStacks"),
-    ("autoscaling:SetDesiredCap", "autoscaling:SetDesiredCapacity"),
+    (
+        "cloudformation:DescribeSta",
+        "cloudformation:DescribeStacks",
+    ),
+    (
+        "autoscaling:SetDesiredCap",
+        "autoscaling:SetDesiredCapacity",
+    ),
     (
         "elasticloadbalancing:DescribeTargetGr",
         "elasticloadbalancing:DescribeTargetGroups",
     ),
     ("logs:PutLogEv", "logs:PutLogEvents"),
     ("ssm:GetParamet", "ssm:GetParameter"),
-    ("secretsmanager:GetSecretVal", "secretsmanager:GetSecretValue"),
+    (
+        "secretsmanager:GetSecretVal",
+        "secretsmanager:GetSecretValue",
+    ),
     ("sns:Publ", "sns:Publish"),
     ("sqs:ReceiveMess", "sqs:ReceiveMessage"),
     ("lambda:InvokeFunc", "lambda:InvokeFunction"),
@@ -215,12 +224,15 @@ fn the_catalog_judges_cut_actions_of_more_services() {
                 failures.push(format!("{action}: no authz finding ({:?})", rules_of(&fs)));
                 continue;
             };
-            let uncertain = f.evidence.get("uncertain").is_some();
+            let uncertain = f.evidence.contains_key("uncertain");
             if uncertain != want_cut {
                 failures.push(format!("{action}: uncertain {uncertain}, want {want_cut}"));
             }
             if want_cut && !f.detail.contains(whole) {
-                failures.push(format!("{action}: the doubt does not offer {whole}: {}", f.detail));
+                failures.push(format!(
+                    "{action}: the doubt does not offer {whole}: {}",
+                    f.detail
+                ));
             }
         }
     }
