@@ -107,13 +107,9 @@ const GATE: &[&str] = &[
 fn gate(lower: &str) -> bool {
     static F: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>> =
         std::sync::OnceLock::new();
-    F.get_or_init(|| {
-        GATE.iter()
-            .map(memchr::memmem::Finder::new)
-            .collect()
-    })
-    .iter()
-    .any(|f| f.find(lower.as_bytes()).is_some())
+    F.get_or_init(|| GATE.iter().map(memchr::memmem::Finder::new).collect())
+        .iter()
+        .any(|f| f.find(lower.as_bytes()).is_some())
 }
 
 /// `assumed-role/ROLE/i-0123456789abcdef0` where ROLE looks like an EKS
