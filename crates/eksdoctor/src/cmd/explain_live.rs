@@ -204,12 +204,10 @@ pub async fn check(
         let reader = &reader;
         async move {
             let p = Principal::parse(&a.principal).ok()?;
-            // The principal's policies first (cached: no extra call), then
-            // the rest of the request. Read all at once from a task on the
-            // dashboard's runtime, the reads never finished (tui_e2e
-            // live_dashboard_against_moto); cause not found yet.
-            let _ = reader.principal(&p).await;
-            Some(reader.for_request(&p, &a.action, &a.resource).await)
+            // Boxed: the read's state machine is large (every SDK call it
+            // may make), and inline it overflowed a 2 MiB runtime worker's
+            // stack when the dashboard polled it from a task.
+            Some(Box::pin(reader.for_request(&p, &a.action, &a.resource)).await)
         }
     });
     let answers = futures_util::future::join_all(reads).await;

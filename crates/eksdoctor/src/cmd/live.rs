@@ -21,6 +21,9 @@ pub const EXIT_LIVE: i32 = 3;
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // The main thread's size: deep SDK futures polled from a spawned
+        // task must not overflow the 2 MiB default.
+        .thread_stack_size(8 * 1024 * 1024)
         .enable_all()
         .build()
         .map_err(|e| CliError::Live(format!("cannot start the async runtime: {e}")))
