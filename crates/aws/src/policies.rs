@@ -251,6 +251,26 @@ fn not_read(what: &str, e: &ProbeError) -> String {
     }
 }
 
+/// One guarded, per-region client getter for each resource-policy service:
+/// `name(&self, region) -> crate::Client`, built once per region from the
+/// live SDK config with the read-only guard.
+macro_rules! regional_clients {
+    ($($name:ident: $sdk:ident),* $(,)?) => {
+        $(
+            fn $name(&self, region: &str) -> $sdk::Client {
+                self.$name.get(region, |r| {
+                    $sdk::Client::from_conf(
+                        $sdk::config::Builder::from(self.live.sdk())
+                            .interceptor(ReadOnlyGuard)
+                            .region(r)
+                            .build(),
+                    )
+                })
+            }
+        )*
+    };
+}
+
 impl PolicyReader {
     /// A reader with at most `concurrency` calls in flight.
     #[must_use]
@@ -295,59 +315,12 @@ impl PolicyReader {
         self.reads.load(Ordering::Relaxed)
     }
 
-    fn kms(&self, region: &str) -> aws_sdk_kms::Client {
-        self.kms.get(region, |r| {
-            aws_sdk_kms::Client::from_conf(
-                aws_sdk_kms::config::Builder::from(self.live.sdk())
-                    .interceptor(ReadOnlyGuard)
-                    .region(r)
-                    .build(),
-            )
-        })
-    }
-
-    fn ecr(&self, region: &str) -> aws_sdk_ecr::Client {
-        self.ecr.get(region, |r| {
-            aws_sdk_ecr::Client::from_conf(
-                aws_sdk_ecr::config::Builder::from(self.live.sdk())
-                    .interceptor(ReadOnlyGuard)
-                    .region(r)
-                    .build(),
-            )
-        })
-    }
-
-    fn secrets(&self, region: &str) -> aws_sdk_secretsmanager::Client {
-        self.secrets.get(region, |r| {
-            aws_sdk_secretsmanager::Client::from_conf(
-                aws_sdk_secretsmanager::config::Builder::from(self.live.sdk())
-                    .interceptor(ReadOnlyGuard)
-                    .region(r)
-                    .build(),
-            )
-        })
-    }
-
-    fn sns(&self, region: &str) -> aws_sdk_sns::Client {
-        self.sns.get(region, |r| {
-            aws_sdk_sns::Client::from_conf(
-                aws_sdk_sns::config::Builder::from(self.live.sdk())
-                    .interceptor(ReadOnlyGuard)
-                    .region(r)
-                    .build(),
-            )
-        })
-    }
-
-    fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {
-        self.sqs.get(region, |r| {
-            aws_sdk_sqs::Client::from_conf(
-                aws_sdk_sqs::config::Builder::from(self.live.sdk())
-                    .interceptor(ReadOnlyGuard)
-                    .region(r)
-                    .build(),
-            )
-        })
+    regional_clients! {
+        kms: aws_sdk_kms,
+        ecr: aws_sdk_ecr,
+        secrets: aws_sdk_secretsmanager,
+        sns: aws_sdk_sns,
+        sqs: aws_sdk_sqs,
     }
 
     /// One call: under the concurrency limit and the probe deadline, counted.
