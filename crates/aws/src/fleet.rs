@@ -500,7 +500,7 @@ pub async fn run(
         options: options.clone(),
         partition,
         limit: Arc::new(Semaphore::new(options.concurrency.max(1))),
-        accounts: Semaphore::new(options.concurrency.saturating_mul(2).max(8)),
+        accounts: Semaphore::new(options.concurrency.max(8)),
         http: crate::config::https_client(),
         throttles: options.throttles.clone(),
     });
