@@ -251,6 +251,28 @@ fn not_read(what: &str, e: &ProbeError) -> String {
     }
 }
 
+/// The same request to IAM for a user, role or group: `$rest` is the rest
+/// of the call chain on each operation's builder (their types differ, so it
+/// is spelled once and expanded per kind).
+macro_rules! per_holder {
+    ($of:expr, $iam:expr, [$user:ident, $role:ident, $group:ident], |$req:ident| $rest:expr) => {
+        match $of {
+            Holder::User(n) => {
+                let $req = $iam.$user().user_name(n);
+                $rest
+            }
+            Holder::Role(n) => {
+                let $req = $iam.$role().role_name(n);
+                $rest
+            }
+            Holder::Group(n) => {
+                let $req = $iam.$group().group_name(n);
+                $rest
+            }
+        }
+    };
+}
+
 /// One guarded, per-region client getter for each resource-policy service:
 /// `name(&self, region) -> crate::Client`, built once per region from the
 /// live SDK config with the read-only guard.
@@ -640,35 +662,18 @@ impl PolicyReader {
         let (list_perm, get_perm) = (perms.list_inline, perms.get_inline);
         let names = self
             .call(list_perm, async {
-                Ok(match &of {
-                    Holder::User(n) => iam
-                        .list_user_policies()
-                        .user_name(n)
+                Ok(per_holder!(
+                    &of,
+                    iam,
+                    [list_user_policies, list_role_policies, list_group_policies],
+                    |req| req
                         .max_items(1000)
                         .send()
                         .await
                         .map_err(|e| ProbeError::from_sdk(&e, list_perm))?
                         .policy_names()
-                        .to_vec(),
-                    Holder::Role(n) => iam
-                        .list_role_policies()
-                        .role_name(n)
-                        .max_items(1000)
-                        .send()
-                        .await
-                        .map_err(|e| ProbeError::from_sdk(&e, list_perm))?
-                        .policy_names()
-                        .to_vec(),
-                    Holder::Group(n) => iam
-                        .list_group_policies()
-                        .group_name(n)
-                        .max_items(1000)
-                        .send()
-                        .await
-                        .map_err(|e| ProbeError::from_sdk(&e, list_perm))?
-                        .policy_names()
-                        .to_vec(),
-                })
+                        .to_vec()
+                ))
             })
             .await;
         let names = match names {
@@ -689,35 +694,18 @@ impl PolicyReader {
             async move {
                 let doc = self
                     .call(get_perm, async {
-                        Ok(match of {
-                            Holder::User(n) => iam
-                                .get_user_policy()
-                                .user_name(n)
+                        Ok(per_holder!(
+                            of,
+                            iam,
+                            [get_user_policy, get_role_policy, get_group_policy],
+                            |req| req
                                 .policy_name(&policy)
                                 .send()
                                 .await
                                 .map_err(|e| ProbeError::from_sdk(&e, get_perm))?
                                 .policy_document()
-                                .to_owned(),
-                            Holder::Role(n) => iam
-                                .get_role_policy()
-                                .role_name(n)
-                                .policy_name(&policy)
-                                .send()
-                                .await
-                                .map_err(|e| ProbeError::from_sdk(&e, get_perm))?
-                                .policy_document()
-                                .to_owned(),
-                            Holder::Group(n) => iam
-                                .get_group_policy()
-                                .group_name(n)
-                                .policy_name(&policy)
-                                .send()
-                                .await
-                                .map_err(|e| ProbeError::from_sdk(&e, get_perm))?
-                                .policy_document()
-                                .to_owned(),
-                        })
+                                .to_owned()
+                        ))
                     })
                     .await;
                 (policy, doc)
@@ -747,35 +735,24 @@ impl PolicyReader {
         let perm = of.permissions().list_attached;
         let arns = self
             .call(perm, async {
-                Ok(match &of {
-                    Holder::User(n) => arns_of(
-                        iam.list_attached_user_policies()
-                            .user_name(n)
-                            .max_items(1000)
-                            .send()
-                            .await
-                            .map_err(|e| ProbeError::from_sdk(&e, perm))?
-                            .attached_policies(),
-                    ),
-                    Holder::Role(n) => arns_of(
-                        iam.list_attached_role_policies()
-                            .role_name(n)
-                            .max_items(1000)
-                            .send()
-                            .await
-                            .map_err(|e| ProbeError::from_sdk(&e, perm))?
-                            .attached_policies(),
-                    ),
-                    Holder::Group(n) => arns_of(
-                        iam.list_attached_group_policies()
-                            .group_name(n)
-                            .max_items(1000)
-                            .send()
-                            .await
-                            .map_err(|e| ProbeError::from_sdk(&e, perm))?
-                            .attached_policies(),
-                    ),
-                })
+                Ok(per_holder!(
+                    &of,
+                    iam,
+                    [
+                        list_attached_user_policies,
+                        list_attached_role_policies,
+                        list_attached_group_policies
+                    ],
+                    |req| req
+                        .max_items(1000)
+                        .send()
+                        .await
+                        .map_err(|e| ProbeError::from_sdk(&e, perm))?
+                        .attached_policies()
+                        .iter()
+                        .filter_map(|p| p.policy_arn().map(str::to_owned))
+                        .collect::<Vec<_>>()
+                ))
             })
             .await;
         let arns = match arns {
@@ -1498,12 +1475,6 @@ fn resource_missing(e: &ProbeError) -> bool {
 fn collect(out: &mut PrincipalPolicies, (sources, notes): (Vec<Source>, Vec<String>)) {
     out.sources.extend(sources);
     out.notes.extend(notes);
-}
-
-fn arns_of(list: &[aws_sdk_iam::types::AttachedPolicy]) -> Vec<String> {
-    list.iter()
-        .filter_map(|p| p.policy_arn().map(str::to_owned))
-        .collect()
 }
 
 fn managed_source(arn: &str, kind: PolicyKind, m: Managed) -> Source {
