@@ -112,10 +112,26 @@ fn denial_key(d: &Denial) -> String {
 /// Which authz rule a denial is.
 #[must_use]
 pub fn rule_for(d: &Denial) -> Rule {
-    if d.is_pass_role() {
+    rule_of(d.action.as_deref(), d.policy_type, d.denial_kind())
+}
+
+/// [`rule_for`] from the fields it reads (for denials counted without a [`Denial`]).
+pub(crate) fn rule_of(
+    action: Option<&str>,
+    policy_type: Option<PolicyType>,
+    kind: DenialKind,
+) -> Rule {
+    let is_pass_role = action.is_some_and(|a| a.eq_ignore_ascii_case("iam:PassRole"));
+    // Byte-wise, as [`Denial::is_assume_role`].
+    let is_assume_role = action.is_some_and(|a| {
+        a.as_bytes()
+            .get(..14)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"sts:AssumeRole"))
+    });
+    if is_pass_role {
         return rules::AUTHZ_PASS_ROLE;
     }
-    match (d.policy_type, d.denial_kind()) {
+    match (policy_type, kind) {
         (Some(PolicyType::ServiceControl), _) => rules::AUTHZ_SERVICE_CONTROL_POLICY,
         (Some(PolicyType::ResourceControl), _) => rules::AUTHZ_RESOURCE_CONTROL_POLICY,
         (Some(PolicyType::PermissionsBoundary), _) => rules::AUTHZ_PERMISSIONS_BOUNDARY,
@@ -127,7 +143,7 @@ pub fn rule_for(d: &Denial) -> Rule {
             DenialKind::Explicit,
         ) => rules::AUTHZ_EXPLICIT_DENY,
         (Some(PolicyType::ResourceBased), _) => rules::AUTHZ_RESOURCE_POLICY,
-        (None, _) if d.is_assume_role() => rules::AUTHZ_ROLE_TRUST,
+        (None, _) if is_assume_role => rules::AUTHZ_ROLE_TRUST,
         _ => rules::AUTHZ_NO_IDENTITY_POLICY,
     }
 }

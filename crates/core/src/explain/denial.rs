@@ -415,10 +415,36 @@ const RESOURCE_STOPS: &[&str] = &[
     "\"",
 ];
 
-fn parse_resource(rest: &str) -> (Option<ResourceRef>, &str) {
+/// What the message says was denied on, borrowed from the line (the parse
+/// allocates nothing; [`ResourceRef`] is made only for what is kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResourceSlice<'a> {
+    Arn(&'a str),
+    Named(&'a str),
+    This,
+}
+
+impl<'a> ResourceSlice<'a> {
+    fn text(self) -> &'a str {
+        match self {
+            Self::Arn(a) | Self::Named(a) => a,
+            Self::This => "this resource",
+        }
+    }
+
+    fn to_ref(self) -> ResourceRef {
+        match self {
+            Self::Arn(a) => ResourceRef::Arn(a.to_owned()),
+            Self::Named(n) => ResourceRef::Named(n.to_owned()),
+            Self::This => ResourceRef::This,
+        }
+    }
+}
+
+fn parse_resource(rest: &str) -> (Option<ResourceSlice<'_>>, &str) {
     let r = rest.trim_start();
     if let Some(after) = r.strip_prefix("on this resource") {
-        return (Some(ResourceRef::This), after);
+        return (Some(ResourceSlice::This), after);
     }
     let Some(after) = r
         .strip_prefix("on resource:")
@@ -449,7 +475,7 @@ fn parse_resource(rest: &str) -> (Option<ResourceRef>, &str) {
         }
     }
     if let Some(arn) = leading_arn(after) {
-        return (Some(ResourceRef::Arn(arn.to_owned())), &after[arn.len()..]);
+        return (Some(ResourceSlice::Arn(arn)), &after[arn.len()..]);
     }
     let end = RESOURCE_STOPS
         .iter()
@@ -460,14 +486,14 @@ fn parse_resource(rest: &str) -> (Option<ResourceRef>, &str) {
     if name.is_empty() {
         return (None, &after[end..]);
     }
-    (Some(ResourceRef::Named(name.to_owned())), &after[end..])
+    (Some(ResourceSlice::Named(name)), &after[end..])
 }
 
-fn classify_resource(text: &str) -> ResourceRef {
+fn classify_resource(text: &str) -> ResourceSlice<'_> {
     if text.starts_with("arn:") {
-        ResourceRef::Arn(text.to_owned())
+        ResourceSlice::Arn(text)
     } else {
-        ResourceRef::Named(text.to_owned())
+        ResourceSlice::Named(text)
     }
 }
 
@@ -487,20 +513,20 @@ fn leading_policy_type(s: &str) -> Option<(PolicyType, &str)> {
 }
 
 /// `: arn:aws:...` (or ` arn:...`) right after the reason.
-fn trailing_policy_arn(s: &str) -> Option<String> {
+fn trailing_policy_arn(s: &str) -> Option<&str> {
     let s = s.trim_start();
     let s = s.strip_prefix(':').unwrap_or(s).trim_start();
-    leading_arn(s).map(str::to_owned)
+    leading_arn(s)
 }
 
-struct Reason {
+struct Reason<'a> {
     kind: DenialKind,
     policy_type: Option<PolicyType>,
-    policy_arn: Option<String>,
+    policy_arn: Option<&'a str>,
     transitive_scp: bool,
 }
 
-fn parse_reason(rest: &str) -> Reason {
+fn parse_reason(rest: &str) -> Reason<'_> {
     let mut reason = Reason {
         kind: DenialKind::Unspecified,
         policy_type: None,
@@ -694,54 +720,101 @@ fn longer_elsewhere(text: &str, arn: &str) -> Option<String> {
 /// Every access-denied message in `text` (a line, or a few lines joined).
 #[must_use]
 pub fn parse_denials(text: &str) -> Vec<Denial> {
-    parse_denials_with(text, false)
+    parse_denials_with(text)
+}
+
+/// A denial's head, borrowed from the text it was parsed from: principal
+/// text, action, resource and reason. Enough to count a denial past the kept
+/// limit, and made without allocating.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DenialHead<'a> {
+    pub(crate) principal_text: Option<&'a str>,
+    pub(crate) action: Option<&'a str>,
+    resource: Option<ResourceSlice<'a>>,
+    pub(crate) kind: Option<DenialKind>,
+    pub(crate) policy_type: Option<PolicyType>,
+    policy_arn: Option<&'a str>,
+    transitive_scp: bool,
+    ends_on: Option<&'static str>,
+    cut_mark: bool,
+}
+
+impl<'a> DenialHead<'a> {
+    /// As [`ResourceRef::text`]; empty without a resource.
+    pub(crate) fn resource_text(&self) -> &'a str {
+        self.resource.map_or("", ResourceSlice::text)
+    }
+
+    /// The owned [`Denial`] with these fields (the rest default).
+    fn to_denial(self) -> Denial {
+        Denial {
+            principal_text: self.principal_text.map(str::to_owned),
+            action: self.action.map(str::to_owned),
+            resource: self.resource.map(ResourceSlice::to_ref),
+            kind: self.kind,
+            policy_type: self.policy_type,
+            policy_arn: self.policy_arn.map(str::to_owned),
+            transitive_scp: self.transitive_scp,
+            ends_on: self.ends_on,
+            cut_mark: self.cut_mark,
+            ..Denial::default()
+        }
+    }
 }
 
 /// [`parse_denials`] without what only a diagnosis needs (the parsed
 /// principal, the CLI wrapper, the encoded message, the authorization id):
-/// principal text, action, resource and reason, for counting denials past
-/// the kept limit. A message without an action comes back without one
-/// (the caller then parses in full).
-#[must_use]
-pub fn parse_denials_lite(text: &str) -> Vec<Denial> {
-    parse_denials_with(text, true)
+/// principal text, action, resource and reason, borrowed from `text`, for
+/// counting denials past the kept limit. A message without an action comes
+/// back without one (the caller then parses in full). Calls `each` per
+/// message; false when there is none.
+pub(crate) fn for_each_denial_head<'a>(text: &'a str, mut each: impl FnMut(DenialHead<'a>)) {
+    segments(text, |_, principal_at, hit, seg_end| {
+        if let Some(h) = parse_head(text, principal_at, hit, seg_end) {
+            each(h);
+        }
+    });
 }
 
-fn parse_denials_with(text: &str, lite: bool) -> Vec<Denial> {
-    let mut out = Vec::new();
-    let hits: Vec<usize> = {
-        static F: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
-        F.get_or_init(|| memchr::memmem::Finder::new(PERFORM))
-            .find_iter(text.as_bytes())
-            .collect()
-    };
+/// The messages in `text`: for each, where its segment starts, where its
+/// `User: ` is, where its [`PERFORM`] is and where its segment ends.
+fn segments(text: &str, mut each: impl FnMut(usize, Option<usize>, usize, usize)) {
+    static F: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+    let finder = F.get_or_init(|| memchr::memmem::Finder::new(PERFORM));
+    let mut hits = finder.find_iter(text.as_bytes()).peekable();
     let mut seg_start = 0;
-    for (n, &hit) in hits.iter().enumerate() {
+    while let Some(hit) = hits.next() {
         // The segment of this message runs to the start of the next one.
-        let next_hit = hits.get(n + 1).copied().unwrap_or(text.len());
+        let next = hits.peek().copied();
         let principal_at = rfind_static!(&text[seg_start..hit], "User: ").map(|i| seg_start + i);
-        let seg_end = match hits.get(n + 1) {
-            Some(&h) => rfind_static!(&text[hit..h], "User: ")
-                .map_or(next_hit, |i| hit + i)
+        let seg_end = match next {
+            Some(h) => rfind_static!(&text[hit..h], "User: ")
+                .map_or(h, |i| hit + i)
                 .max(hit),
             None => text.len(),
         };
-        if let Some(d) = parse_one(text, seg_start, principal_at, hit, seg_end, lite) {
-            out.push(d);
-        }
+        each(seg_start, principal_at, hit, seg_end);
         seg_start = seg_end;
     }
+}
+
+fn parse_denials_with(text: &str) -> Vec<Denial> {
+    let mut out = Vec::new();
+    segments(text, |seg_start, principal_at, hit, seg_end| {
+        if let Some(d) = parse_one(text, seg_start, principal_at, hit, seg_end) {
+            out.push(d);
+        }
+    });
     out
 }
 
-fn parse_one(
+/// The head of the message whose [`PERFORM`] is at `hit`.
+fn parse_head(
     text: &str,
-    seg_start: usize,
     principal_at: Option<usize>,
     hit: usize,
     seg_end: usize,
-    lite: bool,
-) -> Option<Denial> {
+) -> Option<DenialHead<'_>> {
     // hit points at "ot authorized to perform"; the 'n'/'N' is one byte before.
     let not_at = hit.checked_sub(1)?;
     // Only "not"/"Not": anything else before "ot" (possibly the tail of a
@@ -749,16 +822,13 @@ fn parse_one(
     if !matches!(text.as_bytes().get(not_at), Some(b'n' | b'N')) {
         return None;
     }
-    let mut d = Denial::default();
+    let mut d = DenialHead::default();
     if let Some(u) = principal_at {
         let p = text[u + "User: ".len()..not_at].trim_end();
         let p = p.strip_suffix("is").unwrap_or(p).trim();
         let p = trim_token(p.trim_matches(['"', '\'', '(']));
         if !p.is_empty() && !p.contains(char::is_whitespace) && p.len() <= 2048 {
-            d.principal_text = Some(p.to_owned());
-            if !lite {
-                d.principal = Principal::parse(p).ok();
-            }
+            d.principal_text = Some(p);
         }
     }
     let after = &text[hit + PERFORM.len()..seg_end];
@@ -777,7 +847,7 @@ fn parse_one(
             action = Some(frag);
         }
     }
-    d.action = action.map(str::to_owned);
+    d.action = action;
     let rest = action.map_or(after, |a| &after[a.len()..]);
     if action.is_some() {
         if stops_here(rest) {
@@ -788,7 +858,7 @@ fn parse_one(
         }
     }
     let (resource, rest) = parse_resource(rest);
-    if let Some(ResourceRef::Arn(a)) = &resource
+    if let Some(ResourceSlice::Arn(_)) = resource
         && d.ends_on.is_none()
     {
         if stops_here(rest) {
@@ -796,9 +866,6 @@ fn parse_one(
         } else if cut_mark(rest) {
             d.ends_on = Some("resource");
             d.cut_mark = true;
-        }
-        if d.ends_on.is_some() && !lite {
-            d.longer_elsewhere = longer_elsewhere(text, a);
         }
     }
     d.resource = resource;
@@ -809,9 +876,27 @@ fn parse_one(
         d.policy_arn = reason.policy_arn;
         d.transitive_scp = reason.transitive_scp;
     }
-    if lite {
-        return Some(d);
+    Some(d)
+}
+
+fn parse_one(
+    text: &str,
+    seg_start: usize,
+    principal_at: Option<usize>,
+    hit: usize,
+    seg_end: usize,
+) -> Option<Denial> {
+    let head = parse_head(text, principal_at, hit, seg_end)?;
+    let mut d = head.to_denial();
+    if let Some(p) = head.principal_text {
+        d.principal = Principal::parse(p).ok();
     }
+    if let Some(ResourceSlice::Arn(a)) = head.resource
+        && head.ends_on == Some("resource")
+    {
+        d.longer_elsewhere = longer_elsewhere(text, a);
+    }
+    let not_at = hit - 1;
     let seg = &text[seg_start..seg_end];
     let (id, region) = parse_authorization_id(seg);
     d.authorization_id = id;

@@ -137,6 +137,10 @@ pub struct Explainer {
     long_lines: u64,
     /// Line counter for [`Explainer::feed_text`].
     text_lines: u64,
+    /// Reused buffers: the current line in ASCII lowercase, and the key of
+    /// an overflow group being looked up (one allocation per run, not per line).
+    lower_buf: String,
+    overflow_key: String,
 }
 
 /// The hash [`Explainer::maybe_seen`] compares.
@@ -278,11 +282,27 @@ impl Explainer {
         } else {
             text
         };
-        let lower = text.to_ascii_lowercase();
-        self.context.update(text, &lower);
+        let mut lower = std::mem::take(&mut self.lower_buf);
+        lower.clear();
+        lower.push_str(text);
+        lower.make_ascii_lowercase();
+        let secret_free = self.feed_line_lowered(text, &lower, line, source);
+        self.lower_buf = lower;
+        secret_free
+    }
+
+    /// [`Explainer::feed_line_fresh`] once the line is unescaped and lowercased.
+    fn feed_line_lowered(
+        &mut self,
+        text: &str,
+        lower: &str,
+        line: u64,
+        source: Option<&str>,
+    ) -> bool {
+        self.context.update(text, lower);
         let at = source.map(|s| (s, line));
         // Secrets first, so this line's evidence is already masked.
-        let seen = self.secrets.scan(line, text, &lower);
+        let seen = self.secrets.scan(line, text, lower);
         let secret_free = !seen.key_ids && !lower.contains("secret");
         for s in seen.done {
             self.sighting(&s, source);
@@ -290,7 +310,7 @@ impl Explainer {
         if seen.example_key_id {
             let _ = self.add(others::example_key(false), at, None);
         }
-        let forms = forms::parse_text_forms_in(text, &lower, &self.context);
+        let forms = forms::parse_text_forms_in(text, lower, &self.context);
         let web_identity = forms
             .iter()
             .any(|f| matches!(f, TextForm::WebIdentityDenied { .. }));
@@ -307,18 +327,38 @@ impl Explainer {
         // finding (then the full path counts it there).
         let mut counted = false;
         if has_perform && self.groups.len() >= MAX_GROUPS {
-            let lite = denial::parse_denials_lite(text);
-            if !lite.is_empty()
-                && lite
-                    .iter()
-                    .all(|d| d.action.is_some() && !self.maybe_seen(d))
+            // Borrowed heads, no allocation for the usual one message a line.
+            let mut first = None;
+            let mut more = Vec::new();
+            denial::for_each_denial_head(text, |h| {
+                if first.is_none() {
+                    first = Some(h);
+                } else {
+                    more.push(h);
+                }
+            });
+            let heads = || first.iter().chain(more.iter());
+            if first.is_some()
+                && heads().all(|d| {
+                    d.action.is_some()
+                        && !self.maybe_seen(
+                            d.principal_text.unwrap_or(""),
+                            d.action.unwrap_or(""),
+                            d.resource_text(),
+                        )
+                })
             {
-                for d in &lite {
+                for d in heads() {
                     if web_identity && d.principal_text.is_none() {
                         continue;
                     }
                     recognised = true;
-                    self.overflow_denial(d);
+                    let rule = authz::rule_of(
+                        d.action,
+                        d.policy_type,
+                        d.kind.unwrap_or(DenialKind::Unspecified),
+                    );
+                    self.overflow_denial(rule, d.action, d.resource_text());
                 }
                 counted = true;
             }
@@ -329,7 +369,7 @@ impl Explainer {
             Vec::new()
         };
         if !counted && !denials.iter().any(|d| d.action.is_some()) {
-            let wild = wild::parse(text, &lower);
+            let wild = wild::parse(text, lower);
             if !wild.is_empty() {
                 denials.retain(|d| d.principal_text.is_some());
                 denials.extend(wild);
@@ -355,7 +395,7 @@ impl Explainer {
                 ..Denial::default()
             });
         }
-        let pod_identity = podid::diagnose_line(text, &lower);
+        let pod_identity = podid::diagnose_line(text, lower);
         if pod_identity.is_some() {
             denials.retain(|d| !podid::owns_denial(d));
         }
@@ -368,7 +408,11 @@ impl Explainer {
             let sig = format!("D{}", authz::signature(d));
             if !self.repeat(&sig) {
                 if self.groups.len() >= MAX_GROUPS {
-                    self.overflow_denial(d);
+                    self.overflow_denial(
+                        authz::rule_for(d),
+                        d.action.as_deref(),
+                        d.resource.as_ref().map_or("", ResourceRef::text),
+                    );
                     continue;
                 }
                 observations.push((sig, authz::diagnose(d)));
@@ -401,16 +445,16 @@ impl Explainer {
 
     /// A denial past [`MAX_GROUPS`]: counted in a group of its rule, action
     /// and resource pattern (a bounded number of them), not diagnosed one by one.
-    fn overflow_denial(&mut self, d: &Denial) {
+    fn overflow_denial(&mut self, rule: crate::rules::Rule, action: Option<&str>, resource: &str) {
         const MAX_OVERFLOW_GROUPS: usize = 1000;
         self.touched_dropped = true;
-        let rule = authz::rule_for(d);
-        let action = d.action.as_deref().unwrap_or("*");
-        let resource = d.resource.as_ref().map_or("", ResourceRef::text);
+        let action = action.unwrap_or("*");
         let prefix = check::resource_pattern_prefix(resource);
         // The pattern is the prefix plus `*` when a name was cut off.
         let star = prefix != "*" && prefix.len() < resource.len();
-        let mut key = String::with_capacity(rule.id.len() + action.len() + prefix.len() + 8);
+        // Built in a reused buffer: a repeat (the common case) allocates nothing.
+        let key = &mut self.overflow_key;
+        key.clear();
         key.push_str(rule.id);
         key.push('\u{1f}');
         key.push_str(action);
@@ -419,13 +463,16 @@ impl Explainer {
         if star {
             key.push('*');
         }
-        if !self.overflow.contains_key(&key) && self.overflow.len() >= MAX_OVERFLOW_GROUPS {
-            key = format!("{}\u{1f}*\u{1f}*", rule.id);
+        if !self.overflow.contains_key(key.as_str()) && self.overflow.len() >= MAX_OVERFLOW_GROUPS {
+            key.clear();
+            key.push_str(rule.id);
+            key.push_str("\u{1f}*\u{1f}*");
         }
-        if let Some(e) = self.overflow.get_mut(&key) {
+        if let Some(e) = self.overflow.get_mut(key.as_str()) {
             e.1 += 1;
             return;
         }
+        let key = key.clone();
         let (a, p) =
             key.split('\u{1f}')
                 .skip(1)
@@ -464,12 +511,9 @@ impl Explainer {
 
     /// Whether a denial may repeat one diagnosed before: its principal,
     /// action and resource lead the signature of a kept observation.
-    fn maybe_seen(&self, d: &Denial) -> bool {
-        self.seen_denials.contains(&denial_head_hash(
-            d.principal_text.as_deref().unwrap_or(""),
-            d.action.as_deref().unwrap_or(""),
-            d.resource.as_ref().map_or("", ResourceRef::text),
-        ))
+    fn maybe_seen(&self, principal: &str, action: &str, resource: &str) -> bool {
+        self.seen_denials
+            .contains(&denial_head_hash(principal, action, resource))
     }
 
     /// Count a repeat of an observation already diagnosed; false if new.
