@@ -776,6 +776,21 @@ pub(crate) fn for_each_denial_head<'a>(text: &'a str, mut each: impl FnMut(Denia
     });
 }
 
+/// The last `User: ` in `hay`: a SIMD scan back for its `U`, then a compare
+/// (the reverse substring searcher has no SIMD path, and the `User: ` of a
+/// denial stands a principal's length before its [`PERFORM`]).
+fn rfind_user(hay: &str) -> Option<usize> {
+    let b = hay.as_bytes();
+    let mut end = b.len();
+    while let Some(i) = memchr::memrchr(b'U', &b[..end]) {
+        if b[i..].starts_with(b"User: ") {
+            return Some(i);
+        }
+        end = i;
+    }
+    None
+}
+
 /// The messages in `text`: for each, where its segment starts, where its
 /// `User: ` is, where its [`PERFORM`] is and where its segment ends.
 fn segments(text: &str, mut each: impl FnMut(usize, Option<usize>, usize, usize)) {
@@ -786,11 +801,9 @@ fn segments(text: &str, mut each: impl FnMut(usize, Option<usize>, usize, usize)
     while let Some(hit) = hits.next() {
         // The segment of this message runs to the start of the next one.
         let next = hits.peek().copied();
-        let principal_at = rfind_static!(&text[seg_start..hit], "User: ").map(|i| seg_start + i);
+        let principal_at = rfind_user(&text[seg_start..hit]).map(|i| seg_start + i);
         let seg_end = match next {
-            Some(h) => rfind_static!(&text[hit..h], "User: ")
-                .map_or(h, |i| hit + i)
-                .max(hit),
+            Some(h) => rfind_user(&text[hit..h]).map_or(h, |i| hit + i).max(hit),
             None => text.len(),
         };
         each(seg_start, principal_at, hit, seg_end);

@@ -104,7 +104,7 @@ impl Context {
 }
 
 /// What [`Context::update`] looks for (lowercase).
-const CONTEXT_MARKS: &[&str] = &[
+pub(crate) const CONTEXT_MARKS: &[&str] = &[
     "configure-aws-credentials",
     "token.actions.githubusercontent.com",
     "gitlab",
@@ -240,7 +240,7 @@ const LOST_VERBS: &[&str] = &[
 
 /// Words at least one of which every form below contains (lowercase): one
 /// SIMD pass rules out the common line (an IAM denial) before the checks.
-const GATE: &[&str] = &[
+pub(crate) const GATE: &[&str] = &[
     "kubernetes objects",
     "logged in to the server",
     "unauthorized",

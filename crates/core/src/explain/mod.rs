@@ -155,6 +155,34 @@ fn denial_head_hash(principal: &str, action: &str, resource: &str) -> u64 {
     h.finish()
 }
 
+/// Every phrase (lowercase) that [`forms::Context::update`], the secret
+/// scanner, [`forms::parse_text_forms_in`] and [`podid::diagnose_line`]
+/// need one of, but Pod Identity's `/i-` (which [`find_static_i`] looks
+/// for: in an automaton it stops the SIMD prefilter on every ARN's `/`).
+fn line_gate() -> Option<&'static aho_corasick::AhoCorasick> {
+    static AC: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> = std::sync::OnceLock::new();
+    AC.get_or_init(|| {
+        let phrases = forms::GATE
+            .iter()
+            .chain(forms::CONTEXT_MARKS)
+            .chain(podid::GATE.iter().filter(|p| **p != "/i-"))
+            .chain(&["secret", "akia", "asia"]);
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(phrases)
+            .ok()
+    })
+    .as_ref()
+}
+
+/// `/i-` (an instance session, for [`podid::diagnose_line`]) in `lower`.
+fn find_static_i(lower: &str) -> bool {
+    static F: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+    F.get_or_init(|| memchr::memmem::Finder::new("/i-"))
+        .find(lower.as_bytes())
+        .is_some()
+}
+
 /// Diagnose pasted text (any number of messages, any number of lines).
 #[must_use]
 pub fn explain_text(text: &str) -> Vec<Finding> {
@@ -299,18 +327,34 @@ impl Explainer {
         line: u64,
         source: Option<&str>,
     ) -> bool {
-        self.context.update(text, lower);
+        // One pass tells whether the line may hold anything but a denial
+        // (the common dense-log line holds none): else the context, secret,
+        // text-form and Pod Identity checks below have nothing to find.
+        let marked = line_gate().is_none_or(|g| g.is_match(lower));
+        if marked {
+            self.context.update(text, lower);
+        }
         let at = source.map(|s| (s, line));
-        // Secrets first, so this line's evidence is already masked.
-        let seen = self.secrets.scan(line, text, lower);
-        let secret_free = !seen.key_ids && !lower.contains("secret");
+        // Secrets first, so this line's evidence is already masked. An
+        // unmarked line has no key id and no secret; the scanner still sees
+        // it while a secret waits for its key id (its window counts lines).
+        let seen = if marked || !self.secrets.idle() {
+            self.secrets.scan(line, text, lower)
+        } else {
+            secrets::LineSecrets::default()
+        };
+        let secret_free = !seen.key_ids && !(marked && lower.contains("secret"));
         for s in seen.done {
             self.sighting(&s, source);
         }
         if seen.example_key_id {
             let _ = self.add(others::example_key(false), at, None);
         }
-        let forms = forms::parse_text_forms_in(text, lower, &self.context);
+        let forms = if marked {
+            forms::parse_text_forms_in(text, lower, &self.context)
+        } else {
+            Vec::new()
+        };
         let web_identity = forms
             .iter()
             .any(|f| matches!(f, TextForm::WebIdentityDenied { .. }));
@@ -395,7 +439,11 @@ impl Explainer {
                 ..Denial::default()
             });
         }
-        let pod_identity = podid::diagnose_line(text, lower);
+        let pod_identity = if marked || find_static_i(lower) {
+            podid::diagnose_line(text, lower)
+        } else {
+            None
+        };
         if pod_identity.is_some() {
             denials.retain(|d| !podid::owns_denial(d));
         }

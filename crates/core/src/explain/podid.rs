@@ -93,7 +93,7 @@ pub fn diagnose_line(text: &str, lower: &str) -> Option<Diagnosis> {
 /// What [`diagnose_line`] needs one of (lowercase): the service principal,
 /// the Pod Identity call, the agent's address, the SDK's "unable to load
 /// credentials", and an instance session (`/i-`, for [`node_role_session`]).
-const GATE: &[&str] = &[
+pub(crate) const GATE: &[&str] = &[
     SERVICE_PRINCIPAL,
     "assumeroleforpodidentity",
     AGENT_ADDRESS,
