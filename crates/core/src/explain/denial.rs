@@ -776,6 +776,17 @@ pub(crate) fn for_each_denial_head<'a>(text: &'a str, mut each: impl FnMut(Denia
     });
 }
 
+/// `s.contains(char::is_whitespace)`, byte-wise for ASCII text (the usual
+/// principal) instead of decoding every character.
+fn has_whitespace(s: &str) -> bool {
+    if s.is_ascii() {
+        // char::is_whitespace on ASCII: space and U+0009..=U+000D.
+        s.bytes().any(|b| b == b' ' || (b'\t'..=b'\r').contains(&b))
+    } else {
+        s.contains(char::is_whitespace)
+    }
+}
+
 /// The last `User: ` in `hay`: a SIMD scan back for its `U`, then a compare
 /// (the reverse substring searcher has no SIMD path, and the `User: ` of a
 /// denial stands a principal's length before its [`PERFORM`]).
@@ -840,7 +851,7 @@ fn parse_head(
         let p = text[u + "User: ".len()..not_at].trim_end();
         let p = p.strip_suffix("is").unwrap_or(p).trim();
         let p = trim_token(p.trim_matches(['"', '\'', '(']));
-        if !p.is_empty() && !p.contains(char::is_whitespace) && p.len() <= 2048 {
+        if !p.is_empty() && !has_whitespace(p) && p.len() <= 2048 {
             d.principal_text = Some(p);
         }
     }
@@ -1172,6 +1183,13 @@ mod tests {
         ) {
             let want = hay.to_ascii_lowercase().find(&needle.to_ascii_lowercase());
             proptest::prop_assert_eq!(find_ci(&hay, &needle), want);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn has_whitespace_is_contains_whitespace(s in "[a-z:/ \t\u{b}\u{c}\r\n\u{85}\u{a0}\u{2028}]{0,20}") {
+            proptest::prop_assert_eq!(has_whitespace(&s), s.contains(char::is_whitespace));
         }
     }
 

@@ -825,6 +825,7 @@ impl Explainer {
     #[must_use]
     pub fn finish(mut self) -> Vec<Finding> {
         self.end_source(None);
+        let mut memo = RedactMemo::new(&self.redactor);
         let mut groups = std::mem::take(&mut self.groups);
         let mut overflow: Vec<_> = std::mem::take(&mut self.overflow).into_values().collect();
         overflow.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.message.cmp(&b.0.message)));
@@ -843,7 +844,7 @@ impl Explainer {
                 {
                     o.insert("count".into(), json!(g.count));
                 }
-                redact_finding(&self.redactor, &mut f);
+                memo.redact_finding(&mut f);
                 f
             })
             .collect()
@@ -886,6 +887,75 @@ fn record_resource(rec: &Value, service: &str) -> Option<String> {
         });
     }
     resources.and_then(|rs| rs.first()).and_then(arn_of)
+}
+
+/// [`redact_finding`] over many findings, each distinct string masked once:
+/// the findings of one input repeat the same details, summaries and policy
+/// strings many times, and masking scans every byte.
+struct RedactMemo<'r> {
+    redactor: &'r Redactor,
+    /// String → its masked form (`None`: unchanged).
+    seen: HashMap<String, Option<String>>,
+    bytes: usize,
+}
+
+impl<'r> RedactMemo<'r> {
+    /// The memory the remembered strings may take.
+    const MAX_BYTES: usize = 4 << 20;
+
+    fn new(redactor: &'r Redactor) -> Self {
+        Self {
+            redactor,
+            seen: HashMap::default(),
+            bytes: 0,
+        }
+    }
+
+    fn string(&mut self, s: &mut String) {
+        if let Some(masked) = self.seen.get(s.as_str()) {
+            if let Some(m) = masked {
+                s.clone_from(m);
+            }
+            return;
+        }
+        let masked = match self.redactor.redact(s) {
+            std::borrow::Cow::Owned(o) => Some(o),
+            std::borrow::Cow::Borrowed(_) => None,
+        };
+        if self.bytes + s.len() <= Self::MAX_BYTES {
+            self.bytes += s.len() + masked.as_ref().map_or(0, String::len);
+            self.seen.insert(s.clone(), masked.clone());
+        }
+        if let Some(m) = masked {
+            *s = m;
+        }
+    }
+
+    fn value(&mut self, v: &mut Value) {
+        match v {
+            Value::String(s) => self.string(s),
+            Value::Array(a) => a.iter_mut().for_each(|x| self.value(x)),
+            Value::Object(o) => o.values_mut().for_each(|x| self.value(x)),
+            _ => {}
+        }
+    }
+
+    /// As [`redact_finding`].
+    fn redact_finding(&mut self, f: &mut Finding) {
+        self.string(&mut f.message);
+        self.string(&mut f.detail);
+        f.evidence.values_mut().for_each(|v| self.value(v));
+        if let Some(fix) = f.fix.as_mut() {
+            self.string(&mut fix.summary);
+            fix.commands.iter_mut().for_each(|c| self.string(c));
+            if let Some(p) = fix.policy.as_mut() {
+                self.value(p);
+            }
+            if let Some(rep) = fix.replacement.as_mut() {
+                self.string(rep);
+            }
+        }
+    }
 }
 
 fn redact_value(r: &Redactor, v: &mut Value) {
