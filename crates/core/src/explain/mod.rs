@@ -343,7 +343,7 @@ impl Explainer {
         } else {
             secrets::LineSecrets::default()
         };
-        let secret_free = !seen.key_ids && !(marked && lower.contains("secret"));
+        let secret_free = !(seen.key_ids || (marked && lower.contains("secret")));
         for s in seen.done {
             self.sighting(&s, source);
         }
