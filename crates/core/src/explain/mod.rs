@@ -1004,3 +1004,26 @@ mod tests;
 mod tool_tests;
 #[cfg(test)]
 mod truncation_tests;
+
+#[cfg(test)]
+mod gate_tests {
+    /// The one-pass gate matches the lowercase copy of a line: every phrase
+    /// it holds must be lowercase, and each one marks a line that holds it.
+    #[test]
+    fn line_gate_phrases_are_lowercase_and_match() {
+        let phrases = super::forms::GATE
+            .iter()
+            .chain(super::forms::CONTEXT_MARKS)
+            .chain(super::podid::GATE.iter().filter(|p| **p != "/i-"));
+        let gate = super::line_gate().expect("the gate builds");
+        for p in phrases {
+            assert_eq!(*p, p.to_ascii_lowercase(), "{p}");
+            let line = format!("2026-11-28T10:00:00Z ERROR x {p} y").to_ascii_lowercase();
+            assert!(gate.is_match(&line), "{p}");
+        }
+        assert!(super::find_static_i("assumed-role/node/i-0abc"));
+        assert!(!gate.is_match(
+            "error user: arn:aws:iam::1:user/a is not authorized to perform: eks:describecluster"
+        ));
+    }
+}
