@@ -663,12 +663,7 @@ struct Scanner {
     in_long: bool,
     json: Json,
     stats: ReadStats,
-    /// Regions at least this long have their trigger hits found on two cores.
-    split_min: usize,
 }
-
-/// See [`Scanner::split_min`].
-const SPLIT_MIN: usize = 512 << 10;
 
 impl Scanner {
     fn new(line_no: u64) -> Self {
@@ -679,7 +674,6 @@ impl Scanner {
             in_long: false,
             json: Json::default(),
             stats: ReadStats::default(),
-            split_min: SPLIT_MIN,
         }
     }
 
@@ -858,75 +852,47 @@ impl Scanner {
         let Some(ac) = triggers() else {
             return;
         };
-        // A big region: the second half's trigger hits are found on another
-        // core while this one walks the first half. Cut after a newline, so
-        // no hit (triggers hold no newline) straddles the cut.
-        let mid = pos + (region.len() - pos) / 2;
-        let split = (region.len() - pos >= self.split_min)
-            .then(|| memchr(b'\n', &region[mid..]).map(|i| mid + i + 1))
-            .flatten()
-            .filter(|&at| at < region.len());
-        std::thread::scope(|scope| {
-            let first_end = split.unwrap_or(region.len());
-            let mut later = split.map(|at| {
-                let part = &region[at..];
-                Later::Running(at, scope.spawn(move || line_hits(ac, part)))
-            });
-            let mut next = 0;
-            while pos < region.len() {
-                let Some(hit) = next_hit(ac, region, pos, first_end, &mut later, &mut next) else {
-                    break;
-                };
-                if !self.take_hit(region, &mut pos, hit, sink) {
-                    return;
+        while pos < region.len() {
+            let Some(m) = ac.find(&region[pos..]) else {
+                break;
+            };
+            let hit = pos + m.start();
+            let line_start = memrchr(b'\n', &region[pos..hit]).map_or(pos, |i| pos + i + 1);
+            self.line_no += count_newlines(&region[pos..line_start]);
+            let line_end = memchr(b'\n', &region[hit..]).map_or(region.len(), |i| hit + i);
+            let mut held = Held::start(&region[line_start..line_end], self.line_no + 1);
+            // A message whose first words stand on the line before (`User: ARN is not` /
+            // `authorized to perform: ...`): take that line in too.
+            if line_start > pos + 1 {
+                let prev_start =
+                    memrchr(b'\n', &region[pos..line_start - 1]).map_or(pos, |i| pos + i + 1);
+                let prev = &region[prev_start..line_start - 1];
+                let cur = held.text.as_slice();
+                let prev_t = prev.trim_ascii();
+                if (CONTINUATIONS.iter().any(|c| cur.starts_with(c))
+                    || OPEN_ENDS[..2].iter().any(|e| prev_t.ends_with(e)))
+                    && memchr::memmem::find(prev, b"User").is_some()
+                {
+                    let mut h = Held::start(prev, self.line_no);
+                    h.text.push(b' ');
+                    h.text.extend_from_slice(cur);
+                    h.lines = 2;
+                    h.open = held.open;
+                    held = h;
                 }
             }
-            if pos < region.len() {
-                self.line_no += count_newlines(&region[pos..]);
+            self.held = Some(held);
+            if line_end < region.len() {
+                self.line_no += 1;
             }
-        });
-    }
-
-    /// Hold the line of the trigger hit at `hit` (and absorb what continues
-    /// it); false when the region ran out with a message held.
-    fn take_hit(
-        &mut self,
-        region: &[u8],
-        at: &mut usize,
-        hit: usize,
-        sink: &mut impl Sink,
-    ) -> bool {
-        let pos = *at;
-        let line_start = memrchr(b'\n', &region[pos..hit]).map_or(pos, |i| pos + i + 1);
-        self.line_no += count_newlines(&region[pos..line_start]);
-        let line_end = memchr(b'\n', &region[hit..]).map_or(region.len(), |i| hit + i);
-        let mut held = Held::start(&region[line_start..line_end], self.line_no + 1);
-        // A message whose first words stand on the line before (`User: ARN is not` /
-        // `authorized to perform: ...`): take that line in too.
-        if line_start > pos + 1 {
-            let prev_start =
-                memrchr(b'\n', &region[pos..line_start - 1]).map_or(pos, |i| pos + i + 1);
-            let prev = &region[prev_start..line_start - 1];
-            let cur = held.text.as_slice();
-            let prev_t = prev.trim_ascii();
-            if (CONTINUATIONS.iter().any(|c| cur.starts_with(c))
-                || OPEN_ENDS[..2].iter().any(|e| prev_t.ends_with(e)))
-                && memchr::memmem::find(prev, b"User").is_some()
-            {
-                let mut h = Held::start(prev, self.line_no);
-                h.text.push(b' ');
-                h.text.extend_from_slice(cur);
-                h.lines = 2;
-                h.open = held.open;
-                held = h;
+            pos = line_end + 1;
+            if !self.absorb(region, &mut pos, sink) {
+                return;
             }
         }
-        self.held = Some(held);
-        if line_end < region.len() {
-            self.line_no += 1;
+        if pos < region.len() {
+            self.line_no += count_newlines(&region[pos..]);
         }
-        *at = line_end + 1;
-        self.absorb(region, at, sink)
     }
 
     /// Append continuation lines to the held message; flush it when the next
@@ -1092,57 +1058,6 @@ impl Scanner {
     }
 }
 
-/// The second half of a split region: hits being found, or found.
-enum Later<'s> {
-    Running(usize, std::thread::ScopedJoinHandle<'s, Vec<usize>>),
-    Done(Vec<usize>),
-}
-
-/// Where the first trigger hit in each line of `part` is (one per line).
-fn line_hits(ac: &AhoCorasick, part: &[u8]) -> Vec<usize> {
-    let mut hits = Vec::new();
-    let mut pos = 0;
-    while let Some(m) = ac.find(&part[pos..]) {
-        let hit = pos + m.start();
-        hits.push(hit);
-        pos = memchr(b'\n', &part[hit..]).map_or(part.len(), |i| hit + i + 1);
-    }
-    hits
-}
-
-/// The first trigger hit at or after `pos` (a line start): searched directly
-/// before `first_end`, looked up in the other half's hits after it.
-fn next_hit(
-    ac: &AhoCorasick,
-    region: &[u8],
-    pos: usize,
-    first_end: usize,
-    later: &mut Option<Later<'_>>,
-    next: &mut usize,
-) -> Option<usize> {
-    if pos < first_end
-        && let Some(m) = ac.find(&region[pos..first_end])
-    {
-        return Some(pos + m.start());
-    }
-    if let Some(Later::Running(..)) = later
-        && let Some(Later::Running(at, handle)) = later.take()
-    {
-        // Should the helper have failed, its half is searched here.
-        let hits = handle
-            .join()
-            .unwrap_or_else(|_| line_hits(ac, &region[at..]));
-        *later = Some(Later::Done(hits.into_iter().map(|h| h + at).collect()));
-    }
-    let Some(Later::Done(hits)) = later else {
-        return None;
-    };
-    while hits.get(*next).is_some_and(|&h| h < pos) {
-        *next += 1;
-    }
-    hits.get(*next).copied()
-}
-
 /// Read the start of an input into `buf`: true when that was all of it.
 fn read_head(src: &mut impl Read, buf: &mut Vec<u8>, len: &mut usize) -> std::io::Result<bool> {
     // Small inputs (pasted text) stay small: the buffer grows as they do.
@@ -1250,92 +1165,6 @@ mod tests {
             .collect();
         assert!(names.contains(&("far".to_owned(), 2)), "{names:?}");
         assert!(names.contains(&("next".to_owned(), 3)), "{names:?}");
-    }
-
-    /// Lines as the scan hands them out.
-    #[derive(Default)]
-    struct Collect(Vec<(String, u64)>);
-
-    impl Sink for Collect {
-        fn line(&mut self, text: &[u8], line: u64) {
-            self.0
-                .push((String::from_utf8_lossy(text).into_owned(), line));
-        }
-        fn json(&mut self, bytes: &[u8], line: u64, _: bool, _: bool) {
-            self.0.push((format!("json {}", bytes.len()), line));
-        }
-    }
-
-    /// Scan `text` fed in pieces of `piece` bytes, splitting regions from
-    /// `split_min` bytes on; the lines handed out and the line count.
-    fn scan_with(text: &[u8], piece: usize, split_min: usize) -> (Vec<(String, u64)>, u64) {
-        let mut s = Scanner::new(0);
-        s.split_min = split_min;
-        let mut sink = Collect::default();
-        let mut src = text;
-        let buf = Vec::new();
-        let result = s.pump(&mut Chunked(&mut src, piece), &mut sink, buf, 0);
-        assert!(result.is_ok());
-        s.finish(&mut sink);
-        (sink.0, s.stats.lines)
-    }
-
-    /// A reader that gives at most `.1` bytes a call.
-    struct Chunked<'r, 'b>(&'r mut &'b [u8], usize);
-
-    impl Read for Chunked<'_, '_> {
-        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-            let n = out.len().min(self.1).min(self.0.len());
-            out[..n].copy_from_slice(&self.0[..n]);
-            *self.0 = &self.0[n..];
-            Ok(n)
-        }
-    }
-
-    /// Pieces of log text: plain lines, denials, a message wrapped over
-    /// lines (cut inside an action and an ARN), CRLF line ends, blank lines.
-    const PIECES: &[&str] = &[
-        "2026-01-01T00:00:00Z INFO GET /healthz 200\n",
-        "ERROR User: arn:aws:iam::111122223333:user/a is not authorized to perform: eks:ListClusters\n",
-        "User: arn:aws:iam::111122223333:user/b is not authorized to perform: cloudforma\ntion:DescribeStacks on resource: arn:aws:cloudformation:us-east-1:111122223333:stack/s\n",
-        "User: arn:aws:iam::111122223333:user/c is not\nauthorized to perform: s3:GetObject on resource: arn:aws:s3:::b/k\n",
-        "WARN User: arn:aws:iam::111122223333:user/d is not authorized to perform: iam:PassRole on resource: arn:aws:iam::111122223333:role/r\r\n",
-        "because no identity-based policy allows the iam:PassRole action\r\n",
-        "\n",
-        "x=1 forbidden: User \"alice\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"\n",
-        "DEBUG plain text without a trigger\r\n",
-    ];
-
-    proptest::proptest! {
-        /// Finding hits on two cores changes nothing: the same lines, the
-        /// same line numbers, whatever the cut (a hit right at it, a wrapped
-        /// message across it, CRLF around it) and however the input arrives.
-        #[test]
-        fn split_scan_equals_sequential_scan(
-            picks in proptest::collection::vec(0..PIECES.len(), 0..120),
-            piece in 1usize..5000,
-            split_min in 1usize..400,
-            last_newline in proptest::bool::ANY,
-        ) {
-            let mut text: String = picks.iter().map(|&i| PIECES[i]).collect();
-            if !last_newline {
-                text.pop();
-            }
-            // (Read in the same pieces: a message whose first words end one
-            // read is not looked back for from the next, split or not.)
-            let whole = scan_with(text.as_bytes(), piece, usize::MAX);
-            let split = scan_with(text.as_bytes(), piece, split_min);
-            proptest::prop_assert_eq!(&whole, &split);
-            let lines = text.matches('\n').count() as u64 + u64::from(!text.is_empty() && !text.ends_with('\n'));
-            proptest::prop_assert_eq!(whole.1, lines);
-        }
-    }
-
-    #[test]
-    fn hits_of_a_split_half_are_one_per_line() {
-        let Some(ac) = triggers() else { return };
-        let part = b"a forbidden forbidden\nnone\nnot authorized\n";
-        assert_eq!(line_hits(ac, part), vec![2, 31]);
     }
 
     #[test]
