@@ -600,6 +600,8 @@ pub(crate) struct Reader<'a> {
     ex: &'a mut Explainer,
     source: Option<&'a str>,
     first_line: u64,
+    /// See [`SMALL_INPUT`].
+    small_input: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -608,6 +610,7 @@ impl<'a> Reader<'a> {
             ex,
             source,
             first_line: 0,
+            small_input: SMALL_INPUT,
         }
     }
 
@@ -638,10 +641,11 @@ impl<'a> Reader<'a> {
             Ok(head) => {
                 let gzip = head.starts_with(&[0x1f, 0x8b]);
                 scanner.stats.gzip = gzip;
+                let small = self.small_input;
                 if gzip {
-                    scanner.drive(flate2::bufread::MultiGzDecoder::new(br), &mut feeder)
+                    scanner.drive(flate2::bufread::MultiGzDecoder::new(br), &mut feeder, small)
                 } else {
-                    scanner.drive(br, &mut feeder)
+                    scanner.drive(br, &mut feeder, small)
                 }
             }
         };
@@ -683,11 +687,12 @@ impl Scanner {
         mut self,
         mut src: impl Read + Send,
         feeder: &mut Feeder<'_>,
+        small_input: usize,
     ) -> (ReadStats, Result<(), ReadError>) {
         let gzip = self.stats.gzip;
         let mut buf = Vec::new();
         let mut len = 0;
-        let head = read_head(&mut src, &mut buf, &mut len);
+        let head = read_head(&mut src, &mut buf, &mut len, small_input);
         self.stats.bytes += len as u64;
         let result = match head {
             Err(e) => {
@@ -1059,10 +1064,15 @@ impl Scanner {
 }
 
 /// Read the start of an input into `buf`: true when that was all of it.
-fn read_head(src: &mut impl Read, buf: &mut Vec<u8>, len: &mut usize) -> std::io::Result<bool> {
+fn read_head(
+    src: &mut impl Read,
+    buf: &mut Vec<u8>,
+    len: &mut usize,
+    small_input: usize,
+) -> std::io::Result<bool> {
     // Small inputs (pasted text) stay small: the buffer grows as they do.
     let mut want = 16 << 10;
-    while *len < SMALL_INPUT {
+    while *len < small_input {
         if buf.len() < *len + want {
             buf.resize(*len + want, 0);
         }
@@ -1165,6 +1175,73 @@ mod tests {
             .collect();
         assert!(names.contains(&("far".to_owned(), 2)), "{names:?}");
         assert!(names.contains(&("next".to_owned(), 3)), "{names:?}");
+    }
+
+    /// Pieces of log text: plain lines, denials, a message wrapped over
+    /// lines (cut inside an action and an ARN), CRLF line ends, blank lines,
+    /// invalid UTF-8, a CloudTrail record.
+    const PIECES: &[&[u8]] = &[
+        b"2026-01-01T00:00:00Z INFO GET /healthz 200\n",
+        b"ERROR User: arn:aws:iam::111122223333:user/a is not authorized to perform: eks:ListClusters\n",
+        b"User: arn:aws:iam::111122223333:user/b is not authorized to perform: cloudforma\ntion:DescribeStacks on resource: arn:aws:cloudformation:us-east-1:111122223333:stack/s\n",
+        b"User: arn:aws:iam::111122223333:user/c is not\nauthorized to perform: s3:GetObject on resource: arn:aws:s3:::b/k\n",
+        b"WARN User: arn:aws:iam::111122223333:user/d is not authorized to perform: iam:PassRole on resource: arn:aws:iam::111122223333:role/r\r\n",
+        b"because no identity-based policy allows the iam:PassRole action\r\n",
+        b"\n",
+        b"x=1 forbidden: User \"alice\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"\n",
+        b"DEBUG \xff\xfe not UTF-8, User: arn:aws:iam::111122223333:user/\xc3 is not authorized to perform: eks:ListNodegroups\r\n",
+        b"{\"eventName\":\"ListClusters\",\"errorCode\":\"AccessDenied\",\"errorMessage\":\"User: arn:aws:iam::111122223333:user/e is not authorized to perform: eks:ListClusters\"}\n",
+    ];
+
+    /// The report and read stats of `text` read with the scan on its own
+    /// thread from `small_input` bytes on.
+    fn report_of(text: &[u8], small_input: usize) -> (String, ReadStats) {
+        let mut ex = Explainer::new();
+        let mut r = Reader::new(&mut ex, Some("in.log"));
+        r.small_input = small_input;
+        let (stats, result) = r.run(text);
+        assert!(result.is_ok());
+        (crate::report::Report::new(ex.finish()).to_json(), stats)
+    }
+
+    proptest::proptest! {
+        /// The scan thread changes nothing: the same report (findings, line
+        /// numbers, counts) and the same stats as scanning on one thread,
+        /// wherever the batches are cut.
+        #[test]
+        fn threaded_read_equals_one_thread(
+            picks in proptest::collection::vec(0..PIECES.len(), 0..200),
+            small_input in 1usize..2000,
+            last_newline in proptest::bool::ANY,
+        ) {
+            let mut text: Vec<u8> = picks.iter().flat_map(|&i| PIECES[i].iter().copied()).collect();
+            if !last_newline {
+                text.pop();
+            }
+            let one = report_of(&text, usize::MAX);
+            let two = report_of(&text, small_input);
+            proptest::prop_assert_eq!(one, two);
+        }
+    }
+
+    #[test]
+    fn a_big_log_reads_the_same_on_two_threads() {
+        // Many 64 KiB batches, within one read (a message whose first words
+        // end one read is not looked back for from the next; both paths
+        // must cut reads at the same places to compare).
+        let mut text = Vec::new();
+        let mut i = 0usize;
+        while text.len() < CHUNK - (8 << 10) {
+            i = i.wrapping_mul(31).wrapping_add(7);
+            text.extend_from_slice(PIECES[i % PIECES.len()]);
+        }
+        let one = report_of(&text, usize::MAX);
+        let two = report_of(&text, 1);
+        assert_eq!(
+            one.1.lines,
+            text.iter().filter(|&&b| b == b'\n').count() as u64
+        );
+        assert_eq!(one, two);
     }
 
     #[test]
