@@ -31,6 +31,10 @@
 //! `feed_line` is now the whole critical path. Finding trigger hits on two
 //! cores per 1 MiB region was tried and dropped: a thread per region and a
 //! join each measured slower under load (sparse 0.147 s vs 0.094 s).
+//! `cargo xtask bench explain` at a load average of ~2 (medians): sparse
+//! 0.131 s vs grep 0.068 s = 1.93x, 23.3 MiB; dense 0.366 s vs grep 0.043 s
+//! = 8.52x, 37.8 MiB. Same minute, best of 5, previous binary -> this one:
+//! sparse 0.130 -> 0.111 s, dense 0.387 -> 0.271 s (grep 0.058 / 0.035 s).
 //! Without an argument both cases run. The logs land in `target/bench-explain/`
 //! and are reused when their size matches. Both programs run once to warm the
 //! page cache, then alternately `RUNS` times; the report gives the median and
