@@ -19,6 +19,22 @@
 //! Engine alone after the Pod Identity gate and foldhash (explain_file
 //! example, task-clock, same box under a load average of ~9, output
 //! byte-identical): dense 465-616 ms -> 353-473 ms, grep -c 41-62 ms.
+//! Reading pipeline (explain's scan on a thread of its own, the explainer on
+//! the calling thread; so explain uses a second core where `grep -c` uses
+//! one): engine alone (`explain_file` example) against the previous release
+//! binary, best of 10 under `nice -n -15`, shared box at a load average of
+//! ~5, output byte-identical (text and JSON on both logs): dense 0.496 s ->
+//! 0.331 s (grep 0.065 s in that minute: 7.6x -> 5.1x), sparse 0.135 s ->
+//! 0.094 s (grep 0.041 s: 3.3x -> 2.3x); peak RSS dense 39 -> 31 MiB, sparse
+//! 25 -> 16 MiB (binary vs example: the binary starts ~1-2 MiB higher). CPU
+//! split on dense (perf): scan thread 23%, explainer 77%, so the explainer's
+//! `feed_line` is now the whole critical path. Finding trigger hits on two
+//! cores per 1 MiB region was tried and dropped: a thread per region and a
+//! join each measured slower under load (sparse 0.147 s vs 0.094 s).
+//! `cargo xtask bench explain` at a load average of ~2 (medians): sparse
+//! 0.131 s vs grep 0.068 s = 1.93x, 23.3 MiB; dense 0.366 s vs grep 0.043 s
+//! = 8.52x, 37.8 MiB. Same minute, best of 5, previous binary -> this one:
+//! sparse 0.130 -> 0.111 s, dense 0.387 -> 0.271 s (grep 0.058 / 0.035 s).
 //! Without an argument both cases run. The logs land in `target/bench-explain/`
 //! and are reused when their size matches. Both programs run once to warm the
 //! page cache, then alternately `RUNS` times; the report gives the median and
@@ -199,6 +215,10 @@ fn timed(
     Ok((wall, String::from_utf8_lossy(&out.stdout).into_owned(), rss))
 }
 
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
 /// Sum of `evidence.parsed.count` over authz findings in the JSON report,
 /// without a JSON dependency: the report is pretty-printed by serde_json.
 fn denial_count(report: &str) -> u64 {
@@ -330,6 +350,14 @@ fn run_case(root: &Path, case: Case, mb: u64) -> Result<(), String> {
         log.display(),
         size as f64 / 1e6
     );
+    // explain scans on one core and explains on another: on a busy machine
+    // the wall-clock ratio says more about the load than about explain.
+    if let Some(load) = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+    {
+        println!("  load average (1 min) {load} on {} CPUs", cpus());
+    }
     println!(
         "  grep -c 'not authorized to perform'   median {:>8.3} s  best {:>8.3} s  ({:.0} MB/s)",
         g_med.as_secs_f64(),

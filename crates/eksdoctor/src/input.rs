@@ -32,7 +32,7 @@ const RAW_HEAD: u64 = 64 * 1024;
 pub struct Sniffed {
     pub name: String,
     pub gzip: bool,
-    pub reader: Box<dyn Read>,
+    pub reader: Box<dyn Read + Send>,
 }
 
 impl std::fmt::Debug for Sniffed {
@@ -44,7 +44,7 @@ impl std::fmt::Debug for Sniffed {
     }
 }
 
-fn open_raw(path: &Path) -> Result<Box<dyn Read>, CliError> {
+fn open_raw(path: &Path) -> Result<Box<dyn Read + Send>, CliError> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(std::io::stdin()));
     }

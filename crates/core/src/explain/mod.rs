@@ -259,7 +259,7 @@ impl Explainer {
     pub fn read(
         &mut self,
         name: Option<&str>,
-        reader: impl Read,
+        reader: impl Read + Send,
     ) -> Result<ReadStats, (ReadStats, ReadError)> {
         let (stats, result) = stream::Reader::new(self, name).run(reader);
         match result {

@@ -408,10 +408,258 @@ struct Json {
     key_on: bool,
 }
 
+/// Where scanned text goes: straight into the explainer, or into a batch for
+/// it when the scan runs on its own thread.
+trait Sink {
+    /// One (logical, possibly stitched) line, `line` 1-based.
+    fn line(&mut self, text: &[u8], line: u64);
+    /// One JSON value (a record, or a whole document) that starts at `line`.
+    fn json(&mut self, bytes: &[u8], line: u64, overflow: bool, element: bool);
+}
+
+/// The explainer's side: lines are fed to it, JSON values parsed and fed.
+struct Feeder<'a> {
+    ex: &'a mut Explainer,
+    source: Option<&'a str>,
+    json_values: u64,
+    skipped_values: u64,
+}
+
+impl Feeder<'_> {
+    fn text(&mut self, text: &str, line: u64) {
+        self.ex.feed_line(text, line, self.source);
+    }
+
+    /// Bytes that turned out not to be CloudTrail JSON, scanned as text.
+    fn text_fallback(&mut self, bytes: &[u8], first_line: u64) {
+        let mut s = Scanner::new(first_line.saturating_sub(1));
+        s.scan_region(bytes, self);
+        s.flush(self);
+    }
+}
+
+impl Sink for Feeder<'_> {
+    fn line(&mut self, text: &[u8], line: u64) {
+        // The common case is valid UTF-8: checked without copying.
+        match std::str::from_utf8(text) {
+            Ok(text) => self.text(text, line),
+            Err(_) => {
+                let text = String::from_utf8_lossy(text);
+                self.text(&text, line);
+            }
+        }
+    }
+
+    fn json(&mut self, bytes: &[u8], line: u64, overflow: bool, element: bool) {
+        if overflow {
+            self.skipped_values += 1;
+            if !element {
+                self.text_fallback(bytes, line);
+            }
+            return;
+        }
+        match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(v) => {
+                self.json_values += 1;
+                if !self.ex.feed_json(&v, line, self.source) {
+                    self.text_fallback(bytes, line);
+                }
+            }
+            Err(_) => self.text_fallback(bytes, line),
+        }
+    }
+}
+
+/// Lines and JSON values in the order the scan met them, sent from the scan
+/// thread to the explainer in one message.
+#[derive(Default)]
+struct Batch {
+    /// Lines, already valid UTF-8 (a lossy copy where the input was not).
+    text: String,
+    json: Vec<u8>,
+    items: Vec<Item>,
+}
+
+enum Item {
+    Line {
+        end: usize,
+        line: u64,
+    },
+    Json {
+        end: usize,
+        line: u64,
+        overflow: bool,
+        element: bool,
+    },
+}
+
+/// A batch is sent when it holds this many bytes or [`BATCH_ITEMS`] items.
+const BATCH_BYTES: usize = 64 << 10;
+const BATCH_ITEMS: usize = 512;
+/// Batches in flight between the scan thread and the explainer.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+impl Batch {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.json.clear();
+        self.items.clear();
+        // A batch that carried a big JSON document does not keep its memory.
+        if self.json.capacity() > 4 * BATCH_BYTES {
+            self.json = Vec::new();
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.text.len() + self.json.len() >= BATCH_BYTES || self.items.len() >= BATCH_ITEMS
+    }
+
+    fn feed(&self, feeder: &mut Feeder<'_>) {
+        let (mut t, mut j) = (0, 0);
+        for item in &self.items {
+            match *item {
+                Item::Line { end, line } => {
+                    feeder.text(self.text.get(t..end).unwrap_or_default(), line);
+                    t = end;
+                }
+                Item::Json {
+                    end,
+                    line,
+                    overflow,
+                    element,
+                } => {
+                    feeder.json(
+                        self.json.get(j..end).unwrap_or_default(),
+                        line,
+                        overflow,
+                        element,
+                    );
+                    j = end;
+                }
+            }
+        }
+    }
+}
+
+/// The scan thread's side: fills batches and sends them, reusing the ones
+/// the explainer has finished with.
+struct BatchSink {
+    batch: Batch,
+    tx: std::sync::mpsc::SyncSender<Batch>,
+    free: std::sync::mpsc::Receiver<Batch>,
+}
+
+impl BatchSink {
+    fn send_if_full(&mut self) {
+        if self.batch.full() {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        if self.batch.items.is_empty() {
+            return;
+        }
+        let next = self.free.try_recv().unwrap_or_default();
+        let full = std::mem::replace(&mut self.batch, next);
+        // The explainer only stops listening when it is gone; nothing to do then.
+        let _ = self.tx.send(full);
+    }
+}
+
+impl Sink for BatchSink {
+    fn line(&mut self, text: &[u8], line: u64) {
+        match std::str::from_utf8(text) {
+            Ok(t) => self.batch.text.push_str(t),
+            Err(_) => self.batch.text.push_str(&String::from_utf8_lossy(text)),
+        }
+        let end = self.batch.text.len();
+        self.batch.items.push(Item::Line { end, line });
+        self.send_if_full();
+    }
+
+    fn json(&mut self, bytes: &[u8], line: u64, overflow: bool, element: bool) {
+        self.batch.json.extend_from_slice(bytes);
+        let end = self.batch.json.len();
+        self.batch.items.push(Item::Json {
+            end,
+            line,
+            overflow,
+            element,
+        });
+        self.send_if_full();
+    }
+}
+
+/// Inputs up to this size are read and scanned on the calling thread; a
+/// bigger one is scanned on a thread of its own while the explainer parses.
+const SMALL_INPUT: usize = 256 << 10;
+
 /// Reads one source into the explainer.
 pub(crate) struct Reader<'a> {
     ex: &'a mut Explainer,
     source: Option<&'a str>,
+    first_line: u64,
+    /// See [`SMALL_INPUT`].
+    small_input: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(ex: &'a mut Explainer, source: Option<&'a str>) -> Self {
+        Self {
+            ex,
+            source,
+            first_line: 0,
+            small_input: SMALL_INPUT,
+        }
+    }
+
+    /// Number lines after `n` lines already seen (pasted text fed in parts).
+    pub(crate) fn set_first_line(&mut self, n: u64) {
+        self.first_line = n;
+    }
+
+    /// Read everything; gzip is recognised by its magic bytes.
+    pub(crate) fn run(self, reader: impl Read + Send) -> (ReadStats, Result<(), ReadError>) {
+        let mut scanner = Scanner::new(self.first_line);
+        let mut feeder = Feeder {
+            ex: self.ex,
+            source: self.source,
+            json_values: 0,
+            skipped_values: 0,
+        };
+        let mut br = BufReader::with_capacity(64 << 10, reader);
+        let head = loop {
+            match br.fill_buf() {
+                Ok(h) => break Ok(h),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(io_error(&e)),
+            }
+        };
+        let (mut stats, result) = match head {
+            Err(e) => (scanner.stats, Err(e)),
+            Ok(head) => {
+                let gzip = head.starts_with(&[0x1f, 0x8b]);
+                scanner.stats.gzip = gzip;
+                let small = self.small_input;
+                if gzip {
+                    scanner.drive(flate2::bufread::MultiGzDecoder::new(br), &mut feeder, small)
+                } else {
+                    scanner.drive(br, &mut feeder, small)
+                }
+            }
+        };
+        stats.json_values += feeder.json_values;
+        stats.skipped_values += feeder.skipped_values;
+        feeder.ex.long_lines += stats.long_lines;
+        feeder.ex.end_source(feeder.source);
+        (stats, result)
+    }
+}
+
+/// The reading side: text scanning, stitching and JSON splitting, with no
+/// explainer in it, so that it can run on a thread of its own.
+struct Scanner {
     mode: Mode,
     line_no: u64,
     held: Option<Held>,
@@ -421,13 +669,11 @@ pub(crate) struct Reader<'a> {
     stats: ReadStats,
 }
 
-impl<'a> Reader<'a> {
-    pub(crate) fn new(ex: &'a mut Explainer, source: Option<&'a str>) -> Self {
+impl Scanner {
+    fn new(line_no: u64) -> Self {
         Self {
-            ex,
-            source,
             mode: Mode::Detect,
-            line_no: 0,
+            line_no,
             held: None,
             in_long: false,
             json: Json::default(),
@@ -435,49 +681,81 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Number lines after `n` lines already seen (pasted text fed in parts).
-    pub(crate) fn set_first_line(&mut self, n: u64) {
-        self.line_no = n;
-    }
-
-    /// Read everything; gzip is recognised by its magic bytes.
-    pub(crate) fn run(mut self, reader: impl Read) -> (ReadStats, Result<(), ReadError>) {
-        let mut br = BufReader::with_capacity(64 << 10, reader);
-        let head = loop {
-            match br.fill_buf() {
-                Ok(h) => break h,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return (self.stats, Err(io_error(&e))),
-            }
-        };
-        let gzip = head.starts_with(&[0x1f, 0x8b]);
-        self.stats.gzip = gzip;
-        let result = if gzip {
-            let mut gz = flate2::bufread::MultiGzDecoder::new(br);
-            self.pump(&mut gz)
-        } else {
-            self.pump(&mut br)
-        };
-        let result = result.map_err(|e| {
-            if gzip && e.kind() != std::io::ErrorKind::PermissionDenied {
-                ReadError::Gzip {
-                    text_bytes: self.stats.bytes,
-                    message: e.to_string(),
-                }
-            } else {
-                io_error(&e)
-            }
-        });
-        self.finish();
-        (self.stats, result)
-    }
-
-    fn pump(&mut self, src: &mut dyn Read) -> std::io::Result<()> {
-        // Small inputs (pasted text) stay small; big ones read CHUNK at a
-        // time into a buffer that is zeroed once and then reused.
-        let mut want = 16 << 10;
-        let mut buf: Vec<u8> = Vec::new();
+    /// Read `src` to its end into `feeder`: a small input on this thread, a
+    /// bigger one with the scan on a second thread. Finishes the source.
+    fn drive(
+        mut self,
+        mut src: impl Read + Send,
+        feeder: &mut Feeder<'_>,
+        small_input: usize,
+    ) -> (ReadStats, Result<(), ReadError>) {
+        let gzip = self.stats.gzip;
+        let mut buf = Vec::new();
         let mut len = 0;
+        let head = read_head(&mut src, &mut buf, &mut len, small_input);
+        self.stats.bytes += len as u64;
+        let result = match head {
+            Err(e) => {
+                // What was read before the error still counts.
+                self.process(&buf[..len], true, feeder);
+                Err(e)
+            }
+            Ok(true) => {
+                self.process(&buf[..len], true, feeder);
+                Ok(())
+            }
+            Ok(false) => {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+                let (free_tx, free_rx) = std::sync::mpsc::channel::<Batch>();
+                let scanned = std::thread::scope(|scope| {
+                    let scan = scope.spawn(move || {
+                        let mut sink = BatchSink {
+                            batch: Batch::default(),
+                            tx,
+                            free: free_rx,
+                        };
+                        let result = self.pump(&mut src, &mut sink, buf, len);
+                        self.finish(&mut sink);
+                        sink.send();
+                        (self.stats, result)
+                    });
+                    for mut batch in rx {
+                        batch.feed(feeder);
+                        batch.clear();
+                        let _ = free_tx.send(batch);
+                    }
+                    scan.join()
+                });
+                return match scanned {
+                    Ok((stats, result)) => {
+                        (stats, result.map_err(|e| read_error(&e, gzip, stats.bytes)))
+                    }
+                    Err(_) => (
+                        ReadStats::default(),
+                        Err(ReadError::Io {
+                            kind: std::io::ErrorKind::Other,
+                            message: "the reading thread stopped unexpectedly".to_owned(),
+                        }),
+                    ),
+                };
+            }
+        };
+        self.finish(feeder);
+        let bytes = self.stats.bytes;
+        (self.stats, result.map_err(|e| read_error(&e, gzip, bytes)))
+    }
+
+    /// Read on (after `len` bytes already in `buf`) and process to the end.
+    fn pump(
+        &mut self,
+        src: &mut dyn Read,
+        sink: &mut impl Sink,
+        mut buf: Vec<u8>,
+        mut len: usize,
+    ) -> std::io::Result<()> {
+        // Big inputs are read CHUNK at a time into a buffer that is zeroed
+        // once and then reused.
+        let want = CHUNK;
         loop {
             if buf.len() < len + want {
                 buf.resize(len + want, 0);
@@ -488,18 +766,15 @@ impl<'a> Reader<'a> {
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         // What was read before the error still counts.
-                        self.process(&buf[..len], true);
+                        self.process(&buf[..len], true, sink);
                         return Err(e);
                     }
                 }
             };
-            if n == want {
-                want = (want * 2).min(CHUNK);
-            }
             len += n;
             self.stats.bytes += n as u64;
             let eof = n == 0;
-            let consumed = self.process(&buf[..len], eof);
+            let consumed = self.process(&buf[..len], eof, sink);
             buf.copy_within(consumed..len, 0);
             len -= consumed;
             if eof {
@@ -509,7 +784,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Process what can be processed; returns the bytes consumed.
-    fn process(&mut self, buf: &[u8], eof: bool) -> usize {
+    fn process(&mut self, buf: &[u8], eof: bool, sink: &mut impl Sink) -> usize {
         let mut consumed = 0;
         loop {
             match self.mode {
@@ -528,9 +803,9 @@ impl<'a> Reader<'a> {
                         None => return consumed,
                     }
                 }
-                Mode::Text => return consumed + self.text(&buf[consumed..], eof),
+                Mode::Text => return consumed + self.text(&buf[consumed..], eof, sink),
                 Mode::Json => {
-                    let (n, to_text) = self.json_bytes(&buf[consumed..]);
+                    let (n, to_text) = self.json_bytes(&buf[consumed..], sink);
                     consumed += n;
                     if !to_text {
                         return consumed;
@@ -541,12 +816,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn text(&mut self, buf: &[u8], eof: bool) -> usize {
+    fn text(&mut self, buf: &[u8], eof: bool, sink: &mut impl Sink) -> usize {
         let region_end = memrchr(b'\n', buf).map_or(0, |i| i + 1);
         if region_end > 0 {
             // The first line of the region may end a long line read in pieces.
             self.in_long = false;
-            self.scan_region(&buf[..region_end]);
+            self.scan_region(&buf[..region_end], sink);
         }
         let mut tail = &buf[region_end..];
         let mut consumed = region_end;
@@ -562,8 +837,8 @@ impl<'a> Reader<'a> {
             } else {
                 tail.len()
             };
-            self.scan_region(&tail[..cut]);
-            self.flush();
+            self.scan_region(&tail[..cut], sink);
+            self.flush(sink);
             tail = &tail[cut..];
             consumed += cut;
         }
@@ -574,9 +849,9 @@ impl<'a> Reader<'a> {
     }
 
     /// Scan complete lines (the last may lack its newline at EOF).
-    fn scan_region(&mut self, region: &[u8]) {
+    fn scan_region(&mut self, region: &[u8], sink: &mut impl Sink) {
         let mut pos = 0;
-        if self.held.is_some() && !self.absorb(region, &mut pos) {
+        if self.held.is_some() && !self.absorb(region, &mut pos, sink) {
             return;
         }
         let Some(ac) = triggers() else {
@@ -616,7 +891,7 @@ impl<'a> Reader<'a> {
                 self.line_no += 1;
             }
             pos = line_end + 1;
-            if !self.absorb(region, &mut pos) {
+            if !self.absorb(region, &mut pos, sink) {
                 return;
             }
         }
@@ -627,7 +902,7 @@ impl<'a> Reader<'a> {
 
     /// Append continuation lines to the held message; flush it when the next
     /// line does not continue it. Returns false when the region ran out first.
-    fn absorb(&mut self, region: &[u8], pos: &mut usize) -> bool {
+    fn absorb(&mut self, region: &[u8], pos: &mut usize, sink: &mut impl Sink) -> bool {
         while let Some(held) = self.held.as_mut() {
             if *pos >= region.len() {
                 return false;
@@ -648,49 +923,36 @@ impl<'a> Reader<'a> {
                 }
                 *pos = end + 1;
             } else {
-                self.flush();
+                self.flush(sink);
             }
         }
         true
     }
 
-    fn flush(&mut self) {
+    fn flush(&mut self, sink: &mut impl Sink) {
         if let Some(h) = self.held.take() {
-            // The common case is valid UTF-8: checked without copying.
-            match std::str::from_utf8(&h.text) {
-                Ok(text) => self.ex.feed_line(text, h.line, self.source),
-                Err(_) => {
-                    let text = String::from_utf8_lossy(&h.text);
-                    self.ex.feed_line(&text, h.line, self.source);
-                }
-            }
+            sink.line(&h.text, h.line);
         }
     }
 
-    fn finish(&mut self) {
+    /// The end of the input: what is held goes out.
+    fn finish(&mut self, sink: &mut impl Sink) {
         if self.mode == Mode::Json {
             // A value cut short by the end of input: look at it as text.
             if let Some(top) = self.json.top.take() {
-                self.text_fallback(&top, self.json.top_line);
+                let saved = self.line_no;
+                self.line_no = self.json.top_line.saturating_sub(1);
+                self.scan_region(&top, sink);
+                self.flush(sink);
+                self.line_no = saved;
             }
         }
-        self.flush();
+        self.flush(sink);
         self.stats.lines = self.line_no;
-        self.ex.long_lines += self.stats.long_lines;
-        self.ex.end_source(self.source);
-    }
-
-    /// Scan bytes that turned out not to be CloudTrail JSON as text.
-    fn text_fallback(&mut self, bytes: &[u8], first_line: u64) {
-        let saved = self.line_no;
-        self.line_no = first_line.saturating_sub(1);
-        self.scan_region(bytes);
-        self.flush();
-        self.line_no = saved;
     }
 
     /// Consume JSON bytes; returns (bytes consumed, switch to text).
-    fn json_bytes(&mut self, buf: &[u8]) -> (usize, bool) {
+    fn json_bytes(&mut self, buf: &[u8], sink: &mut impl Sink) -> (usize, bool) {
         let mut i = 0;
         while i < buf.len() {
             let b = buf[i];
@@ -779,7 +1041,7 @@ impl<'a> Reader<'a> {
                     if j.records_depth == Some(j.depth) && b == b'}' {
                         if let Some(e) = j.elem.take() {
                             let (line, overflow) = (j.elem_line, j.elem_overflow);
-                            self.json_value(&e, line, overflow, true);
+                            sink.json(&e, line, overflow, true);
                         }
                     } else if j.records_depth.is_some_and(|d| j.depth < d) {
                         j.records_depth = None;
@@ -789,7 +1051,7 @@ impl<'a> Reader<'a> {
                         j.records_depth = None;
                         if let Some(t) = j.top.take() {
                             let (line, overflow) = (j.top_line, j.top_overflow);
-                            self.json_value(&t, line, overflow, false);
+                            sink.json(&t, line, overflow, false);
                         }
                     }
                 }
@@ -799,24 +1061,44 @@ impl<'a> Reader<'a> {
         }
         (buf.len(), false)
     }
+}
 
-    fn json_value(&mut self, bytes: &[u8], line: u64, overflow: bool, element: bool) {
-        if overflow {
-            self.stats.skipped_values += 1;
-            if !element {
-                self.text_fallback(bytes, line);
-            }
-            return;
+/// Read the start of an input into `buf`: true when that was all of it.
+fn read_head(
+    src: &mut impl Read,
+    buf: &mut Vec<u8>,
+    len: &mut usize,
+    small_input: usize,
+) -> std::io::Result<bool> {
+    // Small inputs (pasted text) stay small: the buffer grows as they do.
+    let mut want = 16 << 10;
+    while *len < small_input {
+        if buf.len() < *len + want {
+            buf.resize(*len + want, 0);
         }
-        match serde_json::from_slice::<serde_json::Value>(bytes) {
-            Ok(v) => {
-                self.stats.json_values += 1;
-                if !self.ex.feed_json(&v, line, self.source) {
-                    self.text_fallback(bytes, line);
+        match src.read(&mut buf[*len..*len + want]) {
+            Ok(0) => return Ok(true),
+            Ok(n) => {
+                *len += n;
+                if n == want {
+                    want = (want * 2).min(CHUNK);
                 }
             }
-            Err(_) => self.text_fallback(bytes, line),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
+    }
+    Ok(false)
+}
+
+fn read_error(e: &std::io::Error, gzip: bool, text_bytes: u64) -> ReadError {
+    if gzip && e.kind() != std::io::ErrorKind::PermissionDenied {
+        ReadError::Gzip {
+            text_bytes,
+            message: e.to_string(),
+        }
+    } else {
+        io_error(e)
     }
 }
 
@@ -893,6 +1175,73 @@ mod tests {
             .collect();
         assert!(names.contains(&("far".to_owned(), 2)), "{names:?}");
         assert!(names.contains(&("next".to_owned(), 3)), "{names:?}");
+    }
+
+    /// Pieces of log text: plain lines, denials, a message wrapped over
+    /// lines (cut inside an action and an ARN), CRLF line ends, blank lines,
+    /// invalid UTF-8, a CloudTrail record.
+    const PIECES: &[&[u8]] = &[
+        b"2026-01-01T00:00:00Z INFO GET /healthz 200\n",
+        b"ERROR User: arn:aws:iam::111122223333:user/a is not authorized to perform: eks:ListClusters\n",
+        b"User: arn:aws:iam::111122223333:user/b is not authorized to perform: cloudforma\ntion:DescribeStacks on resource: arn:aws:cloudformation:us-east-1:111122223333:stack/s\n",
+        b"User: arn:aws:iam::111122223333:user/c is not\nauthorized to perform: s3:GetObject on resource: arn:aws:s3:::b/k\n",
+        b"WARN User: arn:aws:iam::111122223333:user/d is not authorized to perform: iam:PassRole on resource: arn:aws:iam::111122223333:role/r\r\n",
+        b"because no identity-based policy allows the iam:PassRole action\r\n",
+        b"\n",
+        b"x=1 forbidden: User \"alice\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"\n",
+        b"DEBUG \xff\xfe not UTF-8, User: arn:aws:iam::111122223333:user/\xc3 is not authorized to perform: eks:ListNodegroups\r\n",
+        b"{\"eventName\":\"ListClusters\",\"errorCode\":\"AccessDenied\",\"errorMessage\":\"User: arn:aws:iam::111122223333:user/e is not authorized to perform: eks:ListClusters\"}\n",
+    ];
+
+    /// The report and read stats of `text` read with the scan on its own
+    /// thread from `small_input` bytes on.
+    fn report_of(text: &[u8], small_input: usize) -> (String, ReadStats) {
+        let mut ex = Explainer::new();
+        let mut r = Reader::new(&mut ex, Some("in.log"));
+        r.small_input = small_input;
+        let (stats, result) = r.run(text);
+        assert!(result.is_ok());
+        (crate::report::Report::new(ex.finish()).to_json(), stats)
+    }
+
+    proptest::proptest! {
+        /// The scan thread changes nothing: the same report (findings, line
+        /// numbers, counts) and the same stats as scanning on one thread,
+        /// wherever the batches are cut.
+        #[test]
+        fn threaded_read_equals_one_thread(
+            picks in proptest::collection::vec(0..PIECES.len(), 0..200),
+            small_input in 1usize..2000,
+            last_newline in proptest::bool::ANY,
+        ) {
+            let mut text: Vec<u8> = picks.iter().flat_map(|&i| PIECES[i].iter().copied()).collect();
+            if !last_newline {
+                text.pop();
+            }
+            let one = report_of(&text, usize::MAX);
+            let two = report_of(&text, small_input);
+            proptest::prop_assert_eq!(one, two);
+        }
+    }
+
+    #[test]
+    fn a_big_log_reads_the_same_on_two_threads() {
+        // Many 64 KiB batches, within one read (a message whose first words
+        // end one read is not looked back for from the next; both paths
+        // must cut reads at the same places to compare).
+        let mut text = Vec::new();
+        let mut i = 0usize;
+        while text.len() < CHUNK - (8 << 10) {
+            i = i.wrapping_mul(31).wrapping_add(7);
+            text.extend_from_slice(PIECES[i % PIECES.len()]);
+        }
+        let one = report_of(&text, usize::MAX);
+        let two = report_of(&text, 1);
+        assert_eq!(
+            one.1.lines,
+            text.iter().filter(|&&b| b == b'\n').count() as u64
+        );
+        assert_eq!(one, two);
     }
 
     #[test]
