@@ -30,6 +30,10 @@
 //! average (idle slots are eksdoctor's barriers) and how long moto held
 //! each call beyond the injected latency (queueing at a shard).
 //!
+//! `--baseline PATH` runs another eksdoctor binary (say, the main branch's
+//! release build) the same way against the same seeded moto, right after
+//! this build's runs, for a before/after in the same minute.
+//!
 //! Needs the moto venv (`cargo xtask setup`).
 
 use std::io::Write as _;
@@ -53,11 +57,12 @@ struct Options {
     /// The runs' concurrencies; the first is also the warm-up's.
     concurrency: Vec<usize>,
     shards: usize,
+    baseline: Option<std::path::PathBuf>,
 }
 
 fn parse(rest: &[String]) -> Result<Options, String> {
     let usage = "usage: cargo xtask bench fleet [ACCOUNTS] [--regions N] [--clusters N] \
-                 [--latency-ms MS] [--concurrency N[,N...]] [--shards N] [--debug]";
+                 [--latency-ms MS] [--concurrency N[,N...]] [--shards N] [--baseline PATH] [--debug]";
     let mut o = Options {
         debug: false,
         accounts: 100,
@@ -66,6 +71,7 @@ fn parse(rest: &[String]) -> Result<Options, String> {
         latency: Duration::from_millis(50),
         concurrency: vec![32, 16],
         shards: super::default_shards(),
+        baseline: None,
     };
     let mut it = rest.iter();
     while let Some(a) = it.next() {
@@ -92,6 +98,13 @@ fn parse(rest: &[String]) -> Result<Options, String> {
             }
             "--shards" => o.shards = num("--shards")?.clamp(1, 16),
             "--debug" => o.debug = true,
+            "--baseline" => {
+                o.baseline = Some(
+                    it.next()
+                        .ok_or_else(|| format!("--baseline needs a path; {usage}"))?
+                        .into(),
+                );
+            }
             n => o.accounts = n.parse().map_err(|_| format!("{usage}; got {n:?}"))?,
         }
     }
@@ -218,13 +231,13 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
             .filter_map(|m| super::cpu_seconds(m.pid()))
             .sum()
     };
-    let round = |concurrency: usize| -> Result<Round, String> {
+    let round = |eksdoctor: &Path, concurrency: usize| -> Result<Round, String> {
         let before: usize = proxy.seen.lock().map_or(0, |m| m.values().sum());
         let moto_before = moto_cpu();
         let spans_before = proxy.upstreams.timeline.lock().map_or(0, |t| t.len());
         let t_start = proxy.upstreams.epoch.elapsed();
         let started = Instant::now();
-        let mut child = Command::new(&eksdoctor)
+        let mut child = Command::new(eksdoctor)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", &home)
@@ -309,14 +322,20 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
     // Warm up moto's first answers (every account's backends, the
     // credential reports), then measure each concurrency with the injected
     // latency and without it (moto's own time: the floor does not count it).
-    let _ = round(o.concurrency[0])?;
+    let mut binaries = vec![("this build", eksdoctor.clone())];
+    if let Some(b) = &o.baseline {
+        binaries.push(("baseline", b.clone()));
+    }
+    let _ = round(&eksdoctor, o.concurrency[0])?;
     let mut runs = Vec::new();
-    for &c in &o.concurrency {
-        set_latency(o.latency);
-        let with = round(c)?;
-        set_latency(Duration::ZERO);
-        let without = round(c)?;
-        runs.push((c, with, without));
+    for (label, bin) in &binaries {
+        for &c in &o.concurrency {
+            set_latency(o.latency);
+            let with = round(bin, c)?;
+            set_latency(Duration::ZERO);
+            let without = round(bin, c)?;
+            runs.push((*label, c, with, without));
+        }
     }
     let _ = std::fs::remove_dir_all(&home);
 
@@ -327,7 +346,7 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         .collect::<Vec<_>>()
         .join(" ");
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let first = &runs.first().ok_or("no run")?.1;
+    let first = &runs.first().ok_or("no run")?.2;
     let accounts = first.report["summary"]["accounts"].as_u64().unwrap_or(0);
     println!(
         "bench fleet: {accounts} accounts (management included) x {} regions, {clusters} clusters, \
@@ -337,7 +356,7 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         o.shards,
     );
     let rtt = o.latency.as_secs_f64();
-    for (c, r, r0) in &runs {
+    for (label, c, r, r0) in &runs {
         let seen_clusters = r.report["summary"]["clusters"].as_u64().unwrap_or(0);
         if seen_clusters != clusters as u64 {
             return Err(format!(
@@ -354,7 +373,7 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         let mark = |x: f64| if x <= 1.5 { "ok" } else { "MISSED" };
         let mib = r.hwm_kib as f64 / 1024.0;
         println!(
-            "--concurrency {c}{}:",
+            "{label}, --concurrency {c}{}:",
             if *c == 32 { " (the default)" } else { "" }
         );
         println!(
