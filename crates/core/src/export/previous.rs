@@ -378,3 +378,40 @@ pub fn resolved_json(p: &PreviousFinding, now: jiff::Timestamp) -> Value {
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_scope_holds_its_region_cluster_or_rules_only() {
+        let ids = [
+            "eksdoctor/111122223333/us-west-2/prod/cluster/not-mapped/01",
+            "eksdoctor/111122223333/us-west-2/dev/irsa/oidc-provider-missing/02",
+            "eksdoctor/111122223333/eu-west-1/prod/cluster/not-mapped/03",
+            "eksdoctor/111122223333/global/-/keys/old/04",
+            "eksdoctor/444455556666/us-west-2/prod/cluster/not-mapped/05",
+        ];
+        let findings: Vec<String> = ids
+            .iter()
+            .map(|id| format!(r#"{{"id": "{id}", "first_seen": "2026-01-01T00:00:00Z"}}"#))
+            .collect();
+        let text = format!(r#"{{"findings": [{}]}}"#, findings.join(","));
+        // (region, cluster, rule prefix) held in account 1111... -> the ids held
+        let cases: &[(Option<&str>, Option<&str>, Option<&str>, &[usize])] = &[
+            (Some("us-west-2"), None, None, &[0, 1]),
+            (Some("us-west-2"), Some("prod"), None, &[0]),
+            (None, None, Some("keys/"), &[3]),
+            (Some("ap-south-1"), None, None, &[]),
+        ];
+        for (region, cluster, prefix, want) in cases {
+            let mut p = Previous::parse(&text).unwrap();
+            p.hold_scope("111122223333", *region, *cluster, *prefix);
+            let none = HashSet::new();
+            let held: Vec<&str> = p.held(&none).map(|f| f.id.as_str()).collect();
+            let want: Vec<&str> = want.iter().map(|&i| ids[i]).collect();
+            assert_eq!(held, want, "{region:?} {cluster:?} {prefix:?}");
+            assert_eq!(p.resolved(&none).count(), ids.len() - want.len());
+        }
+    }
+}
