@@ -35,8 +35,8 @@ use crate::fleet_pace::{PacedClient, ThrottleCounter};
 use crate::guard::ReadOnlyGuard;
 use crate::regions::RegionSelection;
 use crate::round::{ClusterSelection, ProbeOptions};
-use crate::{LiveSnapshot, stream_probes_limited};
 use crate::timed;
+use crate::{LiveSnapshot, stream_probes_limited};
 
 /// The role assumed in each account unless `--role-name` says otherwise.
 pub const DEFAULT_ROLE_NAME: &str = "EksDoctorReadOnly";

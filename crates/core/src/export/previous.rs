@@ -398,7 +398,13 @@ mod tests {
             .collect();
         let text = format!(r#"{{"findings": [{}]}}"#, findings.join(","));
         // (region, cluster, rule prefix) held in account 1111... -> the ids held
-        let cases: &[(Option<&str>, Option<&str>, Option<&str>, &[usize])] = &[
+        type Case<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a [usize],
+        );
+        let cases: &[Case] = &[
             (Some("us-west-2"), None, None, &[0, 1]),
             (Some("us-west-2"), Some("prod"), None, &[0]),
             (None, None, Some("keys/"), &[3]),
