@@ -20,8 +20,8 @@
 //! about 3 ms of Python CPU per call, one core per shard, while eksdoctor
 //! needs its own CPU on the same machine. At 32 calls in flight over two
 //! cores moto cannot keep up (the same run with no injected latency takes
-//! about as long as the floor), so a ratio at 32 measures the emulator, not
-//! eksdoctor's scheduling. The bench therefore runs each concurrency of
+//! as long as the floor or longer), so a ratio at 32 measures the emulator,
+//! not eksdoctor's scheduling. The bench therefore runs each concurrency of
 //! `--concurrency` (default `32,16`: the product's default, and one the
 //! two-core emulator can serve), each with and without the injected
 //! latency, and prints for each: the floor, the ratio, moto's own time (the
