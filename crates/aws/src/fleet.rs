@@ -35,8 +35,8 @@ use crate::fleet_pace::{PacedClient, ThrottleCounter};
 use crate::guard::ReadOnlyGuard;
 use crate::regions::RegionSelection;
 use crate::round::{ClusterSelection, ProbeOptions};
+use crate::timed;
 use crate::{LiveSnapshot, stream_probes_limited};
-use crate::{sts, timed};
 
 /// The role assumed in each account unless `--role-name` says otherwise.
 pub const DEFAULT_ROLE_NAME: &str = "EksDoctorReadOnly";
@@ -489,11 +489,10 @@ pub async fn run(
     targets: Vec<AccountTarget>,
     options: &FleetOptions,
 ) -> FleetRun {
-    // The partition (aws, aws-cn, aws-us-gov) of the role ARNs: the caller's.
-    let partition = sts::caller_identity(management).await.map_or_else(
-        |_| "aws".to_owned(),
-        |id| id.arn.split(':').nth(1).unwrap_or("aws").to_owned(),
-    );
+    // The partition (aws, aws-cn, aws-us-gov) of the role ARNs: the
+    // caller's, which its region names (no call, so every account starts
+    // one round trip sooner).
+    let partition = eksdoctor_core::arn::partition_of_region(management.region()).to_owned();
     let shared = Arc::new(Shared {
         base: base.clone(),
         management: management.clone(),

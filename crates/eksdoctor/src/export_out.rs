@@ -6,17 +6,21 @@
 //!
 //! `--previous FILE` ([`load_previous`]) carries findings across runs: the
 //! same three formats, JSON included, keep a finding's first-seen time and
-//! print the findings gone since as resolved.
+//! print the findings gone since as resolved. The previous report may be in
+//! any of the three, whatever this run prints: its findings are rebuilt in
+//! this run's format (ids and times kept). A part of the account a probe
+//! could not see this time keeps its findings open ([`hold_unseen`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use eksdoctor_aws::LiveSnapshot;
-use eksdoctor_core::export::previous::{Previous, PreviousFormat, resolved_json};
+use eksdoctor_core::export::previous::{Previous, PreviousFinding, PreviousFormat, resolved_json};
 use eksdoctor_core::export::{ExportContext, ScopedFinding, asff, ocsf, unique_ids};
-use eksdoctor_core::finding::Finding;
+use eksdoctor_core::finding::{Finding, Severity};
 use eksdoctor_core::fleet::FleetReport;
 use eksdoctor_core::report::{Report, Summary};
+use eksdoctor_core::snapshot::Probe;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -50,12 +54,13 @@ pub fn context<'a>(out: &Output, home_region: &'a str) -> ExportContext<'a> {
 }
 
 /// `--previous FILE`: the previous run's report, read and checked before
-/// anything is probed. It must be in this run's format (json, ocsf or
-/// asff), told from its shape.
+/// anything is probed. It may be any of json, ocsf or asff (told from its
+/// shape); one in another format than this run's is rebuilt in this run's
+/// format, each finding keeping its id and times.
 ///
 /// # Errors
-/// `--previous` with another format (usage), or a file that cannot be read
-/// or is not such a report (input): exit 2 either way.
+/// `--previous` with `--format text|sarif` (usage), or a file that cannot
+/// be read or is not such a report (input): exit 2 either way.
 pub fn load_previous(path: Option<&Path>, format: Format) -> Result<Option<Previous>, CliError> {
     let Some(path) = path else {
         return Ok(None);
@@ -74,18 +79,212 @@ pub fn load_previous(path: Option<&Path>, format: Format) -> Result<Option<Previ
     let name = crate::input::display_name(path);
     let text = crate::input::read_text(path)?;
     let previous = Previous::parse(&text).map_err(|e| CliError::input(&name, e.to_string()))?;
-    if previous.format != want {
-        return Err(CliError::input(
+    if previous.format == want {
+        return Ok(Some(previous));
+    }
+    let rebuilt = translate(&previous, want).map_err(|e| {
+        CliError::input(
             &name,
             format!(
-                "a --format {} report, but this run prints {}: pass the previous {} report",
+                "a --format {} report that cannot be read as {}: {e}",
                 previous.format.as_str(),
-                want.as_str(),
                 want.as_str()
             ),
-        ));
+        )
+    })?;
+    Previous::parse(&rebuilt)
+        .map_err(|e| {
+            CliError::input(
+                &name,
+                format!(
+                    "a --format {} report that cannot be read as {}: {e}",
+                    previous.format.as_str(),
+                    want.as_str()
+                ),
+            )
+        })
+        .map(Some)
+}
+
+/// What a previous finding's record says, whatever its format: the
+/// finding (rule, severity, message, detail, evidence) and where it was.
+struct Recovered {
+    finding: Finding,
+    account_id: String,
+    account_name: Option<String>,
+    region: Option<String>,
+    cluster: Option<String>,
+}
+
+fn recover(format: PreviousFormat, p: &PreviousFinding) -> Result<Recovered, String> {
+    let r = &p.record;
+    let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+    let (rule, severity, message, detail, evidence, account_name) = match format {
+        PreviousFormat::Json => (
+            text(&r["rule"]),
+            text(&r["severity"]),
+            text(&r["message"]),
+            text(&r["detail"]),
+            r["evidence"].clone(),
+            text(&r["scope"]["account_name"]),
+        ),
+        PreviousFormat::Ocsf => {
+            let own = &r["unmapped"]["eksdoctor"];
+            (
+                text(&own["rule"]),
+                text(&own["severity"]),
+                text(&r["message"]),
+                text(&r["finding_info"]["desc"]),
+                own["evidence"].clone(),
+                text(&r["cloud"]["account"]["name"]),
+            )
+        }
+        PreviousFormat::Asff => {
+            let description = text(&r["Description"]).unwrap_or_default();
+            let (message, detail) = match description.split_once("\n\n") {
+                Some((m, d)) => (m.to_owned(), Some(d.to_owned())),
+                None => (description, None),
+            };
+            (
+                text(&r["ProductFields"]["eksdoctor/Rule"]).or_else(|| text(&r["GeneratorId"])),
+                text(&r["Severity"]["Original"]),
+                Some(message),
+                detail,
+                Value::Null,
+                text(&r["ProductFields"]["eksdoctor/AccountName"]),
+            )
+        }
+    };
+    let rule = rule.ok_or_else(|| format!("{}: no rule id", p.id))?;
+    let rule = *eksdoctor_core::rules::by_id(&rule)
+        .ok_or_else(|| format!("{}: rule {rule} is not one this eksdoctor knows", p.id))?;
+    let mut finding = Finding::new(rule, message.unwrap_or_default());
+    if let Some(s) = severity.and_then(|s| {
+        [Severity::Error, Severity::Warning, Severity::Info]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }) {
+        finding.severity = s;
     }
-    Ok(Some(previous))
+    if let Some(d) = detail {
+        finding = finding.detail(d);
+    }
+    if let Value::Object(map) = evidence {
+        finding.evidence = map.into_iter().collect();
+    }
+    // The id names the scope: eksdoctor/ACCOUNT/REGION/CLUSTER/RULE/HASH.
+    let mut parts = p.id.split('/').skip(1);
+    let account_id = parts.next().unwrap_or_default().to_owned();
+    let region = parts.next().filter(|r| *r != "global").map(str::to_owned);
+    let cluster = parts.next().filter(|c| *c != "-").map(str::to_owned);
+    Ok(Recovered {
+        finding,
+        account_id,
+        account_name,
+        region,
+        cluster,
+    })
+}
+
+/// A previous report rebuilt in another format, as that format's text.
+fn translate(previous: &Previous, want: PreviousFormat) -> Result<String, String> {
+    let mut json = Vec::new();
+    let mut events = Vec::new();
+    let mut batches: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+    for p in &previous.findings {
+        let r = recover(previous.format, p)?;
+        let home = r
+            .region
+            .clone()
+            .unwrap_or_else(|| FALLBACK_REGION.to_owned());
+        let sf = ScopedFinding {
+            account_id: &r.account_id,
+            account_name: r.account_name.as_deref(),
+            region: r.region.as_deref(),
+            cluster: r.cluster.as_deref(),
+            finding: &r.finding,
+        };
+        // The record as the previous run would have written it in `want`.
+        let ctx = ExportContext::new(env!("CARGO_PKG_VERSION"), p.created, &home);
+        match want {
+            PreviousFormat::Json => json.push(
+                serde_json::to_value(Tracked {
+                    id: &p.id,
+                    first_seen: p.first_seen.to_string(),
+                    finding: &r.finding,
+                    scope: Some(Scope {
+                        account_id: &r.account_id,
+                        account_name: r.account_name.as_deref(),
+                        region: r.region.as_deref(),
+                        cluster: r.cluster.as_deref(),
+                    }),
+                })
+                .map_err(|e| e.to_string())?,
+            ),
+            PreviousFormat::Ocsf => {
+                let mut v = serde_json::to_value(ocsf::convert(&sf, &p.id, &ctx))
+                    .map_err(|e| e.to_string())?;
+                v["finding_info"]["first_seen_time"] = Value::from(p.first_seen.as_millisecond());
+                events.push(v);
+            }
+            PreviousFormat::Asff => {
+                let mut v = serde_json::to_value(asff::convert(&sf, &p.id, &ctx))
+                    .map_err(|e| e.to_string())?;
+                v["FirstObservedAt"] = Value::from(p.first_seen.to_string());
+                let key = p.batch.clone().unwrap_or((r.account_id.clone(), home));
+                batches.entry(key).or_default().push(v);
+            }
+        }
+    }
+    let doc = match want {
+        PreviousFormat::Json => serde_json::json!({ "findings": json }),
+        PreviousFormat::Ocsf => Value::Array(events),
+        PreviousFormat::Asff => Value::Array(
+            batches
+                .into_iter()
+                .map(|((account_id, region), findings)| {
+                    serde_json::json!({"account_id": account_id, "region": region, "findings": findings})
+                })
+                .collect(),
+        ),
+    };
+    let doc = if want == PreviousFormat::Asff {
+        serde_json::json!({ "batches": doc })
+    } else {
+        doc
+    };
+    Ok(doc.to_string())
+}
+
+/// `--previous`: the parts of `account_id` this run's probes could not see
+/// keep their previous findings open (held, printed as they were) instead
+/// of being resolved: a region whose clusters could not be listed, a
+/// cluster that could not be described or probed, the access keys when
+/// they could not be read.
+pub fn hold_unseen(previous: &mut Previous, account_id: &str, snap: &LiveSnapshot) {
+    fn failed<T>(p: &Probe<T>) -> bool {
+        matches!(
+            p,
+            Probe::Denied { .. } | Probe::TimedOut | Probe::Failed { .. }
+        )
+    }
+    for (region, listed) in &snap.regions {
+        if failed(listed) {
+            previous.hold_scope(account_id, Some(region), None, None);
+        }
+    }
+    for c in snap.clusters.values() {
+        // A console check that did not run ("not checked") is no failure.
+        let console = matches!(c.console, Probe::Denied { .. } | Probe::TimedOut);
+        if failed(&c.cluster) || failed(&c.entry) || failed(&c.oidc_provider) || console {
+            previous.hold_scope(account_id, Some(&c.region), Some(&c.name), None);
+        }
+    }
+    if let Some(keys) = &snap.keys
+        && failed(keys)
+    {
+        previous.hold_scope(account_id, None, None, Some("keys/"));
+    }
 }
 
 /// The findings in `format` (OCSF or ASFF). `None` for the other formats.

@@ -428,6 +428,13 @@ fn a_bad_previous_report_is_a_plain_error() {
     };
     let garbage = write("garbage.json", "{not json");
     let ocsf = write("ocsf.json", "[]");
+    // An event of a rule this eksdoctor does not know cannot be rebuilt as ASFF.
+    let unknown_rule = write(
+        "unknown.ocsf.json",
+        r#"[{"class_uid": 2004, "activity_id": 1,
+             "finding_info": {"uid": "eksdoctor/111111111111/global/-/no/such-rule/ab", "created_time": 1},
+             "unmapped": {"eksdoctor": {"rule": "no/such-rule", "severity": "error"}}}]"#,
+    );
     let error = write(
         "error.json",
         r#"{"error": {"kind": "live", "message": "m", "exit_code": 3}}"#,
@@ -439,8 +446,8 @@ fn a_bad_previous_report_is_a_plain_error() {
         ("json", &garbage, "not JSON"),
         (
             "asff",
-            &ocsf,
-            "a --format ocsf report, but this run prints asff",
+            &unknown_rule,
+            "a --format ocsf report that cannot be read as asff",
         ),
         ("json", &error, "error object of a failed run"),
         ("json", &no_ids, "has no id"),
@@ -479,4 +486,213 @@ fn a_bad_previous_report_is_a_plain_error() {
             assert!(!err.contains("panicked"), "{err}");
         }
     }
+}
+
+/// LONG_AGO, as OCSF's epoch milliseconds.
+fn long_ago_ms() -> i64 {
+    LONG_AGO
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_millisecond()
+}
+
+/// Run 1's report in `format` aged (first seen LONG_AGO) with one finding
+/// more ([`gone_id`], in us-west-2), as run 2's --previous; and run 1's ids.
+fn aged_with_gone(format: &str, mut v: Value) -> (Value, Vec<String>) {
+    let mut ids = Vec::new();
+    match format {
+        "json" => {
+            let findings = v["findings"].as_array_mut().unwrap();
+            for f in findings.iter_mut() {
+                f["first_seen"] = LONG_AGO.into();
+                ids.push(f["id"].as_str().unwrap().to_owned());
+            }
+            let mut gone = findings[0].clone();
+            gone["id"] = gone_id().into();
+            findings.push(gone);
+        }
+        "ocsf" => {
+            let events = v.as_array_mut().unwrap();
+            for e in events.iter_mut() {
+                e["finding_info"]["created_time"] = long_ago_ms().into();
+                e["finding_info"]["first_seen_time"] = long_ago_ms().into();
+                ids.push(e["finding_info"]["uid"].as_str().unwrap().to_owned());
+            }
+            let mut gone = events[0].clone();
+            gone["finding_info"]["uid"] = gone_id().into();
+            events.push(gone);
+        }
+        "asff" => {
+            for b in v["batches"].as_array_mut().unwrap() {
+                let region = b["region"].as_str().unwrap().to_owned();
+                let findings = b["findings"].as_array_mut().unwrap();
+                for f in findings.iter_mut() {
+                    f["CreatedAt"] = LONG_AGO.into();
+                    f["FirstObservedAt"] = LONG_AGO.into();
+                    ids.push(f["Id"].as_str().unwrap().to_owned());
+                }
+                if region == "us-west-2" {
+                    let mut gone = findings[0].clone();
+                    gone["Id"] = gone_id().into();
+                    findings.push(gone);
+                }
+            }
+        }
+        other => panic!("{other}"),
+    }
+    (v, ids)
+}
+
+/// A finding of a report in `format`: its id, when it was first seen, and
+/// whether the report closes it (`resolved`, Close, ARCHIVED) or holds it.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    id: String,
+    first_seen: jiff::Timestamp,
+    state: &'static str,
+}
+
+fn seen_in(format: &str, v: &Value) -> Vec<Seen> {
+    let ts = |s: &Value| s.as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    let mut out = Vec::new();
+    match format {
+        "json" => {
+            for (list, state) in [
+                ("findings", "open"),
+                ("resolved", "closed"),
+                ("held", "held"),
+            ] {
+                for f in v[list].as_array().into_iter().flatten() {
+                    out.push(Seen {
+                        id: f["id"].as_str().unwrap().to_owned(),
+                        first_seen: ts(&f["first_seen"]),
+                        state,
+                    });
+                }
+            }
+        }
+        "ocsf" => {
+            for e in v.as_array().unwrap() {
+                out.push(Seen {
+                    id: e["finding_info"]["uid"].as_str().unwrap().to_owned(),
+                    first_seen: jiff::Timestamp::from_millisecond(
+                        e["finding_info"]["first_seen_time"].as_i64().unwrap(),
+                    )
+                    .unwrap(),
+                    state: if e["activity_id"] == 3 {
+                        "closed"
+                    } else {
+                        "open"
+                    },
+                });
+            }
+        }
+        "asff" => {
+            for b in v["batches"].as_array().unwrap() {
+                for f in b["findings"].as_array().unwrap() {
+                    out.push(Seen {
+                        id: f["Id"].as_str().unwrap().to_owned(),
+                        first_seen: ts(&f["FirstObservedAt"]),
+                        state: if f["RecordState"] == "ARCHIVED" {
+                            "closed"
+                        } else {
+                            "open"
+                        },
+                    });
+                }
+            }
+        }
+        other => panic!("{other}"),
+    }
+    out
+}
+
+/// `--previous` reads a report of any of the three formats whatever this
+/// run prints: each pair below reads one format and writes another (every
+/// format read once and written once). Still-open findings keep their
+/// first-seen time; the one gone since is closed in this run's format.
+#[test]
+fn previous_in_another_format_is_read() {
+    let cases: &[(&str, &str)] = &[("json", "ocsf"), ("ocsf", "asff"), ("asff", "json")];
+    for (from, to) in cases {
+        let (run1, world, _) = run_check(from);
+        assert_eq!(run1.status.code(), Some(1), "{from}");
+        let (prev, mut ids1) = aged_with_gone(from, json_of(&run1));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(format!("previous.{from}.json"));
+        std::fs::write(&file, prev.to_string()).unwrap();
+        let run2 = check_in(
+            &world,
+            &["--format", to, "--previous", file.to_str().unwrap()],
+        );
+        assert_eq!(
+            run2.status.code(),
+            Some(1),
+            "{from} -> {to}: {}",
+            String::from_utf8_lossy(&run2.stderr)
+        );
+        let long_ago: jiff::Timestamp = LONG_AGO.parse().unwrap();
+        let seen = seen_in(to, &json_of(&run2));
+        let mut open: Vec<String> = seen
+            .iter()
+            .filter(|s| s.state == "open")
+            .map(|s| s.id.clone())
+            .collect();
+        let closed: Vec<&Seen> = seen.iter().filter(|s| s.state == "closed").collect();
+        for s in &seen {
+            assert_eq!(s.first_seen, long_ago, "{from} -> {to}: {s:?}");
+        }
+        ids1.sort();
+        open.sort();
+        assert_eq!(open, ids1, "{from} -> {to}");
+        assert_eq!(closed.len(), 1, "{from} -> {to}: {seen:?}");
+        assert_eq!(closed[0].id, gone_id(), "{from} -> {to}");
+    }
+}
+
+/// A single-account run whose probes fail (DescribeCluster and
+/// ListAccessKeys throttled to exhaustion) cannot tell whether those
+/// clusters' and keys' findings are fixed: they are held, as they were;
+/// the finding of a cluster the run listed and no longer has is resolved.
+#[test]
+fn check_previous_holds_what_a_failed_probe_could_not_see() {
+    let (run1, world, _) = run_check("json");
+    let (prev, ids1) = aged_with_gone("json", json_of(&run1));
+    assert!(
+        ids1.iter().any(|id| id.contains("/keys/")),
+        "run 1 has key findings: {ids1:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("previous.json");
+    std::fs::write(&file, prev.to_string()).unwrap();
+    {
+        let mut f = world.faults();
+        f.throttle.insert("DescribeCluster".into(), 10_000);
+        f.throttle.insert("ListAccessKeys".into(), 10_000);
+    }
+    let run2 = check_in(
+        &world,
+        &["--format", "json", "--previous", file.to_str().unwrap()],
+    );
+    let v = json_of(&run2);
+    let seen = seen_in("json", &v);
+    let state = |id: &str| seen.iter().find(|s| s.id == id).map(|s| s.state);
+    assert_eq!(state(&gone_id()), Some("closed"), "{v}");
+    for id in &ids1 {
+        let st = state(id);
+        assert!(
+            matches!(st, Some("open" | "held")),
+            "{id} is {st:?}, neither found again nor held: {v}"
+        );
+    }
+    assert!(
+        seen.iter()
+            .any(|s| s.state == "held" && s.id.contains("/keys/")),
+        "the keys could not be read: their findings are held: {v}"
+    );
+    assert_eq!(
+        seen.iter().filter(|s| s.state == "closed").count(),
+        1,
+        "nothing else is resolved: {v}"
+    );
 }

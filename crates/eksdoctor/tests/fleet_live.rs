@@ -433,13 +433,14 @@ fn aws_auth_read_from_each_cluster_as_the_accounts_role() {
 /// finding) with one finding more for prod and one for sandbox is run 2's
 /// previous report. Run 2 cannot assume sandbox's role: prod's extra
 /// finding is resolved, sandbox's is held open, everything else keeps its
-/// first_seen.
+/// first_seen. Run 3 prints OCSF from the same JSON previous report: the
+/// same story as Close and held events.
 #[test]
 fn previous_resolves_the_fixed_and_holds_accounts_not_checked() {
     let world = org_world();
     let sandbox = account_id(&world, "sandbox");
     let prod = account_id(&world, "prod");
-    let run = |previous: Option<&std::path::Path>| {
+    let run_as = |format: &str, previous: Option<&std::path::Path>| {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = eksdoctor(home.path(), &world);
         cmd.args([
@@ -451,13 +452,14 @@ fn previous_resolves_the_fixed_and_holds_accounts_not_checked() {
             "--accounts",
             &format!("{prod},{sandbox}"),
             "--format",
-            "json",
+            format,
         ]);
         if let Some(p) = previous {
             cmd.arg("--previous").arg(p);
         }
         cmd.output().unwrap()
     };
+    let run = |previous: Option<&std::path::Path>| run_as("json", previous);
     let run1 = run(None);
     let mut prev = json_of(&run1);
     let findings = prev["findings"].as_array_mut().unwrap();
@@ -515,5 +517,32 @@ fn previous_resolves_the_fixed_and_holds_accounts_not_checked() {
                 "{id} neither found nor held: {v}"
             ),
         }
+    }
+
+    // The same previous report (JSON) read by an OCSF run.
+    let run3 = run_as("ocsf", Some(&file));
+    assert_eq!(
+        run3.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run3.stderr)
+    );
+    let events = json_of(&run3);
+    let events = events.as_array().unwrap();
+    let uid = |e: &Value| e["finding_info"]["uid"].as_str().unwrap().to_owned();
+    let closed: Vec<String> = events
+        .iter()
+        .filter(|e| e["activity_id"] == 3)
+        .map(uid)
+        .collect();
+    assert_eq!(closed, [fake(&prod)["id"].as_str().unwrap()]);
+    let open: Vec<String> = events
+        .iter()
+        .filter(|e| e["activity_id"] != 3)
+        .map(uid)
+        .collect();
+    assert!(open.contains(&fake(&sandbox)["id"].as_str().unwrap().to_owned()));
+    for id in &ids1 {
+        assert!(open.contains(id), "{id} is not in run 3: {events:?}");
     }
 }

@@ -26,7 +26,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One EKS access entry in the stub world.
 #[derive(Debug, Clone, Default)]
@@ -78,6 +78,23 @@ pub struct Upstreams {
     next: AtomicUsize,
     /// Requests forwarded to each shard.
     pub per_shard: Vec<AtomicUsize>,
+    /// Every answered request's times, for the benches' timelines.
+    pub timeline: Mutex<Vec<CallSpan>>,
+    /// Time zero of [`CallSpan`].
+    pub epoch: Instant,
+}
+
+/// One answered request, in time since [`Upstreams::epoch`]: when it had
+/// arrived, when the injected latency was over (and it went to moto, or to
+/// the stub), and when its answer was written.
+#[derive(Debug, Clone)]
+pub struct CallSpan {
+    pub op: String,
+    /// The moto shard that answered; `None`: the proxy's stub.
+    pub shard: Option<usize>,
+    pub arrived: Duration,
+    pub forwarded: Duration,
+    pub done: Duration,
 }
 
 impl Upstreams {
@@ -107,7 +124,20 @@ impl Upstreams {
             keys: Mutex::new(HashMap::new()),
             next: AtomicUsize::new(0),
             per_shard,
+            timeline: Mutex::new(Vec::new()),
+            epoch: Instant::now(),
         }
+    }
+
+    fn record(&self, op: &str, shard: Option<usize>, arrived: Duration, forwarded: Duration) {
+        let span = CallSpan {
+            op: op.to_owned(),
+            shard,
+            arrived,
+            forwarded,
+            done: self.epoch.elapsed(),
+        };
+        self.timeline.lock().unwrap().push(span);
     }
 
     pub fn shard_count(&self) -> usize {
@@ -398,6 +428,7 @@ fn handle(
     let Some(req) = read_request(&mut reader)? else {
         return Ok(());
     };
+    let arrived = upstreams.epoch.elapsed();
     let service = req.service();
     let op = req.operation();
     *seen.lock().unwrap().entry(op.clone()).or_default() += 1;
@@ -426,6 +457,7 @@ fn handle(
     if !latency.is_zero() {
         std::thread::sleep(latency);
     }
+    let forwarded_at = upstreams.epoch.elapsed();
     if throttled {
         if service == "eks" {
             respond(
@@ -449,6 +481,7 @@ fn handle(
     }
     if let Some((status, ctype, body)) = stub(&req, &op, faults) {
         respond(&mut conn, status, ctype, "", &body);
+        upstreams.record(&op, None, arrived, forwarded_at);
         return Ok(());
     }
 
@@ -525,6 +558,7 @@ fn handle(
     conn.write_all(out.as_bytes())?;
     conn.write_all(&body)?;
     conn.flush()?;
+    upstreams.record(&op, Some(shard), arrived, forwarded_at);
     Ok(())
 }
 

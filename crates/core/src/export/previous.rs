@@ -14,7 +14,10 @@
 //!
 //! An account this run could not check (its role could not be assumed)
 //! says nothing about its findings: they are *held* ([`Previous::hold_account`])
-//! and printed again as the previous run had them, not resolved.
+//! and printed again as the previous run had them, not resolved. So are
+//! the findings of a part of an account a probe could not see this time (a
+//! region not listed, a cluster not described, keys not read:
+//! [`Previous::hold_scope`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -72,6 +75,40 @@ pub struct Previous {
     pub findings: Vec<PreviousFinding>,
     by_id: HashMap<String, usize>,
     held_accounts: HashSet<String>,
+    held_scopes: Vec<HeldScope>,
+}
+
+/// A part of an account this run could not see: `None` is any region,
+/// cluster or rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HeldScope {
+    account: String,
+    region: Option<String>,
+    cluster: Option<String>,
+    rule_prefix: Option<String>,
+}
+
+impl HeldScope {
+    /// Whether a stable id (`eksdoctor/ACCOUNT/REGION/CLUSTER/RULE/HASH`) is in it.
+    fn covers(&self, id: &str) -> bool {
+        let mut parts = id.splitn(5, '/');
+        let (Some(_), Some(account), Some(region), Some(cluster), Some(rest)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return false;
+        };
+        account == self.account
+            && self.region.as_deref().is_none_or(|r| r == region)
+            && self.cluster.as_deref().is_none_or(|c| c == cluster)
+            && self
+                .rule_prefix
+                .as_deref()
+                .is_none_or(|p| rest.starts_with(p))
+    }
 }
 
 impl Previous {
@@ -114,6 +151,7 @@ impl Previous {
             findings,
             by_id,
             held_accounts: HashSet::new(),
+            held_scopes: Vec::new(),
         })
     }
 
@@ -130,8 +168,28 @@ impl Previous {
         self.held_accounts.insert(account_id.to_owned());
     }
 
+    /// This run could not see a part of `account_id`: a region (`cluster`
+    /// `None`), one cluster of a region, or the findings of rules starting
+    /// with `rule_prefix` (`keys/` when the keys could not be read). Its
+    /// previous findings are held as with [`Self::hold_account`].
+    pub fn hold_scope(
+        &mut self,
+        account_id: &str,
+        region: Option<&str>,
+        cluster: Option<&str>,
+        rule_prefix: Option<&str>,
+    ) {
+        self.held_scopes.push(HeldScope {
+            account: account_id.to_owned(),
+            region: region.map(str::to_owned),
+            cluster: cluster.map(str::to_owned),
+            rule_prefix: rule_prefix.map(str::to_owned),
+        });
+    }
+
     fn is_held(&self, f: &PreviousFinding) -> bool {
-        !self.held_accounts.is_empty() && self.held_accounts.contains(account_of(&f.id))
+        (!self.held_accounts.is_empty() && self.held_accounts.contains(account_of(&f.id)))
+            || self.held_scopes.iter().any(|s| s.covers(&f.id))
     }
 
     /// The previous run's open findings whose id is not among `current`
@@ -319,4 +377,47 @@ pub fn resolved_json(p: &PreviousFinding, now: jiff::Timestamp) -> Value {
         o.insert("resolved_at".to_owned(), Value::from(now.to_string()));
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_scope_holds_its_region_cluster_or_rules_only() {
+        let ids = [
+            "eksdoctor/111122223333/us-west-2/prod/cluster/not-mapped/01",
+            "eksdoctor/111122223333/us-west-2/dev/irsa/oidc-provider-missing/02",
+            "eksdoctor/111122223333/eu-west-1/prod/cluster/not-mapped/03",
+            "eksdoctor/111122223333/global/-/keys/old/04",
+            "eksdoctor/444455556666/us-west-2/prod/cluster/not-mapped/05",
+        ];
+        let findings: Vec<String> = ids
+            .iter()
+            .map(|id| format!(r#"{{"id": "{id}", "first_seen": "2026-01-01T00:00:00Z"}}"#))
+            .collect();
+        let text = format!(r#"{{"findings": [{}]}}"#, findings.join(","));
+        // (region, cluster, rule prefix) held in account 1111... -> the ids held
+        type Case<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a [usize],
+        );
+        let cases: &[Case] = &[
+            (Some("us-west-2"), None, None, &[0, 1]),
+            (Some("us-west-2"), Some("prod"), None, &[0]),
+            (None, None, Some("keys/"), &[3]),
+            (Some("ap-south-1"), None, None, &[]),
+        ];
+        for (region, cluster, prefix, want) in cases {
+            let mut p = Previous::parse(&text).unwrap();
+            p.hold_scope("111122223333", *region, *cluster, *prefix);
+            let none = HashSet::new();
+            let held: Vec<&str> = p.held(&none).map(|f| f.id.as_str()).collect();
+            let want: Vec<&str> = want.iter().map(|&i| ids[i]).collect();
+            assert_eq!(held, want, "{region:?} {cluster:?} {prefix:?}");
+            assert_eq!(p.resolved(&none).count(), ids.len() - want.len());
+        }
+    }
 }

@@ -31,7 +31,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
     }
     let regions =
         eksdoctor_aws::regions::parse_selection(&args.regions).map_err(CliError::Usage)?;
-    let previous = crate::export_out::load_previous(args.previous.as_deref(), out.format)?;
+    let mut previous = crate::export_out::load_previous(args.previous.as_deref(), out.format)?;
     let clusters = match &args.cluster {
         Some(name) if name.trim().is_empty() => {
             return Err(CliError::Usage("--cluster needs a cluster name".to_owned()));
@@ -67,6 +67,10 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
         let snap = run_round(&live, &options, out).await;
         if let Some(fatal) = snap.fatal() {
             return live::fatal(fatal, &snap.credential_source, out);
+        }
+        // What a probe could not see this time keeps its previous findings open.
+        if let (Some(p), Some(id)) = (previous.as_mut(), snap.identity.ready()) {
+            crate::export_out::hold_unseen(p, &id.account, &snap);
         }
         let mut findings = snap.all_findings();
         // Pod credentials: a pass after the round, once the clusters are described.

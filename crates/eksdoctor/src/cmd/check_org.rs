@@ -155,11 +155,21 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, out: &Output) -> Result<i32, C
             run.throttles,
             &KeyPolicy::new(jiff::Timestamp::now()),
         );
-        // An account not checked this time keeps its previous findings open.
+        // An account not checked this time keeps its previous findings open,
+        // and so does what a probe could not see in a checked account.
         let mut previous = previous;
         if let Some(p) = previous.as_mut() {
-            for a in report.accounts.iter().filter(|a| a.status != "ok") {
-                p.hold_account(&a.account_id);
+            for a in &report.accounts {
+                if a.status != "ok" {
+                    p.hold_account(&a.account_id);
+                    continue;
+                }
+                if let Some(snap) = snapshots.get(&a.account_id) {
+                    crate::export_out::hold_unseen(p, &a.account_id, snap);
+                }
+                if !keys.contains_key(&a.account_id) {
+                    p.hold_scope(&a.account_id, None, None, Some("keys/"));
+                }
             }
         }
         if org.dashboard {
