@@ -331,6 +331,14 @@ impl Request {
             }
             .to_owned();
         }
+        // JSON protocols (Organizations, KMS, ECR, ...): `X-Amz-Target: Prefix.Operation`.
+        if let Some((_, target)) = self
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+        {
+            return target.rsplit('.').next().unwrap_or(target).to_owned();
+        }
         self.form().get("Action").cloned().unwrap_or_default()
     }
 
