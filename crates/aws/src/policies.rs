@@ -93,6 +93,8 @@ struct OrgRead {
 }
 /// A group's inline and attached policies, and what could not be read.
 type GroupRead = (Vec<Source>, Vec<String>);
+/// An account's path from the organization root (root first).
+type OrgPath = Result<Vec<String>, ProbeError>;
 /// A resource's tags, or the note saying why they were not read.
 type TagsRead = Result<Vec<(String, String)>, String>;
 
@@ -244,7 +246,7 @@ pub struct PolicyReader {
     /// Per kind and account: the SCPs or RCPs on its path.
     orgs: Mutex<HashMap<String, Cell<OrgRead>>>,
     /// Per account: its path from the organization root (root first).
-    org_paths: Mutex<HashMap<String, Cell<Result<Vec<String>, ProbeError>>>>,
+    org_paths: Mutex<HashMap<String, Cell<OrgPath>>>,
     /// Per policy id: an SCP's or RCP's document (the same policy is often
     /// attached at several levels).
     org_documents: Mutex<HashMap<String, Cell<Result<Value, ProbeError>>>>,
@@ -1440,7 +1442,7 @@ impl PolicyReader {
 
     /// `account`'s path from the organization root, root first (cached per
     /// account: the SCP and RCP levels share it).
-    async fn org_path(&self, account: &str) -> Result<Vec<String>, ProbeError> {
+    async fn org_path(&self, account: &str) -> OrgPath {
         const PARENTS: &str = "organizations:ListParents";
         cell(&self.org_paths, account)
             .get_or_init(|| async {
