@@ -27,7 +27,8 @@
 //! at most `concurrency` calls are in flight. [`PolicyReader::reads`]
 //! counts the calls made.
 
-use std::collections::HashMap;
+use std::cmp::Ordering as Rank;
+use std::collections::{BinaryHeap, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -37,7 +38,7 @@ use eksdoctor_core::arn::{Principal, PrincipalKind};
 use eksdoctor_core::policy::PolicyKind;
 use eksdoctor_core::policy::live::{FixCaller, Origin, Source};
 use serde_json::Value;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{OnceCell, oneshot};
 
 use crate::config::Live;
 use crate::error::ProbeError;
@@ -228,7 +229,7 @@ struct Managed {
 #[derive(Debug)]
 pub struct PolicyReader {
     live: Live,
-    limit: Semaphore,
+    limit: Slots,
     reads: AtomicUsize,
     kms: Regional<aws_sdk_kms::Client>,
     ecr: Regional<aws_sdk_ecr::Client>,
@@ -255,6 +256,155 @@ pub struct PolicyReader {
     management: OnceCell<Option<String>>,
     /// GetCallerIdentity's account (`None`: not readable).
     credentials_account: OnceCell<Option<String>>,
+}
+
+/// How many reads can still follow this one on its chain (GetCallerIdentity
+/// before any principal; a user's groups, then a group's attached policies,
+/// then a managed policy's versions, then the default one). A waiting call
+/// with more behind it is let in first, so the shared chains do not queue
+/// behind every principal's first reads and leave the end of the run to
+/// one chain with idle slots beside it.
+fn reads_behind(permission: &str) -> u8 {
+    match permission {
+        "sts:GetCallerIdentity" => 5,
+        "organizations:DescribeOrganization" | "iam:ListGroupsForUser" => 3,
+        "organizations:ListParents"
+        | "iam:GetUser"
+        | "iam:GetRole"
+        | "iam:ListAttachedUserPolicies"
+        | "iam:ListAttachedRolePolicies"
+        | "iam:ListAttachedGroupPolicies" => 2,
+        "iam:ListUserPolicies"
+        | "iam:ListRolePolicies"
+        | "iam:ListGroupPolicies"
+        | "iam:ListPolicyVersions"
+        | "organizations:ListPoliciesForTarget"
+        | "sqs:GetQueueUrl" => 1,
+        _ => 0,
+    }
+}
+
+/// At most `n` calls in flight. A freed slot goes to the waiting call with
+/// the most reads behind it ([`reads_behind`]), then to the longest waiting.
+#[derive(Debug)]
+struct Slots(Mutex<SlotState>);
+
+#[derive(Debug)]
+struct SlotState {
+    free: usize,
+    arrived: u64,
+    waiting: BinaryHeap<Waiter>,
+}
+
+#[derive(Debug)]
+struct Waiter {
+    rank: u8,
+    arrived: u64,
+    wake: oneshot::Sender<()>,
+}
+
+impl PartialEq for Waiter {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Rank::Equal
+    }
+}
+
+impl Eq for Waiter {}
+
+impl PartialOrd for Waiter {
+    fn partial_cmp(&self, other: &Self) -> Option<Rank> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Waiter {
+    /// The greatest is let in first: most reads behind, then earliest.
+    fn cmp(&self, other: &Self) -> Rank {
+        self.rank
+            .cmp(&other.rank)
+            .then_with(|| other.arrived.cmp(&self.arrived))
+    }
+}
+
+/// A slot held; freed (handed to the next waiter) on drop.
+struct Slot<'a>(&'a Slots);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+/// A call waiting for a slot: if it is dropped after a slot was handed to
+/// it, the slot is passed on.
+struct Waiting<'a> {
+    slots: &'a Slots,
+    wake: oneshot::Receiver<()>,
+    done: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.wake.close();
+            if self.wake.try_recv().is_ok() {
+                self.slots.release();
+            }
+        }
+    }
+}
+
+impl Slots {
+    fn new(n: usize) -> Self {
+        Self(Mutex::new(SlotState {
+            free: n,
+            arrived: 0,
+            waiting: BinaryHeap::new(),
+        }))
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn acquire(&self, rank: u8) -> Slot<'_> {
+        let wake = {
+            let mut s = self.state();
+            if s.free > 0 && s.waiting.is_empty() {
+                s.free -= 1;
+                return Slot(self);
+            }
+            let (tx, rx) = oneshot::channel();
+            s.arrived += 1;
+            let arrived = s.arrived;
+            s.waiting.push(Waiter {
+                rank,
+                arrived,
+                wake: tx,
+            });
+            rx
+        };
+        let mut waiting = Waiting {
+            slots: self,
+            wake,
+            done: false,
+        };
+        // The sender lives in the heap as long as `self`: it only ever
+        // sends (a slot handed over).
+        let _ = (&mut waiting.wake).await;
+        waiting.done = true;
+        Slot(self)
+    }
+
+    fn release(&self) {
+        let mut s = self.state();
+        while let Some(w) = s.waiting.pop() {
+            if w.wake.send(()).is_ok() {
+                return;
+            }
+        }
+        s.free += 1;
+    }
 }
 
 fn cell<T>(map: &Mutex<HashMap<String, Cell<T>>>, key: &str) -> Cell<T> {
@@ -345,7 +495,7 @@ impl PolicyReader {
         );
         Self {
             live: live.clone(),
-            limit: Semaphore::new(concurrency.max(1)),
+            limit: Slots::new(concurrency.max(1)),
             reads: AtomicUsize::new(0),
             kms: Regional::new(),
             ecr: Regional::new(),
@@ -387,7 +537,7 @@ impl PolicyReader {
     where
         F: Future<Output = Result<T, ProbeError>>,
     {
-        let _permit = self.limit.acquire().await.ok();
+        let _slot = self.limit.acquire(reads_behind(permission)).await;
         self.reads.fetch_add(1, Ordering::Relaxed);
         crate::timed(&self.live, permission, fut).await
     }
@@ -1776,6 +1926,42 @@ impl Entity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Slots: never more than `n` in flight; a freed slot goes to the
+    /// waiter with the most reads behind it, ties first come first served.
+    #[tokio::test]
+    async fn slots_hand_over_by_rank_then_arrival() {
+        use std::sync::Arc;
+        let slots = Arc::new(Slots::new(1));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let first = slots.acquire(0).await;
+        let mut waiters = Vec::new();
+        for (name, rank) in [("leaf-a", 0u8), ("list", 1), ("leaf-b", 0), ("groups", 3)] {
+            let (slots, order) = (Arc::clone(&slots), Arc::clone(&order));
+            waiters.push(tokio::spawn(async move {
+                let _slot = slots.acquire(rank).await;
+                order.lock().unwrap().push(name);
+            }));
+            // Each is queued before the next arrives.
+            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        // A waiter given up on does not keep a slot.
+        let gone = tokio::time::timeout(std::time::Duration::from_millis(5), slots.acquire(9));
+        assert!(gone.await.is_err());
+        drop(first);
+        for w in waiters {
+            w.await.unwrap();
+        }
+        assert_eq!(
+            *order.lock().unwrap(),
+            ["groups", "list", "leaf-a", "leaf-b"]
+        );
+        // All returned: one slot free again.
+        let _again = tokio::time::timeout(std::time::Duration::from_millis(50), slots.acquire(0))
+            .await
+            .unwrap();
+    }
 
     #[test]
     fn documents_decode_plain_or_url_encoded() {
