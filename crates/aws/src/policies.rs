@@ -258,28 +258,29 @@ pub struct PolicyReader {
     credentials_account: OnceCell<Option<String>>,
 }
 
-/// How many reads can still follow this one on its chain (GetCallerIdentity
-/// before any principal; a user's groups, then a group's attached policies,
-/// then a managed policy's versions, then the default one). A waiting call
-/// with more behind it is let in first, so the shared chains do not queue
-/// behind every principal's first reads and leave the end of the run to
-/// one chain with idle slots beside it.
+/// Which waiting call a freed slot goes to first: GetCallerIdentity (every
+/// principal waits on it), then the reads that continue a chain already
+/// under way (a group's policies once the user's groups are listed, a
+/// managed policy's versions, a listed inline policy), those with more
+/// reads behind them first; then the principals' first reads, first come
+/// first served. Continuations first keeps the shared chains (one group,
+/// one managed policy for many principals) from queueing behind every
+/// principal's first reads and finishing alone at the end with idle slots.
 fn reads_behind(permission: &str) -> u8 {
     match permission {
-        "sts:GetCallerIdentity" => 5,
-        "organizations:DescribeOrganization" | "iam:ListGroupsForUser" => 3,
-        "organizations:ListParents"
-        | "iam:GetUser"
-        | "iam:GetRole"
-        | "iam:ListAttachedUserPolicies"
-        | "iam:ListAttachedRolePolicies"
-        | "iam:ListAttachedGroupPolicies" => 2,
-        "iam:ListUserPolicies"
-        | "iam:ListRolePolicies"
-        | "iam:ListGroupPolicies"
+        "sts:GetCallerIdentity" => 3,
+        "iam:ListGroupPolicies"
+        | "iam:ListAttachedGroupPolicies"
         | "iam:ListPolicyVersions"
-        | "organizations:ListPoliciesForTarget"
-        | "sqs:GetQueueUrl" => 1,
+        | "organizations:ListParents"
+        | "organizations:ListPoliciesForTarget" => 2,
+        "iam:GetGroupPolicy"
+        | "iam:GetUserPolicy"
+        | "iam:GetRolePolicy"
+        | "iam:GetPolicyVersion"
+        | "organizations:DescribePolicy"
+        | "sqs:GetQueueAttributes"
+        | "sqs:ListQueueTags" => 1,
         _ => 0,
     }
 }
