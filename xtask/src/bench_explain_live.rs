@@ -6,17 +6,22 @@
 //! moto, every call delayed by the fault-injecting proxy of `bench live`
 //! (default 50 ms).
 //!
-//! Reports: the reads made (they must grow with the principals, not the
-//! denials), the wall time against the floor ceil(reads / concurrency) x
-//! round trip (target <= 1.5x), and the time per denial once the policies
-//! are cached: the same run on a log ten times longer (same principals, same
-//! reads) minus the first, divided by the extra denials.
+//! Reports: the reads made, by call (they must grow with the principals,
+//! not the denials), the wall time against the floor ceil(reads /
+//! concurrency) x round trip (target <= 1.5x), where the rest goes (the
+//! proxy's per-request timeline: before the first request, per request,
+//! requests in flight; written to target/bench-explain-live/timeline.csv),
+//! and the time per denial once the policies are cached: eksdoctor's own
+//! phase times (`EKSDOCTOR_BENCH_PHASES`) on a log ten times longer (same
+//! principals, same reads), reading and evaluating without the reads,
+//! divided by its denials.
 //!
 //! moto answers one request at a time, which bounds any client: the reads
 //! are spread over `--shards` (default: one per CPU, at least 2) moto processes seeded alike (the
 //! same moto random seed and the same calls, so ids match) and taking
 //! requests in turn behind the proxy.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -303,7 +308,7 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
     log(&small, &principals, opts.denials)?;
     log(&large, &principals, opts.denials * 10)?;
 
-    let run_once = |input: &Path| -> Result<(Duration, usize, usize, usize), String> {
+    let run_once = |input: &Path| -> Result<Run, String> {
         let mut cmd = Command::new(&eksdoctor);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -313,6 +318,8 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_ACCESS_KEY_ID", &key_id)
             .env("AWS_SECRET_ACCESS_KEY", &secret)
+            // eksdoctor prints its phase times on stderr.
+            .env("EKSDOCTOR_BENCH_PHASES", "1")
             .args([
                 "explain",
                 "--live",
@@ -323,20 +330,44 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
             ])
             .args(["--format", "json", "--input"])
             .arg(input);
-        let seen = || -> usize { proxy.seen.lock().map_or(0, |m| m.values().sum()) };
-        let before = seen();
+        let by_op = || -> HashMap<String, usize> {
+            proxy.seen.lock().map(|m| m.clone()).unwrap_or_default()
+        };
+        let before = by_op();
+        let spans_before = proxy.timeline.lock().map_or(0, |t| t.len());
         let started = Instant::now();
         let out = cmd.output().map_err(|e| e.to_string())?;
-        let t = started.elapsed();
+        let wall = started.elapsed();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
             format!(
                 "explain --live output is not JSON ({e}): {}",
                 String::from_utf8_lossy(&out.stderr)
             )
         })?;
-        let reads = v["live"]["reads"].as_u64().unwrap_or(0) as usize;
-        let requests = v["live"]["requests"].as_u64().unwrap_or(0) as usize;
-        Ok((t, reads, seen().saturating_sub(before), requests))
+        let mut ops: Vec<(String, usize)> = by_op()
+            .into_iter()
+            .map(|(op, n)| {
+                let was = before.get(&op).copied().unwrap_or(0);
+                (op, n - was)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        ops.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let spans = proxy
+            .timeline
+            .lock()
+            .map(|t| t.get(spans_before..).unwrap_or_default().to_vec())
+            .unwrap_or_default();
+        Ok(Run {
+            wall,
+            started,
+            reads: v["live"]["reads"].as_u64().unwrap_or(0) as usize,
+            requests: v["live"]["requests"].as_u64().unwrap_or(0) as usize,
+            seen: ops.iter().map(|(_, n)| n).sum(),
+            ops,
+            spans,
+            phases: Phases::of(&String::from_utf8_lossy(&out.stderr)),
+        })
     };
     // Warm up moto and the page cache, then measure. Each moto shard is one
     // Python process: their service time bounds any client; the run without
@@ -348,47 +379,85 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         }
     };
     set_latency(Duration::ZERO);
-    let (t0, _, _, _) = run_once(&small)?;
+    let moto_only = run_once(&small)?;
     set_latency(opts.latency);
-    let (t1, reads, seen, requests) = run_once(&small)?;
-    let (t10, reads10, _, _) = run_once(&large)?;
+    let one = run_once(&small)?;
+    let ten = run_once(&large)?;
+    let reads = one.reads;
     let rtt = opts.latency.as_secs_f64();
     let floor = reads.div_ceil(CONCURRENCY) as f64 * rtt;
-    let ratio = t1.as_secs_f64() / floor.max(f64::EPSILON);
-    let extra = (opts.denials * 9) as f64;
-    let per_denial = (t10.as_secs_f64() - t1.as_secs_f64()).max(0.0) / extra;
+    let t1 = one.wall.as_secs_f64();
+    let ratio = t1 / floor.max(f64::EPSILON);
     println!(
-        "bench explain-live: {} denials from {} principals ({requests} distinct requests), {} ms injected per call, concurrency {CONCURRENCY}, {} moto shard(s)",
+        "bench explain-live: {} denials from {} principals ({} distinct requests), {} ms injected per call, concurrency {CONCURRENCY}, {} moto shard(s)",
         opts.denials,
         opts.principals,
+        one.requests,
         opts.latency.as_millis(),
         opts.shards
     );
     println!(
-        "  reads made:                {reads} (proxy saw {seen}); {:.1} per principal",
+        "  reads made:                {reads} (proxy saw {}); {:.1} per principal",
+        one.seen,
         reads as f64 / opts.principals as f64
     );
-    println!("  reads for 10x the denials: {reads10} (must equal: reads follow the principals)");
-    println!("  wall time:                 {:.2} s", t1.as_secs_f64());
+    println!(
+        "  reads by call:             {}",
+        one.ops
+            .iter()
+            .map(|(op, n)| format!("{op} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  reads for 10x the denials: {} (must equal: reads follow the principals)",
+        ten.reads
+    );
+    println!("  wall time:                 {t1:.2} s");
     println!(
         "  floor ceil(reads/{CONCURRENCY}) x rtt: {floor:.2} s -> {ratio:.2}x (target <= 1.5x) {}",
         if ratio <= 1.5 { "ok" } else { "MISSED" }
     );
-    let served = floor.max(t0.as_secs_f64());
+    let t0 = moto_only.wall.as_secs_f64();
+    let served = floor.max(t0);
     println!(
-        "  same run without injected latency: {:.2} s (moto's service time over the shards, process start included)",
-        t0.as_secs_f64()
+        "  same run without injected latency: {t0:.2} s (moto's service time over the shards, process start included)"
     );
     println!(
         "  against max(floor, that): {:.2}x",
-        t1.as_secs_f64() / served.max(f64::EPSILON)
+        t1 / served.max(f64::EPSILON)
     );
+    timeline(&one, rtt);
+    std::fs::write(dir.join("timeline.csv"), one.csv()).map_err(|e| e.to_string())?;
     println!(
-        "  per denial once cached:    {:.2} us ({} denials took {:.2} s)",
-        per_denial * 1e6,
-        opts.denials * 10,
-        t10.as_secs_f64()
+        "  (per-request timeline: {})",
+        dir.join("timeline.csv").display()
     );
+    if let (Some(p1), Some(p10)) = (one.phases, ten.phases) {
+        println!(
+            "  phases, {} denials:       input {:.1} ms, reads {:.1} ms, evaluate {:.1} ms",
+            opts.denials,
+            p1.input * 1e3,
+            p1.reads * 1e3,
+            p1.evaluate * 1e3
+        );
+        let n10 = (opts.denials * 10) as f64;
+        println!(
+            "  phases, {} denials:      input {:.1} ms, reads {:.1} ms, evaluate {:.1} ms",
+            opts.denials * 10,
+            p10.input * 1e3,
+            p10.reads * 1e3,
+            p10.evaluate * 1e3
+        );
+        println!(
+            "  per denial once cached:    {:.2} us (reading, diagnosing and evaluating {} denials, reads excluded, / {})",
+            (p10.input + p10.evaluate) / n10 * 1e6,
+            opts.denials * 10,
+            opts.denials * 10
+        );
+    } else {
+        println!("  per denial once cached:    (eksdoctor printed no phase times)");
+    }
     println!(
         "  load average: {}",
         std::fs::read_to_string("/proc/loadavg")
@@ -398,8 +467,138 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
             .collect::<Vec<_>>()
             .join(" ")
     );
+    let reads10 = ten.reads;
     if reads10 != reads {
         return Err(format!("reads grew with the denials: {reads} -> {reads10}"));
     }
     Ok(())
+}
+
+/// One `explain --live` run.
+struct Run {
+    wall: Duration,
+    started: Instant,
+    reads: usize,
+    requests: usize,
+    /// Requests the proxy saw, and by operation (most first).
+    seen: usize,
+    ops: Vec<(String, usize)>,
+    spans: Vec<proxy::Span>,
+    phases: Option<Phases>,
+}
+
+impl Run {
+    fn ms(&self, t: Instant) -> f64 {
+        t.saturating_duration_since(self.started).as_secs_f64() * 1e3
+    }
+
+    fn csv(&self) -> String {
+        let mut spans = self.spans.clone();
+        spans.sort_by_key(|s| s.start);
+        let mut out = "op,start_ms,end_ms,moto_ms\n".to_owned();
+        for s in &spans {
+            let _ = writeln!(
+                out,
+                "{},{:.2},{:.2},{:.2}",
+                s.op,
+                self.ms(s.start),
+                self.ms(s.end),
+                s.upstream.as_secs_f64() * 1e3
+            );
+        }
+        out
+    }
+}
+
+/// eksdoctor's own phase times (`EKSDOCTOR_BENCH_PHASES`), in seconds.
+#[derive(Debug, Clone, Copy)]
+struct Phases {
+    input: f64,
+    reads: f64,
+    evaluate: f64,
+}
+
+impl Phases {
+    /// From the stderr line `eksdoctor: phases: input_s=.. reads_s=.. evaluate_s=..`.
+    fn of(stderr: &str) -> Option<Self> {
+        let line = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("eksdoctor: phases: "))?;
+        let get = |k: &str| -> Option<f64> {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(k)?.strip_prefix('=')?.parse().ok())
+        };
+        Some(Self {
+            input: get("input_s")?,
+            reads: get("reads_s")?,
+            evaluate: get("evaluate_s")?,
+        })
+    }
+}
+
+/// Where the time over the floor goes, from the proxy's per-request spans:
+/// before the first request (process start, config, parsing), the requests
+/// themselves (the injected latency plus moto's queue and service), the
+/// slots left idle while requests were under way, and after the last answer.
+fn timeline(run: &Run, rtt: f64) {
+    if run.spans.is_empty() {
+        return;
+    }
+    let first = run
+        .spans
+        .iter()
+        .map(|s| s.start)
+        .min()
+        .unwrap_or(run.started);
+    let last = run.spans.iter().map(|s| s.end).max().unwrap_or(run.started);
+    let n = run.spans.len() as f64;
+    let mean = |f: &dyn Fn(&proxy::Span) -> f64| run.spans.iter().map(f).sum::<f64>() / n;
+    let took = mean(&|s| s.end.saturating_duration_since(s.start).as_secs_f64());
+    let moto = mean(&|s| s.upstream.as_secs_f64());
+    let mut sorted: Vec<f64> = run
+        .spans
+        .iter()
+        .map(|s| s.end.saturating_duration_since(s.start).as_secs_f64())
+        .collect();
+    sorted.sort_by(f64::total_cmp);
+    let p95 = sorted[(sorted.len() * 95 / 100).min(sorted.len() - 1)];
+    // In flight over time: +1 at a start, -1 at an end.
+    let mut events: Vec<(Instant, i32)> = run
+        .spans
+        .iter()
+        .flat_map(|s| [(s.start, 1), (s.end, -1)])
+        .collect();
+    events.sort_by_key(|&(t, d)| (t, d));
+    let (mut level, mut at) = (0i32, first);
+    let mut area = 0.0;
+    let mut full = 0.0;
+    for (t, d) in events {
+        let dt = t.saturating_duration_since(at).as_secs_f64();
+        area += f64::from(level) * dt;
+        if level as usize >= CONCURRENCY {
+            full += dt;
+        }
+        level += d;
+        at = t;
+    }
+    let span = last.saturating_duration_since(first).as_secs_f64();
+    let in_flight = area / span.max(f64::EPSILON);
+    println!(
+        "  timeline (proxy):          first request at {:.0} ms, last answer at {:.0} ms, exit at {:.0} ms",
+        run.ms(first),
+        run.ms(last),
+        run.wall.as_secs_f64() * 1e3
+    );
+    println!(
+        "  per request:               {:.1} ms mean, {:.1} ms p95 ({:.0} ms injected, {:.1} ms mean in moto's queue and service)",
+        took * 1e3,
+        p95 * 1e3,
+        rtt * 1e3,
+        moto * 1e3
+    );
+    println!(
+        "  in flight:                 {in_flight:.1} of {CONCURRENCY} on average between the first request and the last answer ({:.0}% utilisation; all {CONCURRENCY} busy {:.0}% of that time)",
+        in_flight / CONCURRENCY as f64 * 100.0,
+        full / span.max(f64::EPSILON) * 100.0
+    );
 }

@@ -9,18 +9,26 @@
 //!   repository policy, a Secrets Manager resource policy, an SNS topic or
 //!   SQS queue policy; and the resource's tags when a policy read names
 //!   `aws:ResourceTag/`;
-//! - the SCPs and RCPs on the account's path from the organization root
+//! - the SCPs on the path from the organization root to the principal's
+//!   account, and the RCPs on the path to the resource's account
 //!   (ListParents, ListPoliciesForTarget, DescribePolicy), when the caller
-//!   may read them; otherwise a note says what would. They are left out
-//!   when the caller's account is the organization's management account
-//!   (DescribeOrganization), which neither applies to.
+//!   may read them; otherwise a note says what would. Neither is read for
+//!   the organization's management account (DescribeOrganization, asked
+//!   first): SCPs do not apply to its principals, nor RCPs to its resources.
+//!
+//! A principal in another account than the credentials' one
+//! (GetCallerIdentity, asked once) is not looked up: IAM would answer for
+//! the credentials' account. A note says so, and what would read it.
 //!
 //! Every read is cached for the run (a managed policy's versions are read
-//! once whatever the number of principals attached to it, a principal once
-//! whatever the number of denials), and at most `concurrency` calls are in
-//! flight. [`PolicyReader::reads`] counts the calls made.
+//! once whatever the number of principals attached to it, a group once
+//! whatever the number of its users, a principal once whatever the number
+//! of denials), each level is asked as soon as the one above answers, and
+//! at most `concurrency` calls are in flight. [`PolicyReader::reads`]
+//! counts the calls made.
 
-use std::collections::HashMap;
+use std::cmp::Ordering as Rank;
+use std::collections::{BinaryHeap, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -30,7 +38,7 @@ use eksdoctor_core::arn::{Principal, PrincipalKind};
 use eksdoctor_core::policy::PolicyKind;
 use eksdoctor_core::policy::live::{FixCaller, Origin, Source};
 use serde_json::Value;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{OnceCell, oneshot};
 
 use crate::config::Live;
 use crate::error::ProbeError;
@@ -47,6 +55,9 @@ pub struct PrincipalPolicies {
     pub caller: Option<FixCaller>,
     /// `aws:PrincipalTag/KEY` values from the user's or role's tags.
     pub tags: Vec<(String, String)>,
+    /// Why none of its policies was read (another account than the
+    /// credentials'): no answer can be given for it.
+    pub not_read: Option<String>,
 }
 
 /// One request's policies.
@@ -64,13 +75,27 @@ pub struct RequestPolicies {
     /// The caller's account, when it is the organization's management
     /// account: SCPs and RCPs do not apply, and were left out.
     pub management_account: Option<String>,
+    /// Why the principal's policies were not read at all (it is in another
+    /// account than the credentials'): the request cannot be decided.
+    pub principal_not_read: Option<String>,
 }
 
 type Cell<T> = Arc<OnceCell<T>>;
 /// A resource's policy, or the note saying why none was read.
 type ResourceRead = (Option<Source>, Option<String>);
-/// The SCPs/RCPs on an account's path, or the note saying why not.
-type OrgRead = (Vec<Source>, Option<String>);
+/// One kind of organization policy (SCPs or RCPs) on an account's path.
+#[derive(Debug, Clone, Default)]
+struct OrgRead {
+    sources: Vec<Source>,
+    /// Why they were not read (and what would read them).
+    note: Option<String>,
+    /// The account is the organization's management account: none applies.
+    management: bool,
+}
+/// A group's inline and attached policies, and what could not be read.
+type GroupRead = (Vec<Source>, Vec<String>);
+/// An account's path from the organization root (root first).
+type OrgPath = Result<Vec<String>, ProbeError>;
 /// A resource's tags, or the note saying why they were not read.
 type TagsRead = Result<Vec<(String, String)>, String>;
 
@@ -204,7 +229,7 @@ struct Managed {
 #[derive(Debug)]
 pub struct PolicyReader {
     live: Live,
-    limit: Semaphore,
+    limit: Slots,
     reads: AtomicUsize,
     kms: Regional<aws_sdk_kms::Client>,
     ecr: Regional<aws_sdk_ecr::Client>,
@@ -218,10 +243,169 @@ pub struct PolicyReader {
     resources: Mutex<HashMap<String, Cell<ResourceRead>>>,
     tags: Mutex<HashMap<String, Cell<TagsRead>>>,
     queue_urls: Mutex<HashMap<String, Cell<Result<String, ProbeError>>>>,
+    groups: Mutex<HashMap<String, Cell<GroupRead>>>,
+    /// Per kind and account: the SCPs or RCPs on its path.
     orgs: Mutex<HashMap<String, Cell<OrgRead>>>,
+    /// Per account: its path from the organization root (root first).
+    org_paths: Mutex<HashMap<String, Cell<OrgPath>>>,
+    /// Per policy id: an SCP's or RCP's document (the same policy is often
+    /// attached at several levels).
+    org_documents: Mutex<HashMap<String, Cell<Result<Value, ProbeError>>>>,
     /// DescribeOrganization's MasterAccountId (`None`: no organization, or
     /// not readable).
     management: OnceCell<Option<String>>,
+    /// GetCallerIdentity's account (`None`: not readable).
+    credentials_account: OnceCell<Option<String>>,
+}
+
+/// Which waiting call a freed slot goes to first: GetCallerIdentity (every
+/// principal waits on it), then the reads that continue a chain already
+/// under way (a group's policies once the user's groups are listed, a
+/// managed policy's versions, a listed inline policy), those with more
+/// reads behind them first; then the principals' first reads, first come
+/// first served. Continuations first keeps the shared chains (one group,
+/// one managed policy for many principals) from queueing behind every
+/// principal's first reads and finishing alone at the end with idle slots.
+fn reads_behind(permission: &str) -> u8 {
+    match permission {
+        "sts:GetCallerIdentity" => 3,
+        "iam:ListGroupPolicies"
+        | "iam:ListAttachedGroupPolicies"
+        | "iam:ListPolicyVersions"
+        | "organizations:ListParents"
+        | "organizations:ListPoliciesForTarget" => 2,
+        "iam:GetGroupPolicy"
+        | "iam:GetUserPolicy"
+        | "iam:GetRolePolicy"
+        | "iam:GetPolicyVersion"
+        | "organizations:DescribePolicy"
+        | "sqs:GetQueueAttributes"
+        | "sqs:ListQueueTags" => 1,
+        _ => 0,
+    }
+}
+
+/// At most `n` calls in flight. A freed slot goes to the waiting call with
+/// the most reads behind it ([`reads_behind`]), then to the longest waiting.
+#[derive(Debug)]
+struct Slots(Mutex<SlotState>);
+
+#[derive(Debug)]
+struct SlotState {
+    free: usize,
+    arrived: u64,
+    waiting: BinaryHeap<Waiter>,
+}
+
+#[derive(Debug)]
+struct Waiter {
+    rank: u8,
+    arrived: u64,
+    wake: oneshot::Sender<()>,
+}
+
+impl PartialEq for Waiter {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Rank::Equal
+    }
+}
+
+impl Eq for Waiter {}
+
+impl PartialOrd for Waiter {
+    fn partial_cmp(&self, other: &Self) -> Option<Rank> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Waiter {
+    /// The greatest is let in first: most reads behind, then earliest.
+    fn cmp(&self, other: &Self) -> Rank {
+        self.rank
+            .cmp(&other.rank)
+            .then_with(|| other.arrived.cmp(&self.arrived))
+    }
+}
+
+/// A slot held; freed (handed to the next waiter) on drop.
+struct Slot<'a>(&'a Slots);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+/// A call waiting for a slot: if it is dropped after a slot was handed to
+/// it, the slot is passed on.
+struct Waiting<'a> {
+    slots: &'a Slots,
+    wake: oneshot::Receiver<()>,
+    done: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.wake.close();
+            if self.wake.try_recv().is_ok() {
+                self.slots.release();
+            }
+        }
+    }
+}
+
+impl Slots {
+    fn new(n: usize) -> Self {
+        Self(Mutex::new(SlotState {
+            free: n,
+            arrived: 0,
+            waiting: BinaryHeap::new(),
+        }))
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn acquire(&self, rank: u8) -> Slot<'_> {
+        let wake = {
+            let mut s = self.state();
+            if s.free > 0 && s.waiting.is_empty() {
+                s.free -= 1;
+                return Slot(self);
+            }
+            let (tx, rx) = oneshot::channel();
+            s.arrived += 1;
+            let arrived = s.arrived;
+            s.waiting.push(Waiter {
+                rank,
+                arrived,
+                wake: tx,
+            });
+            rx
+        };
+        let mut waiting = Waiting {
+            slots: self,
+            wake,
+            done: false,
+        };
+        // The sender lives in the heap as long as `self`: it only ever
+        // sends (a slot handed over).
+        let _ = (&mut waiting.wake).await;
+        waiting.done = true;
+        Slot(self)
+    }
+
+    fn release(&self) {
+        let mut s = self.state();
+        while let Some(w) = s.waiting.pop() {
+            if w.wake.send(()).is_ok() {
+                return;
+            }
+        }
+        s.free += 1;
+    }
 }
 
 fn cell<T>(map: &Mutex<HashMap<String, Cell<T>>>, key: &str) -> Cell<T> {
@@ -312,7 +496,7 @@ impl PolicyReader {
         );
         Self {
             live: live.clone(),
-            limit: Semaphore::new(concurrency.max(1)),
+            limit: Slots::new(concurrency.max(1)),
             reads: AtomicUsize::new(0),
             kms: Regional::new(),
             ecr: Regional::new(),
@@ -326,8 +510,12 @@ impl PolicyReader {
             resources: Mutex::default(),
             tags: Mutex::default(),
             queue_urls: Mutex::default(),
+            groups: Mutex::default(),
             orgs: Mutex::default(),
+            org_paths: Mutex::default(),
+            org_documents: Mutex::default(),
             management: OnceCell::new(),
+            credentials_account: OnceCell::new(),
         }
     }
 
@@ -350,7 +538,7 @@ impl PolicyReader {
     where
         F: Future<Output = Result<T, ProbeError>>,
     {
-        let _permit = self.limit.acquire().await.ok();
+        let _slot = self.limit.acquire(reads_behind(permission)).await;
         self.reads.fetch_add(1, Ordering::Relaxed);
         crate::timed(&self.live, permission, fut).await
     }
@@ -364,14 +552,23 @@ impl PolicyReader {
     ) -> RequestPolicies {
         let account = principal.account().unwrap_or_default().to_owned();
         let at = ResourceRef::of(action, resource, self.live.region());
-        let (who, res, org, management) = tokio::join!(
+        // RCPs are the resource's account's: from its ARN; one without an
+        // account (an S3 bucket or object) is taken to be the caller's.
+        let resource_account = resource
+            .split(':')
+            .nth(4)
+            .filter(|a| !a.is_empty())
+            .unwrap_or(&account)
+            .to_owned();
+        let (who, res, scps, rcps) = tokio::join!(
             self.principal(principal),
             self.resource_policy(at.as_ref()),
-            self.organization(&account),
-            self.management_account(),
+            self.org_level(&account, PolicyKind::ServiceControl),
+            self.org_level(&resource_account, PolicyKind::ResourceControl),
         );
         let mut out = RequestPolicies {
             caller: who.caller.clone(),
+            principal_not_read: who.not_read.clone(),
             ..RequestPolicies::default()
         };
         out.sources.extend(who.sources.iter().cloned());
@@ -389,23 +586,19 @@ impl PolicyReader {
         let (res_source, res_note) = res;
         out.sources.extend(res_source);
         out.notes.extend(res_note);
-        let (mut scps, mut org_note) = org;
-        if !account.is_empty() && management.as_deref() == Some(account.as_str()) {
-            // SCPs do not apply to the management account's principals, nor
-            // RCPs to its resources (a resource ARN without an account, an
-            // S3 object, is taken to be the caller's).
-            let resource_account = resource
-                .split(':')
-                .nth(4)
-                .filter(|a| !a.is_empty())
-                .unwrap_or(&account);
-            scps.retain(|s| s.kind == PolicyKind::ResourceControl && resource_account != account);
-            org_note = None;
+        if scps.management {
             out.management_account = Some(account.clone());
         }
-        out.scp_read = org_note.is_none() || !scps.is_empty();
-        out.sources.extend(scps);
-        out.notes.extend(org_note);
+        out.scp_read = scps.note.is_none() || !scps.sources.is_empty();
+        let mut rcps = rcps;
+        if resource_account == account && scps.note.is_some() && rcps.note.is_some() {
+            // One account's organization could not be read: said once.
+            rcps.note = None;
+        }
+        for level in [scps, rcps] {
+            out.sources.extend(level.sources);
+            out.notes.extend(level.note);
+        }
         self.fill_context(&mut out, principal, at.as_ref()).await;
         out
     }
@@ -473,11 +666,38 @@ impl PolicyReader {
             .clone()
     }
 
+    /// GetCallerIdentity's account, once per run (`None`: not readable).
+    async fn credentials_account(&self) -> Option<String> {
+        const PERM: &str = "sts:GetCallerIdentity";
+        self.credentials_account
+            .get_or_init(|| async {
+                let sts = self.live.sts();
+                self.call(PERM, async {
+                    sts.get_caller_identity()
+                        .send()
+                        .await
+                        .map_err(|e| ProbeError::from_sdk(&e, PERM))
+                })
+                .await
+                .ok()
+                .and_then(|o| o.account().map(str::to_owned))
+            })
+            .await
+            .clone()
+    }
+
     /// The principal's identity policies and boundary (cached per ARN).
     pub async fn principal(&self, p: &Principal) -> PrincipalPolicies {
         let key = p.arn.as_ref().map(ToString::to_string).unwrap_or_default();
         cell(&self.principals, &key)
             .get_or_init(|| async {
+                let theirs = p.account().unwrap_or_default();
+                if let Some(ours) = self.credentials_account().await
+                    && !theirs.is_empty()
+                    && theirs != ours
+                {
+                    return foreign(p, theirs, &ours);
+                }
                 let mut out = match p.kind {
                     PrincipalKind::User => self.entity(Holder::User(p.name.clone())).await,
                     PrincipalKind::Role | PrincipalKind::AssumedRole => {
@@ -518,11 +738,18 @@ impl PolicyReader {
             }
             got
         };
+        // Each group's policies are asked as soon as the user's groups are
+        // listed (and read once per group, whatever its number of users).
         let groups = async {
-            match &who {
-                Holder::User(name) => Some(self.groups_of(name).await),
-                _ => None,
-            }
+            let Holder::User(name) = &who else {
+                return None;
+            };
+            Some(match self.groups_of(name).await {
+                Ok(names) => {
+                    Ok(futures_util::future::join_all(names.iter().map(|g| self.group(g))).await)
+                }
+                Err(e) => Err(e),
+            })
         };
         let (get, inline, attached, groups) = tokio::join!(
             get,
@@ -555,16 +782,9 @@ impl PolicyReader {
         collect(&mut out, attached);
         match groups {
             None => {}
-            Some(Ok(names)) => {
-                let each = names.into_iter().map(|g| async move {
-                    tokio::join!(
-                        self.inline(Holder::Group(g.clone())),
-                        self.attached(Holder::Group(g))
-                    )
-                });
-                for (a, b) in futures_util::future::join_all(each).await {
-                    collect(&mut out, a);
-                    collect(&mut out, b);
+            Some(Ok(each)) => {
+                for read in each {
+                    collect(&mut out, read);
                 }
             }
             Some(Err(e)) => out
@@ -575,6 +795,22 @@ impl PolicyReader {
             self.add_boundary(&mut out, &b).await;
         }
         out
+    }
+
+    /// A group's inline and attached policies (cached per group).
+    async fn group(&self, name: &str) -> GroupRead {
+        cell(&self.groups, name)
+            .get_or_init(|| async {
+                let (mut a, b) = tokio::join!(
+                    self.inline(Holder::Group(name.to_owned())),
+                    self.attached(Holder::Group(name.to_owned()))
+                );
+                a.0.extend(b.0);
+                a.1.extend(b.1);
+                a
+            })
+            .await
+            .clone()
     }
 
     /// GetUser / GetRole: the ARN (path included), boundary and tags.
@@ -1268,98 +1504,167 @@ impl PolicyReader {
         )
     }
 
-    /// SCPs and RCPs from the root down to the account (cached per account).
-    async fn organization(&self, account: &str) -> (Vec<Source>, Option<String>) {
+    /// The SCPs (`kind` ServiceControl) or RCPs (ResourceControl) from the
+    /// root down to `account`, cached per kind and account; none for the
+    /// management account, whose principals SCPs and resources RCPs do not
+    /// govern (DescribeOrganization is asked first, so nothing else is read
+    /// for it).
+    async fn org_level(&self, account: &str, kind: PolicyKind) -> OrgRead {
+        let what = if kind == PolicyKind::ServiceControl {
+            "SCP level"
+        } else {
+            "RCP level"
+        };
         if account.is_empty() {
-            return (
-                vec![],
-                Some("the caller's account is unknown: the SCP level was not read".to_owned()),
-            );
+            return OrgRead {
+                note: Some(format!(
+                    "the {} account is unknown: the {what} was not read",
+                    if kind == PolicyKind::ServiceControl {
+                        "caller's"
+                    } else {
+                        "resource's"
+                    }
+                )),
+                ..OrgRead::default()
+            };
         }
-        cell(&self.orgs, account)
+        let key = format!("{}\u{1f}{account}", kind.describe());
+        cell(&self.orgs, &key)
             .get_or_init(|| async {
-                match self.org_path(account).await {
-                    Ok(sources) => (sources, None),
-                    // In no organization: no SCP or RCP applies (a complete answer).
-                    Err(e) if e.to_string().contains("AWSOrganizationsNotInUse") => (vec![], None),
-                    Err(e) => (
-                        vec![],
-                        Some(format!(
-                            "SCP level not read ({e}): the answer assumes the service and resource control policies allow the request. \
+                if self.management_account().await.as_deref() == Some(account) {
+                    return OrgRead {
+                        management: true,
+                        ..OrgRead::default()
+                    };
+                }
+                match self.org_policies_on_path(account, kind).await {
+                    Ok(sources) => OrgRead {
+                        sources,
+                        ..OrgRead::default()
+                    },
+                    // No organization: none applies to the credentials' own
+                    // account (a complete answer); another account may be
+                    // in an organization these credentials cannot see.
+                    Err(e)
+                        if e.to_string().contains("AWSOrganizationsNotInUse")
+                            && self.credentials_account().await.as_deref() != Some(account)
+                            && kind == PolicyKind::ResourceControl =>
+                    {
+                        OrgRead {
+                            note: Some(format!(
+                                "RCP level not read: the credentials' account is in no organization, and account {account} (the resource's) is another account: the answer assumes no resource control policy denies it. Run eksdoctor explain --live with credentials of {account}'s organization management account (or a delegated administrator) to read them"
+                            )),
+                            ..OrgRead::default()
+                        }
+                    }
+                    Err(e) if e.to_string().contains("AWSOrganizationsNotInUse") => {
+                        OrgRead::default()
+                    }
+                    Err(e) if e.to_string().contains("ChildNotFound") => OrgRead {
+                        note: Some(format!(
+                            "{what} not read: account {account} is not in the organization these credentials read; the answer assumes its {} allow the request. Reading them needs credentials of its own organization's management account (or a delegated administrator)",
+                            if kind == PolicyKind::ServiceControl {
+                                "service control policies"
+                            } else {
+                                "resource control policies"
+                            }
+                        )),
+                        ..OrgRead::default()
+                    },
+                    Err(e) => OrgRead {
+                        note: Some(format!(
+                            "{what} not read ({e}): the answer assumes the {} allow the request. \
                              Reading them needs organizations:ListParents, organizations:ListPoliciesForTarget and organizations:DescribePolicy, \
                              which only the management account or a delegated administrator has: run eksdoctor explain --live there, \
-                             or give the policies offline to eksdoctor policy eval --scp FILE"
+                             or give the policies offline to eksdoctor policy eval --scp FILE",
+                            if kind == PolicyKind::ServiceControl {
+                                "service and resource control policies"
+                            } else {
+                                "resource control policies"
+                            }
                         )),
-                    ),
+                        ..OrgRead::default()
+                    },
                 }
             })
             .await
             .clone()
     }
 
-    async fn org_path(&self, account: &str) -> Result<Vec<Source>, ProbeError> {
+    /// `account`'s path from the organization root, root first (cached per
+    /// account: the SCP and RCP levels share it).
+    async fn org_path(&self, account: &str) -> OrgPath {
         const PARENTS: &str = "organizations:ListParents";
-        // Walk up: account, its OU, ..., the root.
-        let mut path = vec![account.to_owned()];
-        let mut child = account.to_owned();
-        for _ in 0..8 {
-            let out = self
-                .call(PARENTS, async {
-                    self.org
-                        .list_parents()
-                        .child_id(&child)
-                        .send()
-                        .await
-                        .map_err(|e| ProbeError::from_sdk(&e, PARENTS))
-                })
-                .await?;
-            let Some(parent) = out.parents().first().and_then(|p| p.id()) else {
-                break;
-            };
-            path.push(parent.to_owned());
-            if parent.starts_with("r-") {
-                break;
-            }
-            child = parent.to_owned();
-        }
-        path.reverse();
-        let mut sources = Vec::new();
-        // Every level, SCPs and RCPs, at once.
-        let kinds = [PolicyKind::ServiceControl, PolicyKind::ResourceControl];
-        let all = futures_util::future::join_all(kinds.iter().map(|&kind| {
-            futures_util::future::join_all(
-                path.iter()
-                    .map(move |target| self.org_policies(target, kind)),
-            )
-        }))
-        .await;
-        for (kind, levels) in kinds.into_iter().zip(all) {
-            // RCPs may be unknown to an older organization: skip them then.
-            for (target, got) in path.iter().zip(levels) {
-                match got {
-                    Ok(list) => {
-                        sources.extend(list.into_iter().map(|(id, name, document)| Source {
-                            origin: Origin::Organization {
-                                id: id.clone(),
-                                target: target.clone(),
-                            },
-                            kind,
-                            name: format!(
-                                "{} {name} ({id}, attached to {target})",
-                                if kind == PolicyKind::ServiceControl {
-                                    "SCP"
-                                } else {
-                                    "RCP"
-                                }
-                            ),
-                            document,
-                        }))
+        cell(&self.org_paths, account)
+            .get_or_init(|| async {
+                // Walk up: account, its OU, ..., the root.
+                let mut path = vec![account.to_owned()];
+                let mut child = account.to_owned();
+                for _ in 0..8 {
+                    let out = self
+                        .call(PARENTS, async {
+                            self.org
+                                .list_parents()
+                                .child_id(&child)
+                                .send()
+                                .await
+                                .map_err(|e| ProbeError::from_sdk(&e, PARENTS))
+                        })
+                        .await?;
+                    let Some(parent) = out.parents().first().and_then(|p| p.id()) else {
+                        break;
+                    };
+                    path.push(parent.to_owned());
+                    if parent.starts_with("r-") {
+                        break;
                     }
-                    Err(e)
-                        if kind == PolicyKind::ResourceControl
-                            && !matches!(e, ProbeError::Denied { .. }) => {}
-                    Err(e) => return Err(e),
+                    child = parent.to_owned();
                 }
+                path.reverse();
+                Ok(path)
+            })
+            .await
+            .clone()
+    }
+
+    /// The policies of `kind` attached at every level of `account`'s path,
+    /// every level asked at once.
+    async fn org_policies_on_path(
+        &self,
+        account: &str,
+        kind: PolicyKind,
+    ) -> Result<Vec<Source>, ProbeError> {
+        let path = self.org_path(account).await?;
+        let levels = futures_util::future::join_all(
+            path.iter().map(|target| self.org_policies(target, kind)),
+        )
+        .await;
+        let mut sources = Vec::new();
+        for (target, got) in path.iter().zip(levels) {
+            match got {
+                Ok(list) => {
+                    sources.extend(list.into_iter().map(|(id, name, document)| Source {
+                        origin: Origin::Organization {
+                            id: id.clone(),
+                            target: target.clone(),
+                        },
+                        kind,
+                        name: format!(
+                            "{} {name} ({id}, attached to {target})",
+                            if kind == PolicyKind::ServiceControl {
+                                "SCP"
+                            } else {
+                                "RCP"
+                            }
+                        ),
+                        document,
+                    }));
+                }
+                // RCPs may be unknown to an older organization: none then.
+                Err(e)
+                    if kind == PolicyKind::ResourceControl
+                        && !matches!(e, ProbeError::Denied { .. }) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(sources)
@@ -1372,7 +1677,6 @@ impl PolicyReader {
     ) -> Result<Vec<(String, String, Value)>, ProbeError> {
         use aws_sdk_organizations::types::PolicyType;
         const LIST: &str = "organizations:ListPoliciesForTarget";
-        const DESCRIBE: &str = "organizations:DescribePolicy";
         let filter = if kind == PolicyKind::ServiceControl {
             PolicyType::ServiceControlPolicy
         } else {
@@ -1402,27 +1706,63 @@ impl PolicyReader {
             }
         }
         let reads = ids.into_iter().map(|(id, name)| async move {
-            let out = self
-                .call(DESCRIBE, async {
-                    self.org
-                        .describe_policy()
-                        .policy_id(&id)
-                        .send()
-                        .await
-                        .map_err(|e| ProbeError::from_sdk(&e, DESCRIBE))
-                })
-                .await?;
-            let doc = out
-                .policy()
-                .and_then(|p| p.content())
-                .and_then(decode_doc)
-                .ok_or_else(|| ProbeError::Other(format!("{id}: no JSON content")))?;
+            let doc = self.org_document(&id).await?;
             Ok::<_, ProbeError>((id, name, doc))
         });
         futures_util::future::join_all(reads)
             .await
             .into_iter()
             .collect()
+    }
+
+    /// DescribePolicy: an SCP's or RCP's document, once per policy.
+    async fn org_document(&self, id: &str) -> Result<Value, ProbeError> {
+        const DESCRIBE: &str = "organizations:DescribePolicy";
+        cell(&self.org_documents, id)
+            .get_or_init(|| async {
+                let out = self
+                    .call(DESCRIBE, async {
+                        self.org
+                            .describe_policy()
+                            .policy_id(id)
+                            .send()
+                            .await
+                            .map_err(|e| ProbeError::from_sdk(&e, DESCRIBE))
+                    })
+                    .await?;
+                out.policy()
+                    .and_then(|p| p.content())
+                    .and_then(decode_doc)
+                    .ok_or_else(|| ProbeError::Other(format!("{id}: no JSON content")))
+            })
+            .await
+            .clone()
+    }
+}
+
+/// A principal of another account than the credentials': not looked up
+/// (IAM would answer with the credentials' account's user or role of that
+/// name), and the note says what would read it.
+fn foreign(p: &Principal, theirs: &str, ours: &str) -> PrincipalPolicies {
+    let what = match p.kind {
+        PrincipalKind::User => format!("user {}", p.name),
+        _ => format!("role {}", p.name),
+    };
+    let note = format!(
+        "{what} is in account {theirs}, and these credentials are of account {ours}: IAM would answer for account {ours}, so its policies were not read and the request was not decided live. \
+         Run eksdoctor explain --live with credentials of account {theirs} (a profile there: --profile NAME, or a role in it: aws sts assume-role --role-arn arn:aws:iam::{theirs}:role/ROLE --role-session-name eksdoctor), \
+         or give its policies offline to eksdoctor policy eval"
+    );
+    let user = p.kind == PrincipalKind::User;
+    PrincipalPolicies {
+        notes: vec![note.clone()],
+        caller: Some(FixCaller {
+            arn: p.canonical_arn().unwrap_or_default(),
+            user: user.then(|| p.name.clone()),
+            role: (!user).then(|| p.name.clone()),
+        }),
+        not_read: Some(note),
+        ..PrincipalPolicies::default()
     }
 }
 
@@ -1587,6 +1927,42 @@ impl Entity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Slots: never more than `n` in flight; a freed slot goes to the
+    /// waiter with the most reads behind it, ties first come first served.
+    #[tokio::test]
+    async fn slots_hand_over_by_rank_then_arrival() {
+        use std::sync::Arc;
+        let slots = Arc::new(Slots::new(1));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let first = slots.acquire(0).await;
+        let mut waiters = Vec::new();
+        for (name, rank) in [("leaf-a", 0u8), ("list", 1), ("leaf-b", 0), ("groups", 3)] {
+            let (slots, order) = (Arc::clone(&slots), Arc::clone(&order));
+            waiters.push(tokio::spawn(async move {
+                let _slot = slots.acquire(rank).await;
+                order.lock().unwrap().push(name);
+            }));
+            // Each is queued before the next arrives.
+            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        // A waiter given up on does not keep a slot.
+        let gone = tokio::time::timeout(std::time::Duration::from_millis(5), slots.acquire(9));
+        assert!(gone.await.is_err());
+        drop(first);
+        for w in waiters {
+            w.await.unwrap();
+        }
+        assert_eq!(
+            *order.lock().unwrap(),
+            ["groups", "list", "leaf-a", "leaf-b"]
+        );
+        // All returned: one slot free again.
+        let _again = tokio::time::timeout(std::time::Duration::from_millis(50), slots.acquire(0))
+            .await
+            .unwrap();
+    }
 
     #[test]
     fn documents_decode_plain_or_url_encoded() {

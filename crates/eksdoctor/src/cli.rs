@@ -53,6 +53,12 @@ pub struct GlobalArgs {
     /// The dashboard without the Kubernetes probes (each cluster's API: who it thinks you are, aws-auth, the console's reads, the pods), as `check --no-kubernetes`.
     #[arg(long)]
     pub no_kubernetes: bool,
+    /// The dashboard's live Explain answers, for a role session: the session policy it was created with (AWS cannot read it back), as `explain --live --session-policy`.
+    #[arg(long, value_name = "FILE")]
+    pub session_policy: Option<PathBuf>,
+    /// The dashboard's live Explain answers: a condition key of the request, KEY=VALUE (repeats), as `explain --live --context`.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub context: Vec<String>,
 }
 
 /// The AWS CLI's flags, for the commands that call AWS.

@@ -81,6 +81,13 @@ fn has_sarif(command: Option<&Command>) -> bool {
 }
 
 fn dispatch(cli: &Cli, out: &Output) -> Result<i32, CliError> {
+    if cli.command.is_some()
+        && (cli.global.session_policy.is_some() || !cli.global.context.is_empty())
+    {
+        return Err(CliError::Usage(
+            "--session-policy and --context before a command are the dashboard's: give them after `explain --live`".to_owned(),
+        ));
+    }
     match &cli.command {
         None => cmd::dashboard::run(cli, out),
         Some(Command::Explain(a)) if a.live => cmd::explain_live::run(a, &cli.global, out),

@@ -820,3 +820,202 @@ fn resource_policies_of_repositories_secrets_topics_and_queues_decide_and_merge(
     );
     assert_eq!(f["evidence"]["live"]["complete"], true, "{f:#}");
 }
+
+/// The organization's levels are the right accounts': a caller in the
+/// management account gets no SCP read at all (SCPs do not apply to it),
+/// the RCPs of a resource in a member account come from that member's path
+/// (AWS Organizations, "Resource control policies": they govern the
+/// resources of member accounts, whoever asks); and a principal in another
+/// account than the credentials' is not looked up in the credentials' one
+/// (where a user of the same name would answer for it).
+#[test]
+fn org_levels_follow_the_accounts_and_a_foreign_principal_is_not_looked_up() {
+    let moto = Moto::start();
+    let got = boto(
+        &moto,
+        &json!([
+            call("iam", "create_user", json!({"UserName": "reader"})),
+            call("iam", "create_access_key", json!({"UserName": "reader"})),
+            call("iam", "create_user", json!({"UserName": "alice"})),
+            call(
+                "iam",
+                "put_user_policy",
+                json!({"UserName": "alice", "PolicyName": "all",
+                "PolicyDocument": doc(json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}]))})
+            ),
+            // moto's default account creates it: the management account.
+            call(
+                "organizations",
+                "create_organization",
+                json!({"FeatureSet": "ALL"})
+            ),
+            call("organizations", "list_roots", json!({})),
+            call(
+                "organizations",
+                "create_account",
+                json!({"Email": "member@example.com", "AccountName": "member"})
+            ),
+        ]),
+    );
+    let key = &got[1]["AccessKey"];
+    let root = got[5]["Roots"][0]["Id"].as_str().unwrap().to_owned();
+    let member = got[6]["CreateAccountStatus"]["AccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rcp = boto(
+        &moto,
+        &json!([
+            {"service": "organizations", "op": "enable_policy_type", "ignore_errors": true,
+             "args": {"RootId": root, "PolicyType": "RESOURCE_CONTROL_POLICY"}},
+            call("organizations", "create_policy", json!({"Name": "no-sends", "Description": "d",
+                "Type": "RESOURCE_CONTROL_POLICY",
+                "Content": doc(json!([{"Sid": "NoSends", "Effect": "Deny", "Principal": "*",
+                    "Action": "sqs:SendMessage", "Resource": "*"}]))})),
+        ]),
+    );
+    let rcp_id = rcp[1]["Policy"]["PolicySummary"]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    boto(
+        &moto,
+        &json!([call(
+            "organizations",
+            "attach_policy",
+            json!({"PolicyId": rcp_id, "TargetId": member})
+        )]),
+    );
+    let proxy = Proxy::start(moto.addr, Faults::default());
+    let acct = Account {
+        key_id: key["AccessKeyId"].as_str().unwrap().to_owned(),
+        secret: key["SecretAccessKey"].as_str().unwrap().to_owned(),
+        moto,
+        proxy,
+        kms_key: String::new(),
+        scp_id: String::new(),
+    };
+    let json = ["--format", "json"];
+
+    // 1. The management account's alice sends to a queue of the member
+    // account, whose RCP denies it.
+    let text = denial(
+        &arn("user/alice"),
+        "sqs:SendMessage",
+        &format!("arn:aws:sqs:{REGION}:{member}:jobs"),
+        "with an explicit deny in a resource control policy",
+    );
+    let (f, _, _) = explain_live(&acct, &text, &json);
+    let live = &f["evidence"]["live"];
+    assert_eq!(live["decision"], "explicit-deny", "{f:#}");
+    assert_eq!(live["deciding"]["statement"], "NoSends", "{f:#}");
+    assert!(
+        live["deciding"]["policy"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("attached to {member}")),
+        "{f:#}"
+    );
+    // No SCP level for the management account's caller: only the member's
+    // path was walked (one ListParents), and only its RCPs listed (root and
+    // member).
+    assert_eq!(acct.proxy.count("ListParents"), 1);
+    assert_eq!(acct.proxy.count("ListPoliciesForTarget"), 2);
+    assert!(!live["policies_read"].to_string().contains("SCP "), "{f:#}");
+
+    // 2. The same request on a queue of the management account: neither
+    // level applies, nothing of the organization is read but
+    // DescribeOrganization.
+    let walked = acct.proxy.count("ListParents") + acct.proxy.count("ListPoliciesForTarget");
+    let text = denial(
+        &arn("user/alice"),
+        "sqs:SendMessage",
+        &format!("arn:aws:sqs:{REGION}:{ACCOUNT}:jobs"),
+        "",
+    );
+    let (f, _, _) = explain_live(&acct, &text, &json);
+    assert_eq!(f["rule"], "authz/allowed-now", "{f:#}");
+    assert_eq!(
+        acct.proxy.count("ListParents") + acct.proxy.count("ListPoliciesForTarget"),
+        walked,
+        "no organization read for the management account"
+    );
+
+    // 3. alice of another account: the credentials' account has an alice
+    // who may do anything, and must not answer for her.
+    let users_read = acct.proxy.count("GetUser");
+    let policies_listed = acct.proxy.count("ListUserPolicies");
+    let text = denial(
+        "arn:aws:iam::111122223333:user/alice",
+        "eks:DescribeCluster",
+        &format!("arn:aws:eks:{REGION}:111122223333:cluster/prod"),
+        "because no identity-based policy allows the eks:DescribeCluster action",
+    );
+    let (f, code, _) = explain_live(&acct, &text, &json);
+    assert_eq!(acct.proxy.count("GetUser"), users_read, "not looked up");
+    assert_eq!(
+        acct.proxy.count("ListUserPolicies"),
+        policies_listed,
+        "not looked up"
+    );
+    let live = &f["evidence"]["live"];
+    assert_eq!(live["decision"], "not-read", "{f:#}");
+    assert_eq!(live["complete"], false);
+    let notes = live["notes"].to_string();
+    assert!(notes.contains("account 111122223333"), "{notes}");
+    assert!(notes.contains("--profile"), "{notes}");
+    // The offline diagnosis stands, not an "allowed now".
+    assert_eq!(f["rule"], "authz/no-identity-policy", "{f:#}");
+    assert_eq!(code, 1);
+    assert!(
+        f["detail"].as_str().unwrap().contains("Not checked live"),
+        "{f:#}"
+    );
+}
+
+/// The dashboard takes `--session-policy` and `--context` for its Explain
+/// box's live answers, checked before the terminal is taken (exit 2 for a
+/// bad one, whatever the terminal); before another command they are an
+/// error, not silently dropped.
+#[test]
+fn the_dashboards_live_explain_flags_are_checked() {
+    let home = tempfile::tempdir().unwrap();
+    let bad = home.path().join("s.json");
+    std::fs::write(&bad, "{not json").unwrap();
+    let run = |args: &[&str]| {
+        Command::cargo_bin("eksdoctor")
+            .unwrap()
+            .env("HOME", home.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--session-policy", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("s.json"), "{err}");
+    assert!(!err.contains("needs a terminal"), "{err}");
+    let out = run(&["--context", "novalue"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--context"));
+    // Good flags: on to the terminal check (no terminal here).
+    let good = home.path().join("good.json");
+    std::fs::write(
+        &good,
+        doc(json!([{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}])),
+    )
+    .unwrap();
+    let out = run(&[
+        "--session-policy",
+        good.to_str().unwrap(),
+        "--context",
+        "aws:SourceIp=10.0.0.1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
+    // Before a command: said, not dropped.
+    let out = run(&["--context", "a=b", "explain", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dashboard"));
+}

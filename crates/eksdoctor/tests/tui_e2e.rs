@@ -405,6 +405,52 @@ fn live_dashboard_without_kubernetes() {
     assert_eq!(t.exit_status(), "exit=0");
 }
 
+/// The Explain box's live answer takes the dashboard's `--context`: alice
+/// may describe clusters only from 10.0.0.0/8, and with
+/// `--context aws:SourceIp=10.0.0.1` the account's policies allow it.
+#[test]
+fn live_explain_takes_the_dashboards_context() {
+    let world = common::World::new(&serde_json::json!({
+        "users": [{"name": "alice", "keys": 1}],
+        "clusters": [{"name": "new", "version": "1.29"}]
+    }));
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "*",
+        "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]});
+    let script = common::workspace().join("tests/fixtures/live/boto_calls.py");
+    world.moto.python(
+        &[script.as_os_str()],
+        &serde_json::json!([{"service": "iam", "op": "put_user_policy", "args": {
+            "UserName": "alice", "PolicyName": "from-the-office",
+            "PolicyDocument": policy.to_string()}}]),
+    );
+    let (id, secret) = world.user_key("alice", 0);
+    let home = tempfile::tempdir().unwrap();
+    let env = format!(
+        "env -i PATH=\"$PATH\" TERM=xterm-256color HOME='{home}' AWS_CONFIG_FILE='{home}/config' \
+         AWS_SHARED_CREDENTIALS_FILE='{home}/credentials' AWS_EC2_METADATA_DISABLED=true \
+         AWS_ACCESS_KEY_ID={id} AWS_SECRET_ACCESS_KEY='{secret}'",
+        home = home.path().display()
+    );
+    let args = format!(
+        "--no-kubernetes --context aws:SourceIp=10.0.0.1 --region {} --endpoint-url {}",
+        common::REGION,
+        world.endpoint()
+    );
+    let t = Tmux::start_with("context", &env, &args);
+    t.wait_for("user/alice");
+    t.paste(&format!(
+        "User: arn:aws:iam::{account}:user/alice is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:{region}:{account}:cluster/new",
+        account = common::ACCOUNT,
+        region = common::REGION
+    ));
+    let s = t.wait_for("live: allow");
+    assert!(s.contains("from-the-office"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("EKSDOCTOR-EXITED");
+    assert_eq!(t.exit_status(), "exit=0");
+}
+
 #[test]
 fn without_a_terminal_it_says_so() {
     let out = Command::new(BIN).arg("--demo").output().unwrap();

@@ -188,8 +188,23 @@ impl Upstreams {
     }
 }
 
+/// One request as the proxy saw it (benches draw the in-flight timeline
+/// from these).
+#[derive(Debug, Clone)]
+pub struct Span {
+    pub op: String,
+    /// The request read in full.
+    pub start: Instant,
+    /// The answer written.
+    pub end: Instant,
+    /// Time spent waiting on moto (after the injected latency).
+    pub upstream: Duration,
+}
+
 pub struct Proxy {
     pub addr: SocketAddr,
+    /// Every request answered, in the order they ended.
+    pub timeline: Arc<Mutex<Vec<Span>>>,
     pub faults: Arc<Mutex<Faults>>,
     /// Requests seen, by operation.
     pub seen: Arc<Mutex<HashMap<String, usize>>>,
@@ -214,13 +229,15 @@ impl Proxy {
         let seen = Arc::new(Mutex::new(HashMap::new()));
         let forwarded = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
+        let timeline = Arc::new(Mutex::new(Vec::new()));
         {
-            let (faults, seen, forwarded, stop, upstreams) = (
+            let (faults, seen, forwarded, stop, upstreams, timeline) = (
                 faults.clone(),
                 seen.clone(),
                 forwarded.clone(),
                 stop.clone(),
                 upstreams.clone(),
+                timeline.clone(),
             );
             std::thread::spawn(move || {
                 for conn in listener.incoming() {
@@ -228,21 +245,30 @@ impl Proxy {
                         break;
                     }
                     let Ok(conn) = conn else { continue };
-                    let (faults, seen, forwarded, stop, upstreams) = (
+                    let (faults, seen, forwarded, stop, upstreams, timeline) = (
                         faults.clone(),
                         seen.clone(),
                         forwarded.clone(),
                         stop.clone(),
                         upstreams.clone(),
+                        timeline.clone(),
                     );
                     std::thread::spawn(move || {
-                        let _ = handle(conn, &upstreams, &faults, &seen, &forwarded, &stop);
+                        let mut span = None;
+                        let _ = handle(
+                            conn, &upstreams, &faults, &seen, &forwarded, &stop, &mut span,
+                        );
+                        if let Some(mut span) = span {
+                            span.end = Instant::now();
+                            timeline.lock().unwrap().push(span);
+                        }
                     });
                 }
             });
         }
         Self {
             addr,
+            timeline,
             faults,
             seen,
             forwarded,
@@ -335,6 +361,14 @@ impl Request {
             }
             .to_owned();
         }
+        // JSON protocols (Organizations, KMS, ECR, ...): `X-Amz-Target: Prefix.Operation`.
+        if let Some((_, target)) = self
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+        {
+            return target.rsplit('.').next().unwrap_or(target).to_owned();
+        }
         self.form().get("Action").cloned().unwrap_or_default()
     }
 
@@ -422,6 +456,7 @@ fn handle(
     seen: &Mutex<HashMap<String, usize>>,
     forwarded: &AtomicUsize,
     stop: &AtomicBool,
+    span: &mut Option<Span>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut conn = conn;
@@ -431,6 +466,13 @@ fn handle(
     let arrived = upstreams.epoch.elapsed();
     let service = req.service();
     let op = req.operation();
+    let started = Instant::now();
+    *span = Some(Span {
+        op: op.clone(),
+        start: started,
+        end: started,
+        upstream: Duration::ZERO,
+    });
     *seen.lock().unwrap().entry(op.clone()).or_default() += 1;
 
     let (latency, throttled, hung) = {
@@ -489,6 +531,7 @@ fn handle(
     forwarded.fetch_add(1, Ordering::Relaxed);
     let shard = upstreams.route(&req, &op);
     upstreams.per_shard[shard].fetch_add(1, Ordering::Relaxed);
+    let asked = Instant::now();
     let mut up = TcpStream::connect(upstreams.shards[shard])?;
     let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.path);
     for (k, v) in &req.headers {
@@ -502,6 +545,9 @@ fn handle(
     up.flush()?;
     let mut raw = Vec::new();
     up.read_to_end(&mut raw)?;
+    if let Some(s) = span.as_mut() {
+        s.upstream = asked.elapsed();
+    }
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

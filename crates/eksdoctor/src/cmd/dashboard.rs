@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use eksdoctor_core::explain::Explainer;
-use eksdoctor_core::policy::Context;
 use eksdoctor_core::snapshot::{Probe, ProbeUpdate};
 use eksdoctor_tui::demo::{self, DemoSource};
 use eksdoctor_tui::feed::Feed;
@@ -23,6 +22,12 @@ use crate::error::CliError;
 use crate::output::Output;
 
 pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
+    // The Explain box's live answers take `--context` and `--session-policy`
+    // as `explain --live` does: checked before the terminal is taken.
+    let asked = Arc::new(explain_live::Asked::of(
+        &cli.global.context,
+        cli.global.session_policy.as_deref(),
+    )?);
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(CliError::Usage(
             "the dashboard needs a terminal; for a report use `eksdoctor check` (or --format json)"
@@ -64,6 +69,7 @@ pub fn run(cli: &crate::cli::Cli, out: &Output) -> Result<i32, CliError> {
             task: None,
             identity_failed: Arc::clone(&identity_failed),
             connected: Arc::default(),
+            asked,
         })
     };
     let runtime = live::runtime()?;
@@ -101,16 +107,19 @@ struct LiveSource {
     identity_failed: Arc<AtomicBool>,
     /// The connection the Explain box's live answers reuse, once made.
     connected: Arc<tokio::sync::Mutex<Option<Live>>>,
+    /// The dashboard's `--context` and `--session-policy`, for those answers.
+    asked: Arc<explain_live::Asked>,
 }
 
 impl FeedSource for LiveSource {
     fn explain_live(&mut self, request: u64, text: String, sink: FeedSink) {
         let config = self.config.clone();
         let connected = Arc::clone(&self.connected);
+        let asked = Arc::clone(&self.asked);
         let work = tokio::spawn(async move {
             tokio::time::timeout(
                 EXPLAIN_LIVE_TIMEOUT,
-                explain_live_answer(&config, &connected, &text),
+                explain_live_answer(&config, &connected, &asked, &text),
             )
             .await
             .unwrap_or_else(|_| LiveAnswer::Failed {
@@ -230,10 +239,12 @@ impl Drop for LiveSource {
 
 /// The Explain box's text checked live: `explain`'s findings, then
 /// `explain --live`'s check of the denials that name a user or role, an
-/// action and a resource. The connection is made once and reused.
+/// action and a resource, with the dashboard's `--context` and
+/// `--session-policy`. The connection is made once and reused.
 async fn explain_live_answer(
     config: &LiveConfig,
     connected: &tokio::sync::Mutex<Option<Live>>,
+    asked: &explain_live::Asked,
     text: &str,
 ) -> LiveAnswer {
     let mut ex = Explainer::new();
@@ -258,7 +269,14 @@ async fn explain_live_answer(
             }
         }
     };
-    let checked = explain_live::check(&live, &plan, findings, &Context::new(), None).await;
+    let checked = explain_live::check(
+        &live,
+        &plan,
+        findings,
+        &asked.context,
+        asked.session.as_ref(),
+    )
+    .await;
     LiveAnswer::Answered {
         findings: checked.findings,
         reads: checked.reads,

@@ -44,17 +44,10 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &Output) -> Result<i32,
             "--format sarif is for the lint commands; use text or json".to_owned(),
         ));
     }
-    let mut context = Context::new();
-    for c in &args.context {
-        context
-            .add_assignment(c)
-            .map_err(|e| CliError::Usage(format!("--context {e}")))?;
-    }
-    let session = match &args.session_policy {
-        Some(p) => Some(load_session(p)?),
-        None => None,
-    };
+    let asked = Asked::of(&args.context, args.session_policy.as_deref())?;
+    let started = std::time::Instant::now();
     let findings = read_findings(args, out)?;
+    let input_time = started.elapsed();
     let plan = Plan::of(&findings);
     let skipped = plan.skipped;
     if findings.is_empty() {
@@ -79,12 +72,29 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &Output) -> Result<i32,
             Ok(l) => l,
             Err(code) => return Err(CliError::Reported(code)),
         };
-        Ok(check(&live, &plan, findings, &context, session.as_ref()).await)
+        Ok(check(
+            &live,
+            &plan,
+            findings,
+            &asked.context,
+            asked.session.as_ref(),
+        )
+        .await)
     })?;
+    if std::env::var_os("EKSDOCTOR_BENCH_PHASES").is_some() {
+        // `cargo xtask bench explain-live`: where the time went.
+        out.eprint(&format!(
+            "eksdoctor: phases: input_s={:.6} reads_s={:.6} evaluate_s={:.6}",
+            input_time.as_secs_f64(),
+            checked.reads_time.as_secs_f64(),
+            checked.evaluate_time.as_secs_f64()
+        ));
+    }
     let Checked {
         findings,
         texts,
         reads,
+        ..
     } = checked;
     let (asks, of_finding) = (&plan.asks, &plan.of_finding);
     let checked = of_finding.iter().filter(|x| x.is_some()).count();
@@ -175,6 +185,34 @@ impl Plan {
     }
 }
 
+/// What a live answer is asked with besides the denials: `--context` keys
+/// and a `--session-policy` file (`explain --live`'s flags, and the
+/// dashboard's for its Explain box).
+#[derive(Debug, Clone, Default)]
+pub struct Asked {
+    pub context: Context,
+    pub session: Option<Source>,
+}
+
+impl Asked {
+    /// Checked now: a bad `KEY=VALUE` or a file that is not a policy is a
+    /// usage error (exit 2), before anything is read.
+    ///
+    /// # Errors
+    /// A usage or input error (exit 2) for a bad flag or file.
+    pub fn of(context: &[String], session_policy: Option<&Path>) -> Result<Self, CliError> {
+        let mut c = Context::new();
+        for a in context {
+            c.add_assignment(a)
+                .map_err(|e| CliError::Usage(format!("--context {e}")))?;
+        }
+        Ok(Self {
+            context: c,
+            session: session_policy.map(load_session).transpose()?,
+        })
+    }
+}
+
 /// What [`check`] answers.
 #[derive(Debug, Clone)]
 pub struct Checked {
@@ -186,6 +224,9 @@ pub struct Checked {
     pub texts: Vec<String>,
     /// Read-only calls made.
     pub reads: usize,
+    /// How long the reads took, and the evaluation after them.
+    pub reads_time: std::time::Duration,
+    pub evaluate_time: std::time::Duration,
 }
 
 /// The live part of `explain --live`, shared with the dashboard's Explain
@@ -199,6 +240,7 @@ pub async fn check(
     context: &Context,
     session: Option<&Source>,
 ) -> Checked {
+    let started = std::time::Instant::now();
     let reader = PolicyReader::new(live, CONCURRENCY);
     let reads = plan.asks.iter().map(|a| {
         let reader = &reader;
@@ -212,6 +254,8 @@ pub async fn check(
     });
     let answers = futures_util::future::join_all(reads).await;
     let reads = reader.reads();
+    let reads_time = started.elapsed();
+    let started = std::time::Instant::now();
     let mut texts: Vec<String> = Vec::with_capacity(plan.asks.len());
     let mut cache: HashMap<usize, Answer> = HashMap::new();
     for (i, (ask, read)) in plan.asks.iter().zip(answers).enumerate() {
@@ -232,6 +276,8 @@ pub async fn check(
         findings,
         texts,
         reads,
+        reads_time,
+        evaluate_time: started.elapsed(),
     }
 }
 
@@ -378,6 +424,9 @@ impl Answer {
 }
 
 fn answer(ask: &Ask, read: &RequestPolicies, given: &Context, session: Option<&Source>) -> Answer {
+    if let Some(why) = &read.principal_not_read {
+        return not_decided(ask, why, read);
+    }
     let principal = Principal::parse(&ask.principal).ok();
     let is_session = principal
         .as_ref()
@@ -544,6 +593,35 @@ fn answer(ask: &Ask, read: &RequestPolicies, given: &Context, session: Option<&S
         message,
         detail: detail.trim().to_owned(),
         steps,
+        json,
+        text,
+    }
+}
+
+/// The principal's policies could not be read at all (another account than
+/// the credentials'): no decision, the offline diagnosis stands, and the
+/// note says what would read them.
+fn not_decided(ask: &Ask, why: &str, read: &RequestPolicies) -> Answer {
+    let json = json!({
+        "decision": "not-read",
+        "complete": false,
+        "notes": read.notes,
+        "policies_read": read.sources.iter().map(|s| json!({"name": s.name, "kind": s.kind.describe()})).collect::<Vec<_>>(),
+    });
+    let mut text = format!(
+        "{} on {}\n  by {}\n  decision (live): not read\n",
+        ask.action, ask.resource, ask.principal
+    );
+    for n in &read.notes {
+        let _ = writeln!(text, "  note: {n}");
+    }
+    Answer {
+        decision: Decision::Indeterminate,
+        incomplete: true,
+        rule: None,
+        message: String::new(),
+        detail: format!("Not checked live: {why}."),
+        steps: vec![],
         json,
         text,
     }
