@@ -82,7 +82,7 @@ pub fn load_previous(path: Option<&Path>, format: Format) -> Result<Option<Previ
     if previous.format == want {
         return Ok(Some(previous));
     }
-    let rebuilt = translate(&previous, want).map_err(|e| {
+    let unreadable = |e: &dyn std::fmt::Display| {
         CliError::input(
             &name,
             format!(
@@ -91,18 +91,10 @@ pub fn load_previous(path: Option<&Path>, format: Format) -> Result<Option<Previ
                 want.as_str()
             ),
         )
-    })?;
+    };
+    let rebuilt = translate(&previous, want).map_err(|e| unreadable(&e))?;
     Previous::parse(&rebuilt)
-        .map_err(|e| {
-            CliError::input(
-                &name,
-                format!(
-                    "a --format {} report that cannot be read as {}: {e}",
-                    previous.format.as_str(),
-                    want.as_str()
-                ),
-            )
-        })
+        .map_err(|e| unreadable(&e))
         .map(Some)
 }
 
