@@ -10,8 +10,12 @@
 //! policies, IAM SimulatePrincipalPolicy) from the stub world; patches EKS
 //! DescribeCluster answers with an authentication mode (moto has none);
 //! rewrites moto's `<Errors><Error>` wrapper to AWS's bare `<Error>`; and
-//! forwards everything else to moto. One connection per request
-//! (`Connection: close`), one thread per connection.
+//! forwards everything else to moto. Toward the client: one connection per
+//! request (`Connection: close`), one thread per connection. Toward moto:
+//! kept-alive connections, pooled per shard, each answer read by its
+//! `Content-Length` (or chunks): a new connection per call, read to its
+//! close, cost moto a thread and ~10 ms of idle per call (werkzeug closes
+//! well after it answers), which the benches counted as moto's service time.
 //!
 //! moto serves one request at a time (one Python process), so the benches
 //! put several moto processes ("shards") behind one proxy ([`Upstreams`]):
@@ -80,6 +84,8 @@ pub struct Upstreams {
     pub per_shard: Vec<AtomicUsize>,
     /// Every answered request's times, for the benches' timelines.
     pub timeline: Mutex<Vec<CallSpan>>,
+    /// Idle kept-alive connections to each shard.
+    idle: Vec<Mutex<Vec<BufReader<TcpStream>>>>,
     /// Time zero of [`CallSpan`].
     pub epoch: Instant,
 }
@@ -117,7 +123,9 @@ impl Upstreams {
     pub fn sticky(shards: Vec<SocketAddr>, accounts: HashMap<String, usize>) -> Self {
         assert!(!shards.is_empty(), "no upstream");
         let per_shard = shards.iter().map(|_| AtomicUsize::new(0)).collect();
+        let idle = shards.iter().map(|_| Mutex::new(Vec::new())).collect();
         Self {
+            idle,
             shards,
             identical: false,
             accounts,
@@ -167,6 +175,41 @@ impl Upstreams {
             .get(&req.access_key_id())
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Send one request to a shard and read its answer: (status line and
+    /// header lines, body). A pooled connection that fails before any answer
+    /// (moto closed it while idle) is replaced by a new one, once.
+    fn exchange(&self, shard: usize, request: &[u8]) -> std::io::Result<(String, Vec<u8>)> {
+        let pooled = self.idle[shard].lock().unwrap().pop();
+        if let Some(mut conn) = pooled {
+            if let Ok(Some(answer)) = send_on(&mut conn, request) {
+                self.keep(shard, conn, &answer.0);
+                return Ok(answer);
+            }
+        }
+        let stream = TcpStream::connect(self.shards[shard])?;
+        stream.set_nodelay(true)?;
+        let mut conn = BufReader::new(stream);
+        let answer = send_on(&mut conn, request)?.ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "moto closed the connection without answering",
+            )
+        })?;
+        self.keep(shard, conn, &answer.0);
+        Ok(answer)
+    }
+
+    /// Pool a connection again unless its answer closes it.
+    fn keep(&self, shard: usize, conn: BufReader<TcpStream>, head: &str) {
+        let closes = head.lines().any(|l| {
+            let l = l.to_ascii_lowercase();
+            l.starts_with("connection:") && l.contains("close")
+        }) || head.starts_with("HTTP/1.0");
+        if !closes {
+            self.idle[shard].lock().unwrap().push(conn);
+        }
     }
 
     /// Remember which shard issued the credentials in an AssumeRole answer.
@@ -532,34 +575,26 @@ fn handle(
     let shard = upstreams.route(&req, &op);
     upstreams.per_shard[shard].fetch_add(1, Ordering::Relaxed);
     let asked = Instant::now();
-    let mut up = TcpStream::connect(upstreams.shards[shard])?;
-    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.path);
+    let mut up = format!("{} {} HTTP/1.1\r\n", req.method, req.path);
     for (k, v) in &req.headers {
-        if !k.eq_ignore_ascii_case("connection") {
-            head.push_str(&format!("{k}: {v}\r\n"));
+        // The request was read whole: no interim 100 Continue from moto.
+        if !k.eq_ignore_ascii_case("connection") && !k.eq_ignore_ascii_case("expect") {
+            up.push_str(&format!("{k}: {v}\r\n"));
         }
     }
-    head.push_str("Connection: close\r\n\r\n");
-    up.write_all(head.as_bytes())?;
-    up.write_all(&req.body)?;
-    up.flush()?;
-    let mut raw = Vec::new();
-    up.read_to_end(&mut raw)?;
+    up.push_str("\r\n");
+    let mut request = up.into_bytes();
+    request.extend_from_slice(&req.body);
+    let (resp_head, resp_body) = upstreams.exchange(shard, &request)?;
     if let Some(s) = span.as_mut() {
         s.upstream = asked.elapsed();
     }
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(raw.len(), |p| p + 4);
-    let (resp_head, resp_body) = raw.split_at(split);
-    let resp_head = String::from_utf8_lossy(resp_head);
     let mut lines = resp_head.split("\r\n").filter(|l| !l.is_empty());
     let status_line = lines
         .next()
         .unwrap_or("HTTP/1.1 502 Bad Gateway")
         .to_owned();
-    let mut body = resp_body.to_vec();
+    let mut body = resp_body;
     if op == "AssumeRole" {
         upstreams.learn(shard, &body);
     }
@@ -767,4 +802,78 @@ fn stub(
         }
         _ => None,
     }
+}
+
+/// Write one request on a kept-alive connection and read its answer.
+/// `Ok(None)`: the connection was closed before any answer (a stale pooled
+/// connection; the request can be sent again on a new one).
+fn send_on(
+    conn: &mut BufReader<TcpStream>,
+    request: &[u8],
+) -> std::io::Result<Option<(String, Vec<u8>)>> {
+    conn.get_mut().write_all(request)?;
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if conn.read_line(&mut line)? == 0 {
+            if head.is_empty() {
+                return Ok(None);
+            }
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "moto's answer ended inside its head",
+            ));
+        }
+        if line == "\r\n" || line == "\n" {
+            if head.starts_with("HTTP/1.1 100") {
+                head.clear();
+                continue;
+            }
+            break;
+        }
+        head.push_str(&line);
+    }
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    };
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    let mut body = Vec::new();
+    if matches!(status, "204" | "304") || request.starts_with(b"HEAD ") {
+        // No body, whatever the headers say.
+    } else if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let mut size = String::new();
+            conn.read_line(&mut size)?;
+            let size = size.trim().split(';').next().unwrap_or("");
+            let n = usize::from_str_radix(size, 16).map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "bad chunk size from moto")
+            })?;
+            if n == 0 {
+                // Trailers, if any, up to the empty line.
+                let mut line = String::new();
+                while conn.read_line(&mut line)? > 0 && line.trim() != "" {
+                    line.clear();
+                }
+                break;
+            }
+            let at = body.len();
+            body.resize(at + n, 0);
+            conn.read_exact(&mut body[at..])?;
+            let mut crlf = [0u8; 2];
+            conn.read_exact(&mut crlf)?;
+        }
+    } else if let Some(n) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        body.resize(n, 0);
+        conn.read_exact(&mut body)?;
+    } else {
+        // Neither: the body runs to the close (and the connection is not kept).
+        conn.read_to_end(&mut body)?;
+        head.push_str("Connection: close\r\n");
+    }
+    Ok(Some((head, body)))
 }
