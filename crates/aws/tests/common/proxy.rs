@@ -10,8 +10,8 @@
 //! policies, IAM SimulatePrincipalPolicy) from the stub world; patches EKS
 //! DescribeCluster answers with an authentication mode (moto has none);
 //! rewrites moto's `<Errors><Error>` wrapper to AWS's bare `<Error>`; and
-//! forwards everything else to moto. Toward the client: one connection per
-//! request (`Connection: close`), one thread per connection. Toward moto:
+//! forwards everything else to moto. Toward the client: connections kept
+//! alive as AWS's endpoints keep them, one thread per connection. Toward moto:
 //! kept-alive connections, pooled per shard, each answer read by its
 //! `Content-Length` (or chunks): a new connection per call, read to its
 //! close, cost moto a thread and ~10 ms of idle per call (werkzeug closes
@@ -182,11 +182,11 @@ impl Upstreams {
     /// (moto closed it while idle) is replaced by a new one, once.
     fn exchange(&self, shard: usize, request: &[u8]) -> std::io::Result<(String, Vec<u8>)> {
         let pooled = self.idle[shard].lock().unwrap().pop();
-        if let Some(mut conn) = pooled {
-            if let Ok(Some(answer)) = send_on(&mut conn, request) {
-                self.keep(shard, conn, &answer.0);
-                return Ok(answer);
-            }
+        if let Some(mut conn) = pooled
+            && let Ok(Some(answer)) = send_on(&mut conn, request)
+        {
+            self.keep(shard, conn, &answer.0);
+            return Ok(answer);
         }
         let stream = TcpStream::connect(self.shards[shard])?;
         stream.set_nodelay(true)?;
@@ -297,13 +297,32 @@ impl Proxy {
                         timeline.clone(),
                     );
                     std::thread::spawn(move || {
-                        let mut span = None;
-                        let _ = handle(
-                            conn, &upstreams, &faults, &seen, &forwarded, &stop, &mut span,
-                        );
-                        if let Some(mut span) = span {
-                            span.end = Instant::now();
-                            timeline.lock().unwrap().push(span);
+                        let Ok(mut reader) = conn.try_clone().map(BufReader::new) else {
+                            return;
+                        };
+                        let mut conn = conn;
+                        // Requests one after the other on the connection
+                        // (kept alive, as AWS's endpoints do) until the
+                        // client closes it or an answer closes it.
+                        loop {
+                            let mut span = None;
+                            let kept = handle(
+                                &mut reader,
+                                &mut conn,
+                                &upstreams,
+                                &faults,
+                                &seen,
+                                &forwarded,
+                                &stop,
+                                &mut span,
+                            );
+                            if let Some(mut span) = span {
+                                span.end = Instant::now();
+                                timeline.lock().unwrap().push(span);
+                            }
+                            if !matches!(kept, Ok(true)) || stop.load(Ordering::Relaxed) {
+                                break;
+                            }
                         }
                     });
                 }
@@ -486,26 +505,31 @@ fn read_request(stream: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
 fn respond(stream: &mut TcpStream, status: &str, content_type: &str, extra: &str, body: &str) {
     let _ = write!(
         stream,
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}\r\n{body}",
         body.len()
     );
     let _ = stream.flush();
 }
 
+/// Answer one request; `Ok(true)`: the connection stays open for the next.
+#[allow(clippy::too_many_arguments)]
 fn handle(
-    conn: TcpStream,
+    reader: &mut BufReader<TcpStream>,
+    conn: &mut TcpStream,
     upstreams: &Upstreams,
     faults: &Mutex<Faults>,
     seen: &Mutex<HashMap<String, usize>>,
     forwarded: &AtomicUsize,
     stop: &AtomicBool,
     span: &mut Option<Span>,
-) -> std::io::Result<()> {
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut conn = conn;
-    let Some(req) = read_request(&mut reader)? else {
-        return Ok(());
+) -> std::io::Result<bool> {
+    let Some(req) = read_request(reader)? else {
+        return Ok(false);
     };
+    let keep = !req
+        .headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"));
     let arrived = upstreams.epoch.elapsed();
     let service = req.service();
     let op = req.operation();
@@ -537,7 +561,7 @@ fn handle(
         while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(100));
         }
-        return Ok(());
+        return Ok(false);
     }
     if !latency.is_zero() {
         std::thread::sleep(latency);
@@ -546,7 +570,7 @@ fn handle(
     if throttled {
         if service == "eks" {
             respond(
-                &mut conn,
+                conn,
                 "429 Too Many Requests",
                 "application/json",
                 "x-amzn-ErrorType: ThrottlingException\r\n",
@@ -554,7 +578,7 @@ fn handle(
             );
         } else {
             respond(
-                &mut conn,
+                conn,
                 "400 Bad Request",
                 "text/xml",
                 "",
@@ -562,12 +586,12 @@ fn handle(
                  <Message>Rate exceeded</Message></Error><RequestId>eksdoctor-proxy</RequestId></ErrorResponse>",
             );
         }
-        return Ok(());
+        return Ok(keep);
     }
     if let Some((status, ctype, body)) = stub(&req, &op, faults) {
-        respond(&mut conn, status, ctype, "", &body);
+        respond(conn, status, ctype, "", &body);
         upstreams.record(&op, None, arrived, forwarded_at);
-        return Ok(());
+        return Ok(keep);
     }
 
     // Forward to moto.
@@ -633,14 +657,15 @@ fn handle(
         out.push_str("\r\n");
     }
     out.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
+        "Content-Length: {}\r\n{}\r\n",
+        body.len(),
+        if keep { "" } else { "Connection: close\r\n" }
     ));
     conn.write_all(out.as_bytes())?;
     conn.write_all(&body)?;
     conn.flush()?;
     upstreams.record(&op, Some(shard), arrived, forwarded_at);
-    Ok(())
+    Ok(keep)
 }
 
 /// Answers for what moto does not implement.
