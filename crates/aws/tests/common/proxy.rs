@@ -297,6 +297,9 @@ impl Proxy {
                         timeline.clone(),
                     );
                     std::thread::spawn(move || {
+                        // Answers go out in one write, but a kept-alive
+                        // connection must not wait on Nagle either.
+                        let _ = conn.set_nodelay(true);
                         let Ok(mut reader) = conn.try_clone().map(BufReader::new) else {
                             return;
                         };
@@ -503,11 +506,12 @@ fn read_request(stream: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
 }
 
 fn respond(stream: &mut TcpStream, status: &str, content_type: &str, extra: &str, body: &str) {
-    let _ = write!(
-        stream,
+    // One write: a kept-alive connection must not leave the body to Nagle.
+    let answer = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}\r\n{body}",
         body.len()
     );
+    let _ = stream.write_all(answer.as_bytes());
     let _ = stream.flush();
 }
 
@@ -661,8 +665,9 @@ fn handle(
         body.len(),
         if keep { "" } else { "Connection: close\r\n" }
     ));
-    conn.write_all(out.as_bytes())?;
-    conn.write_all(&body)?;
+    let mut answer = out.into_bytes();
+    answer.extend_from_slice(&body);
+    conn.write_all(&answer)?;
     conn.flush()?;
     upstreams.record(&op, Some(shard), arrived, forwarded_at);
     Ok(keep)
