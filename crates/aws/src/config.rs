@@ -162,6 +162,7 @@ impl LiveConfig {
             region,
             credential_kind,
             access_key_id: creds.access_key_id().to_owned(),
+            account_id: creds.account_id().map(|a| a.as_str().to_owned()),
             credential_source: self.credential_source().await,
             probe_timeout: self.probe_timeout,
         })
@@ -237,6 +238,10 @@ pub struct Live {
     region: String,
     credential_kind: Option<CredentialKind>,
     access_key_id: String,
+    /// The account the credentials belong to, when the SDK's provider says
+    /// (IAM Identity Center, an assumed role, `aws_account_id` in the
+    /// profile, `AWS_ACCOUNT_ID`).
+    account_id: Option<String>,
     credential_source: CredentialSource,
     probe_timeout: Duration,
 }
@@ -264,6 +269,13 @@ impl Live {
     #[must_use]
     pub fn access_key_id(&self) -> &str {
         &self.access_key_id
+    }
+
+    /// The credentials' account as their provider gives it, without a call
+    /// (`None`: ask GetCallerIdentity).
+    #[must_use]
+    pub fn account_id(&self) -> Option<&str> {
+        self.account_id.as_deref()
     }
 
     /// Where the credentials came from, as far as the configuration tells.

@@ -16,9 +16,12 @@
 //!   the organization's management account (DescribeOrganization, asked
 //!   first): SCPs do not apply to its principals, nor RCPs to its resources.
 //!
-//! A principal in another account than the credentials' one
-//! (GetCallerIdentity, asked once) is not looked up: IAM would answer for
-//! the credentials' account. A note says so, and what would read it.
+//! A principal in another account than the credentials' one is not looked
+//! up: IAM would answer for the credentials' account. A note says so, and
+//! what would read it. The credentials' account is the one their provider
+//! gives (IAM Identity Center, an assumed role, `aws_account_id`,
+//! `AWS_ACCOUNT_ID`: no call, so the principals' reads start at once), else
+//! GetCallerIdentity's, asked once before any principal is read.
 //!
 //! Every read is cached for the run (a managed policy's versions are read
 //! once whatever the number of principals attached to it, a group once
@@ -666,11 +669,15 @@ impl PolicyReader {
             .clone()
     }
 
-    /// GetCallerIdentity's account, once per run (`None`: not readable).
+    /// The credentials' account, once per run: as their provider gives it
+    /// (no call), else GetCallerIdentity's (`None`: not readable).
     async fn credentials_account(&self) -> Option<String> {
         const PERM: &str = "sts:GetCallerIdentity";
         self.credentials_account
             .get_or_init(|| async {
+                if let Some(known) = self.live.account_id() {
+                    return Some(known.to_owned());
+                }
                 let sts = self.live.sts();
                 self.call(PERM, async {
                     sts.get_caller_identity()

@@ -184,6 +184,16 @@ fn account() -> Account {
 
 /// `explain --live --format json TEXT`: the first finding, and the exit status.
 fn explain_live(acct: &Account, text: &str, extra: &[&str]) -> (Value, i32, String) {
+    explain_live_env(acct, text, extra, &[])
+}
+
+/// [`explain_live`] with more environment variables.
+fn explain_live_env(
+    acct: &Account,
+    text: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Value, i32, String) {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = Command::cargo_bin("eksdoctor").unwrap();
     for (k, _) in std::env::vars() {
@@ -191,6 +201,7 @@ fn explain_live(acct: &Account, text: &str, extra: &[&str]) -> (Value, i32, Stri
             cmd.env_remove(k);
         }
     }
+    cmd.envs(env.iter().copied());
     let out = cmd
         .env("HOME", home.path())
         .env("AWS_CONFIG_FILE", home.path().join("config"))
@@ -970,6 +981,33 @@ fn org_levels_follow_the_accounts_and_a_foreign_principal_is_not_looked_up() {
     assert!(
         f["detail"].as_str().unwrap().contains("Not checked live"),
         "{f:#}"
+    );
+
+    // 4. Credentials whose provider names their account (here
+    // AWS_ACCOUNT_ID; IAM Identity Center and assumed roles do it too): no
+    // GetCallerIdentity, and the same answers, for alice of this account and
+    // of the other one.
+    let asked = acct.proxy.count("GetCallerIdentity");
+    let text = denial(
+        &arn("user/alice"),
+        "sqs:SendMessage",
+        &format!("arn:aws:sqs:{REGION}:{ACCOUNT}:jobs"),
+        "",
+    );
+    let (f, _, _) = explain_live_env(&acct, &text, &json, &[("AWS_ACCOUNT_ID", ACCOUNT)]);
+    assert_eq!(f["rule"], "authz/allowed-now", "{f:#}");
+    let text = denial(
+        "arn:aws:iam::111122223333:user/alice",
+        "eks:DescribeCluster",
+        &format!("arn:aws:eks:{REGION}:111122223333:cluster/prod"),
+        "because no identity-based policy allows the eks:DescribeCluster action",
+    );
+    let (f, _, _) = explain_live_env(&acct, &text, &json, &[("AWS_ACCOUNT_ID", ACCOUNT)]);
+    assert_eq!(f["evidence"]["live"]["decision"], "not-read", "{f:#}");
+    assert_eq!(
+        acct.proxy.count("GetCallerIdentity"),
+        asked,
+        "the provider's account id is used, not asked"
     );
 }
 
