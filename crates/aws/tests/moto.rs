@@ -86,6 +86,30 @@ async fn iam_user_caller() {
     assert_eq!(id.region.as_deref(), Some(common::REGION));
 }
 
+/// Calls one after another go over one kept-alive connection, as they do
+/// to AWS's endpoints: the proxy must not close them (a connection per
+/// call cost the benches a thread and ~10 ms at moto per call).
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_one_after_another_share_one_connection() {
+    use std::sync::atomic::Ordering;
+    let world = user_world(1);
+    let live = config(&world, world.user_key("alice", 0))
+        .connect()
+        .await
+        .unwrap();
+    let before = world.proxy.connections.load(Ordering::Relaxed);
+    let forwarded = world.proxy.forwarded.load(Ordering::Relaxed);
+    for _ in 0..5 {
+        eksdoctor_aws::sts::caller_identity(&live).await.unwrap();
+    }
+    assert_eq!(world.proxy.forwarded.load(Ordering::Relaxed), forwarded + 5);
+    assert_eq!(
+        world.proxy.connections.load(Ordering::Relaxed),
+        before + 1,
+        "five calls in turn, one connection"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn assumed_role_with_path_is_canonicalised_without_it() {
     let world = World::new(&json!({

@@ -178,12 +178,14 @@ impl Upstreams {
     }
 
     /// Send one request to a shard and read its answer: (status line and
-    /// header lines, body). A pooled connection that fails before any answer
-    /// (moto closed it while idle) is replaced by a new one, once.
+    /// header lines, body). A pooled connection that moto closed while it
+    /// sat idle (the request could not be written, or no byte of an answer
+    /// came back) is replaced by a new one, once; an answer that breaks off
+    /// is an error, never a second send of the request.
     fn exchange(&self, shard: usize, request: &[u8]) -> std::io::Result<(String, Vec<u8>)> {
         let pooled = self.idle[shard].lock().unwrap().pop();
         if let Some(mut conn) = pooled
-            && let Ok(Some(answer)) = send_on(&mut conn, request)
+            && let Some(answer) = send_on(&mut conn, request)?
         {
             self.keep(shard, conn, &answer.0);
             return Ok(answer);
@@ -253,6 +255,8 @@ pub struct Proxy {
     pub seen: Arc<Mutex<HashMap<String, usize>>>,
     /// Requests that reached moto.
     pub forwarded: Arc<AtomicUsize>,
+    /// Connections clients opened to the proxy.
+    pub connections: Arc<AtomicUsize>,
     /// The moto shards behind the proxy.
     pub upstreams: Arc<Upstreams>,
     stop: Arc<AtomicBool>,
@@ -273,14 +277,16 @@ impl Proxy {
         let forwarded = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let timeline = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(AtomicUsize::new(0));
         {
-            let (faults, seen, forwarded, stop, upstreams, timeline) = (
+            let (faults, seen, forwarded, stop, upstreams, timeline, connections) = (
                 faults.clone(),
                 seen.clone(),
                 forwarded.clone(),
                 stop.clone(),
                 upstreams.clone(),
                 timeline.clone(),
+                connections.clone(),
             );
             std::thread::spawn(move || {
                 for conn in listener.incoming() {
@@ -288,6 +294,7 @@ impl Proxy {
                         break;
                     }
                     let Ok(conn) = conn else { continue };
+                    connections.fetch_add(1, Ordering::Relaxed);
                     let (faults, seen, forwarded, stop, upstreams, timeline) = (
                         faults.clone(),
                         seen.clone(),
@@ -337,6 +344,7 @@ impl Proxy {
             faults,
             seen,
             forwarded,
+            connections,
             upstreams,
             stop,
         }
@@ -835,30 +843,31 @@ fn stub(
 }
 
 /// Write one request on a kept-alive connection and read its answer.
-/// `Ok(None)`: the connection was closed before any answer (a stale pooled
-/// connection; the request can be sent again on a new one).
+/// `Ok(None)`: the connection was closed before any byte of an answer (a
+/// stale pooled connection; the request can go again on a new one).
 fn send_on(
     conn: &mut BufReader<TcpStream>,
     request: &[u8],
 ) -> std::io::Result<Option<(String, Vec<u8>)>> {
-    conn.get_mut().write_all(request)?;
+    if conn.get_mut().write_all(request).is_err() {
+        return Ok(None);
+    }
     let mut head = String::new();
     loop {
         let mut line = String::new();
-        if conn.read_line(&mut line)? == 0 {
-            if head.is_empty() {
-                return Ok(None);
+        match conn.read_line(&mut line) {
+            Ok(0) | Err(_) if head.is_empty() && line.is_empty() => return Ok(None),
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "moto's answer ended inside its head",
+                ));
             }
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "moto's answer ended inside its head",
-            ));
+            Err(e) => return Err(e),
+            Ok(_) => {}
         }
+        // Expect is not forwarded, so no interim 100 Continue comes first.
         if line == "\r\n" || line == "\n" {
-            if head.starts_with("HTTP/1.1 100") {
-                head.clear();
-                continue;
-            }
             break;
         }
         head.push_str(&line);
